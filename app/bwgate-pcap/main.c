@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bwgate-pcap: replay capture files through the gate's pipeline, offline.
+ *
+ *   bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]
+ *               [--events EVENTS.jsonl] [-w OUT.pcap] [--check] IN.pcap...
+ *
+ * One thread plays both roles: it feeds frames to a worker (the packet's capture time
+ * is the clock) and, between bursts, does what the appliance's control thread does —
+ * drains the worker's event ring into the flow and event files. Answers an operator's
+ * "what would this policy have done to this capture?".
+ *
+ * Exit status: 0 done, 1 an input or output could not be used, 2 bad usage or config.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "bwg_config.h"
+#include "bwg_dpi.h"
+#include "bwg_policy.h"
+#include "bwg_worker.h"
+
+#define HOUSEKEEPING_EVERY 64 /* packets */
+#define FLUSH_STEP 1024       /* flows ended per step at the end */
+
+struct out {
+	FILE *flows;
+	FILE *events;
+	pcap_t *dead;
+	pcap_dumper_t *dump;
+	int dump_linktype;
+	const char *dump_path;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]\n"
+		   "                   [--events EVENTS.jsonl] [-w OUT.pcap] [--check] IN.pcap...\n"
+		   "Replays captures (pcap or pcapng; Ethernet, Linux cooked, raw IP, BSD null)\n"
+		   "through bwgate's pipeline and reports what the policy did.\n");
+}
+
+static int
+link_of(int dlt, enum bwg_link *link)
+{
+	switch (dlt) {
+	case DLT_EN10MB: *link = BWG_LINK_ETHER; return 0;
+	case DLT_LINUX_SLL: *link = BWG_LINK_LINUX_SLL; return 0;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2: *link = BWG_LINK_LINUX_SLL2; return 0;
+#endif
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+	case DLT_IPV6:
+#endif
+		*link = BWG_LINK_RAW;
+		return 0;
+	case DLT_NULL:
+	case DLT_LOOP: *link = BWG_LINK_NULL; return 0;
+	default: return -1;
+	}
+}
+
+static void
+write_line(FILE *f, json_t *o)
+{
+	if (f) {
+		json_dumpf(o, f, JSON_COMPACT);
+		fputc('\n', f);
+	}
+	json_decref(o);
+}
+
+/* What the appliance's control thread does with events, here synchronously. */
+static void
+drain(struct bwg_worker *w, struct out *o)
+{
+	const struct bwg_event *e;
+	while ((e = bwg_event_ring_peek(&w->events))) {
+		if (e->type == BWG_EVENT_FLOW)
+			write_line(o->flows, bwg_log_flow_json(&e->flow));
+		else
+			write_line(o->events, bwg_log_event_json(e));
+		bwg_event_ring_pop(&w->events);
+	}
+}
+
+static int
+open_dump(struct out *o, int dlt, const char *in)
+{
+	if (!o->dump_path)
+		return 0;
+	if (o->dump) {
+		if (dlt != o->dump_linktype) {
+			fprintf(stderr, "bwgate-pcap: %s: link type %s differs from the first "
+				"input's (%s); -w writes one link type per file\n", in,
+				pcap_datalink_val_to_name(dlt),
+				pcap_datalink_val_to_name(o->dump_linktype));
+			return -1;
+		}
+		return 0;
+	}
+	o->dead = pcap_open_dead_with_tstamp_precision(dlt, 262144, PCAP_TSTAMP_PRECISION_NANO);
+	o->dump = o->dead ? pcap_dump_open(o->dead, o->dump_path) : NULL;
+	if (!o->dump) {
+		fprintf(stderr, "bwgate-pcap: %s: %s\n", o->dump_path,
+			o->dead ? pcap_geterr(o->dead) : "cannot create");
+		return -1;
+	}
+	o->dump_linktype = dlt;
+	return 0;
+}
+
+/* Replay one capture. Returns 0, or -1 when it could not be read at all. */
+static int
+replay(struct bwg_worker *w, const char *path, struct out *o, json_t *ports)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO,
+							     errbuf);
+	if (!pc) {
+		fprintf(stderr, "bwgate-pcap: %s: %s\n", path, errbuf);
+		return -1;
+	}
+	int dlt = pcap_datalink(pc);
+	enum bwg_link link;
+	if (link_of(dlt, &link) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s: unsupported link type %s (%d); bwgate reads "
+			"Ethernet, Linux cooked, raw IP and BSD null captures\n", path,
+			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?", dlt);
+		pcap_close(pc);
+		return -1;
+	}
+	if (open_dump(o, dlt, path) < 0) {
+		pcap_close(pc);
+		return -1;
+	}
+	w->conf.link = link;
+
+	uint64_t rx = 0, fwd = 0;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	int rc;
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
+		struct bwg_frame fr = {
+			.data = data,
+			.caplen = h->caplen,
+			.wire_len = h->len,
+			.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+		};
+		uint8_t verdict;
+		bwg_worker_burst(w, &fr, 1, &verdict);
+		rx++;
+		if (verdict == BWG_VERDICT_FORWARD) {
+			fwd++;
+			if (o->dump)
+				pcap_dump((u_char *)o->dump, h, data);
+		}
+		if (rx % HOUSEKEEPING_EVERY == 0) {
+			bwg_worker_housekeeping(w, 0);
+			drain(w, o);
+		}
+	}
+	if (rc == PCAP_ERROR)
+		fprintf(stderr, "bwgate-pcap: %s: stopped after %llu packets: %s\n", path,
+			(unsigned long long)rx, pcap_geterr(pc));
+	drain(w, o);
+	json_array_append_new(ports, json_pack("{s:s, s:s, s:I, s:I, s:b}", "name", path, "link",
+					       pcap_datalink_val_to_name(dlt), "rx_packets",
+					       (json_int_t)rx, "tx_packets", (json_int_t)fwd,
+					       "complete", rc != PCAP_ERROR));
+	pcap_close(pc);
+	return 0;
+}
+
+static FILE *
+open_out(const char *path)
+{
+	if (!path)
+		return NULL;
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "bwgate-pcap: %s: %s\n", path, strerror(errno));
+	return f;
+}
+
+static int
+write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol, json_t *ports)
+{
+	uint32_t napps = bwg_dpi_app_count(w->dpi);
+	const char **apps = calloc(napps ? napps : 1, sizeof(*apps));
+	if (!apps)
+		return -1;
+	for (uint32_t i = 0; i < napps; i++)
+		apps[i] = bwg_dpi_app_name(w->dpi, (uint16_t)i);
+	struct bwg_stats_names names = {
+		.classes = pol->class_names, .n_classes = pol->n_classes,
+		.units = pol->unit_names, .n_units = pol->n_units,
+		.apps = apps, .n_apps = napps,
+	};
+	const uint64_t *c = w->stats.cnt;
+	json_t *workers = json_array();
+	json_array_append_new(workers,
+			      json_pack("{s:i, s:I, s:I, s:I, s:I}", "id", 0, "rx_packets",
+					(json_int_t)c[BWG_CNT_RX_PACKETS], "tx_packets",
+					(json_int_t)c[BWG_CNT_TX_PACKETS], "dropped_packets",
+					(json_int_t)c[BWG_CNT_DROPPED_PACKETS], "flows_active",
+					(json_int_t)w->flows.active));
+	json_t *doc = bwg_stats_json(&w->stats, &names, w->flows.capacity, json_incref(ports),
+				     workers);
+	json_object_set_new(doc, "policy", json_pack("{s:s, s:i}", "file", pol->conf->path,
+						     "version", (int)pol->version));
+	free(apps);
+	FILE *f = open_out(path);
+	int rc = -1;
+	if (f) {
+		rc = json_dumpf(doc, f, JSON_INDENT(2)) == 0 ? 0 : -1;
+		fputc('\n', f);
+		if (f != stdout && fclose(f) != 0)
+			rc = -1;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"flows", required_argument, NULL, 'f'},
+		{"stats", required_argument, NULL, 's'},  {"events", required_argument, NULL, 'e'},
+		{"write", required_argument, NULL, 'w'},  {"check", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *flows = NULL, *stats = NULL, *events = NULL, *wpath = NULL;
+	int check = 0, opt;
+	while ((opt = getopt_long(argc, argv, "c:w:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'f': flows = optarg; break;
+		case 's': stats = optarg; break;
+		case 'e': events = optarg; break;
+		case 'w': wpath = optarg; break;
+		case 'C': check = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!config || (!check && optind >= argc)) {
+		usage(stderr);
+		return 2;
+	}
+
+	char err[BWG_CONFIG_ERR_MAX + 256];
+	struct bwg_config *conf;
+	if (bwg_config_load(&conf, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s\n", err);
+		return 2;
+	}
+	struct bwg_dpi_conf dc = {
+		.protocols_file = conf->protocols_file,
+		.categories_file = conf->categories_file,
+		.pool_size = conf->dpi_max_in_progress,
+		.max_pkts = {conf->dpi_max_pkts[0], conf->dpi_max_pkts[1], conf->dpi_max_pkts[2]},
+	};
+	struct bwg_dpi *dpi;
+	if (bwg_dpi_create(&dpi, &dc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s: %s\n", config, err);
+		bwg_config_free(conf);
+		return 2;
+	}
+	struct bwg_policy *pol;
+	if (bwg_policy_compile(&pol, conf, dpi, 1, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s\n", err);
+		bwg_dpi_destroy(dpi);
+		return 2;
+	}
+	if (check) {
+		printf("%s: valid (%u classes, %u units, %u rules)\n", config, pol->n_classes,
+		       pol->n_units - 1, pol->n_rules);
+		bwg_policy_free(pol);
+		bwg_dpi_destroy(dpi);
+		return 0;
+	}
+	struct bwg_worker_conf wc = {
+		.id = 0,
+		.link = BWG_LINK_ETHER,
+		.event_ring_size = 8192,
+		.export_flows = flows != NULL,
+		.aging_budget = 256,
+	};
+	struct bwg_worker *w;
+	if (bwg_worker_create(&w, &wc, pol, dpi, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s\n", err);
+		bwg_policy_free(pol);
+		return 1;
+	}
+
+	int status = 0;
+	struct out o = {.dump_path = wpath};
+	o.flows = open_out(flows);
+	o.events = open_out(events);
+	if ((flows && !o.flows) || (events && !o.events))
+		status = 1;
+	json_t *ports = json_array();
+	for (int i = optind; status == 0 && i < argc; i++)
+		if (replay(w, argv[i], &o, ports) < 0)
+			status = 1;
+	while (bwg_worker_flush(w, FLUSH_STEP) > 0)
+		drain(w, &o);
+	drain(w, &o);
+
+	if (stats && write_stats(stats, w, pol, ports) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s: cannot write stats\n", stats);
+		status = 1;
+	}
+	json_decref(ports);
+	if (o.flows && o.flows != stdout && fclose(o.flows) != 0)
+		status = 1;
+	if (o.events && o.events != stdout && fclose(o.events) != 0)
+		status = 1;
+	if (o.dump)
+		pcap_dump_close(o.dump);
+	if (o.dead)
+		pcap_close(o.dead);
+	bwg_worker_destroy(w);
+	bwg_policy_free(pol);
+	return status;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_CONFIG_H
+#define BWG_CONFIG_H
+
+/*
+ * Configuration: the JSON file (doc/configuration.md) read with jansson and validated
+ * completely before anything uses it. Unknown keys, wrong types and out-of-range values
+ * are errors; a syntax error is reported as FILE:LINE:COL, a field error by the JSON
+ * path of the field and the fault: `bwgate.json: rules[3].limit.rate: unknown unit
+ * "Mbs" (use bit, Kbit, Mbit, Gbit)`.
+ *
+ * Names that only nDPI can vouch for (applications, categories) are checked when the
+ * policy is compiled against a detection module (bwg_policy.h).
+ *
+ * Control thread only.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define BWG_CONFIG_ERR_MAX 512
+#define BWG_NAME_MAX 64
+#define BWG_CLASS_MAX 32 /* including the built-in "unknown" */
+#define BWG_UNIT_MAX 255 /* not counting "no unit" */
+#define BWG_RULE_MAX 1024
+#define BWG_SCHEDULE_MAX 32
+
+enum bwg_action {
+	BWG_ACTION_ALLOW,
+	BWG_ACTION_BLOCK,
+	BWG_ACTION_LIMIT,
+	BWG_ACTION_MAX,
+};
+extern const char *const bwg_action_names[BWG_ACTION_MAX];
+
+enum bwg_limit_scope {
+	BWG_SCOPE_AGGREGATE,
+	BWG_SCOPE_PER_HOST,
+	BWG_SCOPE_MAX,
+};
+
+struct bwg_cidr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t len;    /* prefix length */
+	uint8_t addr[16];
+};
+
+struct bwg_conf_unit {
+	char *name;
+	struct bwg_cidr *cidrs;
+	uint32_t n_cidrs;
+};
+
+/* A list of strings with the JSON path of each, for error messages at compile time. */
+struct bwg_strlist {
+	char **v;
+	char **where; /* "classes.p2p.apps[2]" or "hosts/stock.txt:12" */
+	uint32_t n;
+};
+
+struct bwg_conf_class {
+	char *name;
+	struct bwg_strlist apps;
+	struct bwg_strlist categories;
+	struct bwg_strlist hosts; /* inline patterns and those read from host_files */
+};
+
+struct bwg_conf_window {
+	uint8_t days;      /* bit 0 = Monday ... bit 6 = Sunday */
+	uint16_t from_min; /* minutes since local midnight, inclusive */
+	uint16_t to_min;   /* exclusive, up to 1440 */
+};
+
+struct bwg_conf_schedule {
+	char *name;
+	struct bwg_conf_window *windows;
+	uint32_t n_windows;
+};
+
+struct bwg_conf_rule {
+	char *name;
+	uint16_t *units; /* unit indexes (1-based, as in bwg_conf.units[i - 1]) */
+	uint32_t n_units;
+	uint32_t classes; /* bitmask of class ids (0 = unknown) */
+	bool has_classes;
+	struct bwg_strlist apps;
+	struct bwg_strlist hosts;
+	int schedule; /* index into schedules, -1 for always */
+	enum bwg_action action;
+	uint64_t rate_bps;     /* limit only */
+	uint64_t burst_bytes;  /* limit only */
+	enum bwg_limit_scope scope;
+	bool reset;
+	bool log;
+};
+
+struct bwg_config {
+	char *path; /* as given */
+	char *dir;  /* folder relative paths in the config are resolved against */
+	json_t *root;
+
+	char *timezone;
+	enum bwg_action default_action;
+
+	uint32_t flow_capacity;
+	bool flow_full_drop;
+	uint32_t hosts_capacity;
+	uint32_t timeout_tcp, timeout_tcp_closed, timeout_udp, timeout_other; /* seconds */
+
+	uint32_t dpi_max_pkts[3]; /* tcp, udp, other */
+	uint32_t dpi_max_in_progress;
+	char *protocols_file;  /* resolved, or NULL */
+	char *categories_file; /* resolved, or NULL */
+
+	bool non_ip_drop;
+	bool malformed_drop;
+	bool sniff_ip; /* packets.unknown_ethertype = "ip_by_version" */
+
+	struct bwg_conf_unit *units;
+	uint32_t n_units;
+	struct bwg_conf_class *classes; /* [0] is the built-in "unknown" */
+	uint32_t n_classes;
+	struct bwg_conf_schedule *schedules;
+	uint32_t n_schedules;
+	struct bwg_conf_rule *rules;
+	uint32_t n_rules;
+
+	/* live appliance */
+	char *port_inside;
+	char *port_outside;
+	uint32_t workers;
+	char *api_listen;
+	char *api_token_file;
+	char *events_file;
+};
+
+/*
+ * Read and validate `path`. On success *out holds the config (free with
+ * bwg_config_free) and 0 is returned; on failure a negative errno and a message in err.
+ */
+int bwg_config_load(struct bwg_config **out, const char *path, char *err, size_t errlen);
+
+/* The same from JSON text; `name` labels messages, `dir` resolves relative paths. */
+int bwg_config_parse(struct bwg_config **out, const char *text, size_t len, const char *name,
+		     const char *dir, char *err, size_t errlen);
+
+void bwg_config_free(struct bwg_config *c);
+
+/* "2Mbit" -> 2000000 bit/s. Returns 0 or -EINVAL with the fault in err. */
+int bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen);
+/* "64KB" -> 65536 bytes. */
+int bwg_config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
+/* "10.0.0.0/8", "2001:db8::/32", "10.1.2.3" */
+int bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errlen);
+/* Host pattern syntax check and normalisation to lower case (in place). */
+int bwg_config_check_host(char *s, char *err, size_t errlen);
+
+#endif

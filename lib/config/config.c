@@ -1,0 +1,1163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Config loader and validator (control thread).
+ *
+ * The walk mirrors the document: one function per object, each told the JSON path it
+ * sits at, so any fault can name its place. Every object checks its keys against the
+ * list it accepts, which turns a typo ("shedule") into an error instead of a rule that
+ * quietly matches at all hours. Defaults exist only where doc/configuration.md
+ * documents them.
+ */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bwg_config.h"
+
+const char *const bwg_action_names[BWG_ACTION_MAX] = {
+	[BWG_ACTION_ALLOW] = "allow",
+	[BWG_ACTION_BLOCK] = "block",
+	[BWG_ACTION_LIMIT] = "limit",
+};
+
+/* Parsing context: the file label for messages and the error buffer. */
+struct ctx {
+	const char *name;
+	const char *dir;
+	char *err;
+	size_t errlen;
+	struct bwg_config *c;
+};
+
+#define PATH_MAX_LEN 256
+
+static int __attribute__((format(printf, 3, 4)))
+fail(struct ctx *x, const char *path, const char *fmt, ...)
+{
+	char msg[BWG_CONFIG_ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (path && *path)
+		snprintf(x->err, x->errlen, "%s: %s: %s", x->name, path, msg);
+	else
+		snprintf(x->err, x->errlen, "%s: %s", x->name, msg);
+	return -EINVAL;
+}
+
+static const char *
+json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+static void
+join(char *out, const char *path, const char *key)
+{
+	if (path && *path)
+		snprintf(out, PATH_MAX_LEN, "%s.%s", path, key);
+	else
+		snprintf(out, PATH_MAX_LEN, "%s", key);
+}
+
+static void
+join_idx(char *out, const char *path, size_t i)
+{
+	snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i);
+}
+
+/* Every key of obj must be in the NULL-terminated list. */
+static int
+check_keys(struct ctx *x, const char *path, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		int ok = 0;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(*a, key) == 0;
+		if (!ok) {
+			char p[PATH_MAX_LEN], list[256] = "";
+			join(p, path, key);
+			for (const char *const *a = allowed; *a; a++) {
+				strncat(list, *a, sizeof(list) - strlen(list) - 1);
+				if (a[1])
+					strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+			}
+			return fail(x, p, "unknown key (expected one of: %s)", list);
+		}
+	}
+	return 0;
+}
+
+static int
+want_object(struct ctx *x, const char *path, json_t *v)
+{
+	if (!json_is_object(v))
+		return fail(x, path, "must be an object, not %s", json_type_name(v));
+	return 0;
+}
+
+static int
+get_uint(struct ctx *x, json_t *obj, const char *path, const char *key, uint32_t *out,
+	 uint32_t def, uint32_t min, uint32_t max)
+{
+	char p[PATH_MAX_LEN];
+	join(p, path, key);
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return fail(x, p, "must be an integer, not %s", json_type_name(v));
+	json_int_t i = json_integer_value(v);
+	if (i < (json_int_t)min || i > (json_int_t)max)
+		return fail(x, p, "%lld is out of range (%u..%u)", (long long)i, min, max);
+	*out = (uint32_t)i;
+	return 0;
+}
+
+static int
+get_bool(struct ctx *x, json_t *obj, const char *path, const char *key, bool *out, bool def)
+{
+	char p[PATH_MAX_LEN];
+	join(p, path, key);
+	json_t *v = json_object_get(obj, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return fail(x, p, "must be true or false, not %s", json_type_name(v));
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Optional string; *out stays NULL when absent. */
+static int
+get_string(struct ctx *x, json_t *obj, const char *path, const char *key, char **out)
+{
+	char p[PATH_MAX_LEN];
+	join(p, path, key);
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return fail(x, p, "must be a string, not %s", json_type_name(v));
+	if (json_string_length(v) == 0)
+		return fail(x, p, "must not be empty");
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+/* One of the NULL-terminated choices; returns its index in *out. */
+static int
+get_enum(struct ctx *x, json_t *obj, const char *path, const char *key, int *out, int def,
+	 const char *const *choices)
+{
+	char p[PATH_MAX_LEN];
+	join(p, path, key);
+	json_t *v = obj ? json_object_get(obj, key) : NULL;
+	if (!v) {
+		if (def < 0)
+			return fail(x, p, "is required");
+		*out = def;
+		return 0;
+	}
+	char list[128] = "";
+	for (int i = 0; choices[i]; i++) {
+		if (json_is_string(v) && strcmp(json_string_value(v), choices[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+			 i ? ", " : "", choices[i]);
+	}
+	if (!json_is_string(v))
+		return fail(x, p, "must be one of %s, not %s", list, json_type_name(v));
+	return fail(x, p, "\"%s\" is not one of %s", json_string_value(v), list);
+}
+
+static char *
+resolve_path(const char *dir, const char *p)
+{
+	if (p[0] == '/' || !dir || !*dir)
+		return strdup(p);
+	size_t n = strlen(dir) + strlen(p) + 2;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s/%s", dir, p);
+	return r;
+}
+
+static int
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= BWG_NAME_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_' ||
+		      *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* ---- values with units ---------------------------------------------------------- */
+
+static int
+split_number(const char *s, double *num, const char **unit)
+{
+	char *end;
+	errno = 0;
+	*num = strtod(s, &end);
+	if (end == s || errno || !isfinite(*num) || *num <= 0 || isspace((unsigned char)*s))
+		return -1;
+	while (*end == ' ')
+		end++;
+	*unit = end;
+	return 0;
+}
+
+int
+bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {{"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}};
+	double num;
+	const char *unit;
+	if (split_number(s, &num, &unit) < 0) {
+		snprintf(err, errlen, "\"%s\" is not a positive rate such as \"2Mbit\"", s);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(unit, units[i].unit) == 0) {
+			double v = num * units[i].mult;
+			if (v < 8000 || v > 400e9) {
+				snprintf(err, errlen, "%s is out of range (8Kbit..400Gbit)", s);
+				return -EINVAL;
+			}
+			*bps = (uint64_t)llround(v);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "unknown unit \"%s\" (use bit, Kbit, Mbit, Gbit)", unit);
+	return -EINVAL;
+}
+
+int
+bwg_config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		double mult;
+	} units[] = {{"b", 1}, {"kb", 1024}, {"mb", 1024 * 1024}};
+	double num;
+	const char *unit;
+	if (split_number(s, &num, &unit) < 0) {
+		snprintf(err, errlen, "\"%s\" is not a positive size such as \"64KB\"", s);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(unit, units[i].unit) == 0) {
+			double v = num * units[i].mult;
+			if (v < 1500 || v > 1024.0 * 1024 * 1024) {
+				snprintf(err, errlen, "%s is out of range (1500B..1024MB)", s);
+				return -EINVAL;
+			}
+			*bytes = (uint64_t)llround(v);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "unknown unit \"%s\" (use B, KB, MB)", unit);
+	return -EINVAL;
+}
+
+int
+bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "\"%s\" is not an address or CIDR", s);
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	long len = -1;
+	if (slash) {
+		char *end;
+		*slash = 0;
+		errno = 0;
+		len = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || errno) {
+			snprintf(err, errlen, "\"%s\": bad prefix length", s);
+			return -EINVAL;
+		}
+	}
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = 4;
+		if (len < 0)
+			len = 32;
+		if (len > 32) {
+			snprintf(err, errlen, "\"%s\": prefix length %ld is over 32", s, len);
+			return -EINVAL;
+		}
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = 6;
+		if (len < 0)
+			len = 128;
+		if (len > 128) {
+			snprintf(err, errlen, "\"%s\": prefix length %ld is over 128", s, len);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "\"%s\" is not an IPv4 or IPv6 address", buf);
+		return -EINVAL;
+	}
+	c->len = (uint8_t)len;
+	/* Host bits set is almost always a typo in an address plan. */
+	for (unsigned bit = (unsigned)len; bit < (c->family == 4 ? 32u : 128u); bit++) {
+		if (c->addr[bit / 8] & (0x80 >> (bit % 8))) {
+			snprintf(err, errlen, "\"%s\" has host bits set beyond /%ld", s, len);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+bwg_config_check_host(char *s, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+	const char *p = s;
+	if (n > 2 && s[0] == '*' && s[1] == '.')
+		p += 2;
+	if (n == 0 || n > 253 || *p == 0 || *p == '.' || s[n - 1] == '.') {
+		snprintf(err, errlen, "\"%s\" is not a host pattern (\"example.com\" or "
+			 "\"*.example.com\")", s);
+		return -EINVAL;
+	}
+	for (char *q = s + (p - s); *q; q++) {
+		*q = (char)tolower((unsigned char)*q);
+		if (!(isalnum((unsigned char)*q) || *q == '-' || *q == '_' ||
+		      (*q == '.' && q[1] != '.'))) {
+			snprintf(err, errlen, "\"%s\" is not a host pattern: bad character '%c'",
+				 s, *q);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- lists ------------------------------------------------------------------------ */
+
+static int
+strlist_add(struct bwg_strlist *l, const char *v, const char *where)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(char *));
+	if (!nv)
+		return -ENOMEM;
+	l->v = nv;
+	char **nw = realloc(l->where, (l->n + 1) * sizeof(char *));
+	if (!nw)
+		return -ENOMEM;
+	l->where = nw;
+	l->v[l->n] = strdup(v);
+	l->where[l->n] = strdup(where);
+	if (!l->v[l->n] || !l->where[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void
+strlist_free(struct bwg_strlist *l)
+{
+	for (uint32_t i = 0; i < l->n; i++) {
+		free(l->v[i]);
+		free(l->where[i]);
+	}
+	free(l->v);
+	free(l->where);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Array of non-empty strings at obj[key] (optional); hosts are syntax-checked. */
+static int
+get_strlist(struct ctx *x, json_t *obj, const char *path, const char *key, struct bwg_strlist *l,
+	    bool hosts, bool *present)
+{
+	char p[PATH_MAX_LEN];
+	join(p, path, key);
+	json_t *arr = json_object_get(obj, key);
+	if (present)
+		*present = arr != NULL;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return fail(x, p, "must be an array of strings, not %s", json_type_name(arr));
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		char pi[PATH_MAX_LEN];
+		join_idx(pi, p, i);
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return fail(x, pi, "must be a non-empty string");
+		char buf[300], msg[BWG_CONFIG_ERR_MAX];
+		snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+		if (hosts && bwg_config_check_host(buf, msg, sizeof(msg)) < 0)
+			return fail(x, pi, "%s", msg);
+		if (strlist_add(l, buf, pi) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+read_host_file(struct ctx *x, const char *where, const char *file, struct bwg_strlist *l)
+{
+	char *path = resolve_path(x->dir, file);
+	if (!path)
+		return -ENOMEM;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		fail(x, where, "cannot read host file \"%s\": %s", path, strerror(e));
+		free(path);
+		return -e;
+	}
+	char line[512];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *s = line, *hash = strchr(line, '#');
+		if (hash)
+			*hash = 0;
+		while (isspace((unsigned char)*s))
+			s++;
+		char *e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = 0;
+		if (!*s)
+			continue;
+		char here[PATH_MAX_LEN + 64], msg[BWG_CONFIG_ERR_MAX];
+		snprintf(here, sizeof(here), "%s:%u", path, lineno);
+		if (bwg_config_check_host(s, msg, sizeof(msg)) < 0) {
+			snprintf(x->err, x->errlen, "%s:%u: %s (listed by %s: %s)", path, lineno,
+				 msg, x->name, where);
+			rc = -EINVAL;
+		} else {
+			rc = strlist_add(l, s, here);
+		}
+	}
+	fclose(f);
+	free(path);
+	return rc;
+}
+
+/* ---- sections -------------------------------------------------------------------- */
+
+static int
+parse_flows(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"capacity", "on_full", "hosts_capacity", "timeouts",
+					   NULL};
+	static const char *const full[] = {"forward", "drop", NULL};
+	struct bwg_config *c = x->c;
+	int rc, on_full;
+	if (o && ((rc = want_object(x, "flows", o)) || (rc = check_keys(x, "flows", o, keys))))
+		return rc;
+	if ((rc = get_uint(x, o, "flows", "capacity", &c->flow_capacity, 262144, 1024,
+			   16777216)) ||
+	    (rc = get_enum(x, o, "flows", "on_full", &on_full, 0, full)) ||
+	    (rc = get_uint(x, o, "flows", "hosts_capacity", &c->hosts_capacity,
+			   c->flow_capacity / 4, 64, 16777216)))
+		return rc;
+	c->flow_full_drop = on_full == 1;
+	json_t *t = o ? json_object_get(o, "timeouts") : NULL;
+	static const char *const tkeys[] = {"tcp", "tcp_closed", "udp", "other", NULL};
+	if (t && ((rc = want_object(x, "flows.timeouts", t)) ||
+		  (rc = check_keys(x, "flows.timeouts", t, tkeys))))
+		return rc;
+	if ((rc = get_uint(x, t, "flows.timeouts", "tcp", &c->timeout_tcp, 300, 1, 86400)) ||
+	    (rc = get_uint(x, t, "flows.timeouts", "tcp_closed", &c->timeout_tcp_closed, 10, 1,
+			   86400)) ||
+	    (rc = get_uint(x, t, "flows.timeouts", "udp", &c->timeout_udp, 60, 1, 86400)) ||
+	    (rc = get_uint(x, t, "flows.timeouts", "other", &c->timeout_other, 30, 1, 86400)))
+		return rc;
+	return 0;
+}
+
+static int
+parse_dpi(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"max_packets", "max_in_progress", "protocols_file",
+					   "categories_file", NULL};
+	static const char *const mkeys[] = {"tcp", "udp", "other", NULL};
+	struct bwg_config *c = x->c;
+	int rc;
+	if (o && ((rc = want_object(x, "dpi", o)) || (rc = check_keys(x, "dpi", o, keys))))
+		return rc;
+	json_t *m = o ? json_object_get(o, "max_packets") : NULL;
+	if (m && ((rc = want_object(x, "dpi.max_packets", m)) ||
+		  (rc = check_keys(x, "dpi.max_packets", m, mkeys))))
+		return rc;
+	if ((rc = get_uint(x, m, "dpi.max_packets", "tcp", &c->dpi_max_pkts[0], 80, 1, 255)) ||
+	    (rc = get_uint(x, m, "dpi.max_packets", "udp", &c->dpi_max_pkts[1], 24, 1, 255)) ||
+	    (rc = get_uint(x, m, "dpi.max_packets", "other", &c->dpi_max_pkts[2], 24, 1, 255)) ||
+	    (rc = get_uint(x, o, "dpi", "max_in_progress", &c->dpi_max_in_progress,
+			   c->flow_capacity / 4, 16, c->flow_capacity)))
+		return rc;
+	char *pf = NULL, *cf = NULL;
+	if ((rc = get_string(x, o, "dpi", "protocols_file", &pf)) ||
+	    (rc = get_string(x, o, "dpi", "categories_file", &cf))) {
+		free(pf);
+		return rc;
+	}
+	if (pf) {
+		c->protocols_file = resolve_path(x->dir, pf);
+		free(pf);
+	}
+	if (cf) {
+		c->categories_file = resolve_path(x->dir, cf);
+		free(cf);
+	}
+	return 0;
+}
+
+static int
+parse_packets(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"non_ip", "malformed", "unknown_ethertype", NULL};
+	static const char *const fd[] = {"forward", "drop", NULL};
+	static const char *const ue[] = {"non_ip", "ip_by_version", NULL};
+	int rc, non_ip, malformed, unknown;
+	if (o && ((rc = want_object(x, "packets", o)) || (rc = check_keys(x, "packets", o, keys))))
+		return rc;
+	if ((rc = get_enum(x, o, "packets", "non_ip", &non_ip, 0, fd)) ||
+	    (rc = get_enum(x, o, "packets", "malformed", &malformed, 1, fd)) ||
+	    (rc = get_enum(x, o, "packets", "unknown_ethertype", &unknown, 0, ue)))
+		return rc;
+	x->c->sniff_ip = unknown == 1;
+	x->c->non_ip_drop = non_ip == 1;
+	x->c->malformed_drop = malformed == 1;
+	return 0;
+}
+
+static int
+parse_units(struct ctx *x, json_t *o)
+{
+	struct bwg_config *c = x->c;
+	int rc;
+	if (!o)
+		return 0;
+	if ((rc = want_object(x, "units", o)))
+		return rc;
+	if (json_object_size(o) > BWG_UNIT_MAX)
+		return fail(x, "units", "at most %d units", BWG_UNIT_MAX);
+	c->units = calloc(json_object_size(o) + 1, sizeof(*c->units));
+	if (!c->units)
+		return -ENOMEM;
+	const char *name;
+	json_t *arr;
+	json_object_foreach(o, name, arr) {
+		char p[PATH_MAX_LEN];
+		join(p, "units", name);
+		if (!valid_name(name))
+			return fail(x, p, "unit names use a-z, 0-9, '_' and '-' (at most %d)",
+				    BWG_NAME_MAX - 1);
+		if (!json_is_array(arr) || json_array_size(arr) == 0)
+			return fail(x, p, "must be a non-empty array of CIDR strings");
+		struct bwg_conf_unit *u = &c->units[c->n_units++];
+		u->name = strdup(name);
+		u->cidrs = calloc(json_array_size(arr), sizeof(*u->cidrs));
+		if (!u->name || !u->cidrs)
+			return -ENOMEM;
+		size_t i;
+		json_t *v;
+		json_array_foreach(arr, i, v) {
+			char pi[PATH_MAX_LEN], msg[BWG_CONFIG_ERR_MAX];
+			join_idx(pi, p, i);
+			if (!json_is_string(v))
+				return fail(x, pi, "must be a CIDR string, not %s",
+					    json_type_name(v));
+			if (bwg_config_parse_cidr(json_string_value(v), &u->cidrs[i], msg,
+						  sizeof(msg)) < 0)
+				return fail(x, pi, "%s", msg);
+			u->n_cidrs++;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_classes(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"apps", "categories", "hosts", "host_files", NULL};
+	struct bwg_config *c = x->c;
+	int rc;
+	if (!o)
+		return fail(x, "classes", "is required");
+	if ((rc = want_object(x, "classes", o)))
+		return rc;
+	if (json_object_size(o) + 1 > BWG_CLASS_MAX)
+		return fail(x, "classes", "at most %d classes besides \"unknown\"",
+			    BWG_CLASS_MAX - 1);
+	c->classes = calloc(json_object_size(o) + 1, sizeof(*c->classes));
+	if (!c->classes)
+		return -ENOMEM;
+	c->classes[0].name = strdup("unknown");
+	c->n_classes = 1;
+	const char *name;
+	json_t *cl;
+	json_object_foreach(o, name, cl) {
+		char p[PATH_MAX_LEN];
+		join(p, "classes", name);
+		if (strcmp(name, "unknown") == 0)
+			return fail(x, p, "\"unknown\" is built in: flows no class claims fall "
+				    "into it; it cannot be defined");
+		if (!valid_name(name))
+			return fail(x, p, "class names use a-z, 0-9, '_' and '-' (at most %d)",
+				    BWG_NAME_MAX - 1);
+		if ((rc = want_object(x, p, cl)) || (rc = check_keys(x, p, cl, keys)))
+			return rc;
+		struct bwg_conf_class *k = &c->classes[c->n_classes++];
+		k->name = strdup(name);
+		if (!k->name)
+			return -ENOMEM;
+		if ((rc = get_strlist(x, cl, p, "apps", &k->apps, false, NULL)) ||
+		    (rc = get_strlist(x, cl, p, "categories", &k->categories, false, NULL)) ||
+		    (rc = get_strlist(x, cl, p, "hosts", &k->hosts, true, NULL)))
+			return rc;
+		struct bwg_strlist files = {0};
+		rc = get_strlist(x, cl, p, "host_files", &files, false, NULL);
+		for (uint32_t i = 0; rc == 0 && i < files.n; i++)
+			rc = read_host_file(x, files.where[i], files.v[i], &k->hosts);
+		strlist_free(&files);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+parse_hhmm(const char *s, uint16_t *min)
+{
+	unsigned h, m;
+	char tail;
+	if (strlen(s) != 5 || sscanf(s, "%2u:%2u%c", &h, &m, &tail) != 2 || m > 59 ||
+	    h > 24 || (h == 24 && m != 0))
+		return -1;
+	*min = (uint16_t)(h * 60 + m);
+	return 0;
+}
+
+static int
+parse_window(struct ctx *x, const char *p, json_t *w, struct bwg_conf_window *out)
+{
+	static const char *const keys[] = {"days", "from", "to", NULL};
+	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+	int rc;
+	if ((rc = want_object(x, p, w)) || (rc = check_keys(x, p, w, keys)))
+		return rc;
+	char pd[PATH_MAX_LEN], pf[PATH_MAX_LEN], pt[PATH_MAX_LEN];
+	join(pd, p, "days");
+	join(pf, p, "from");
+	join(pt, p, "to");
+	json_t *d = json_object_get(w, "days");
+	if (!d)
+		return fail(x, pd, "is required");
+	if (!json_is_array(d) || json_array_size(d) == 0)
+		return fail(x, pd, "must be a non-empty array of day names");
+	size_t i;
+	json_t *v;
+	json_array_foreach(d, i, v) {
+		char pi[PATH_MAX_LEN];
+		join_idx(pi, pd, i);
+		int found = -1;
+		for (int k = 0; k < 7; k++)
+			if (json_is_string(v) && strcmp(json_string_value(v), days[k]) == 0)
+				found = k;
+		if (found < 0)
+			return fail(x, pi, "must be one of \"mon\", \"tue\", \"wed\", \"thu\", "
+				    "\"fri\", \"sat\", \"sun\"");
+		out->days |= (uint8_t)(1u << found);
+	}
+	json_t *f = json_object_get(w, "from"), *t = json_object_get(w, "to");
+	if (!f)
+		return fail(x, pf, "is required");
+	if (!t)
+		return fail(x, pt, "is required");
+	if (!json_is_string(f) || parse_hhmm(json_string_value(f), &out->from_min) < 0)
+		return fail(x, pf, "must be a time \"HH:MM\" (00:00..24:00)");
+	if (!json_is_string(t) || parse_hhmm(json_string_value(t), &out->to_min) < 0)
+		return fail(x, pt, "must be a time \"HH:MM\" (00:00..24:00)");
+	if (out->from_min >= out->to_min)
+		return fail(x, p, "\"from\" must be before \"to\"; write a window that "
+			    "crosses midnight as two windows");
+	return 0;
+}
+
+static int
+parse_schedules(struct ctx *x, json_t *o)
+{
+	struct bwg_config *c = x->c;
+	int rc;
+	if (!o)
+		return 0;
+	if ((rc = want_object(x, "schedules", o)))
+		return rc;
+	if (json_object_size(o) > BWG_SCHEDULE_MAX)
+		return fail(x, "schedules", "at most %d schedules", BWG_SCHEDULE_MAX);
+	c->schedules = calloc(json_object_size(o) + 1, sizeof(*c->schedules));
+	if (!c->schedules)
+		return -ENOMEM;
+	const char *name;
+	json_t *arr;
+	json_object_foreach(o, name, arr) {
+		char p[PATH_MAX_LEN];
+		join(p, "schedules", name);
+		if (!valid_name(name))
+			return fail(x, p, "schedule names use a-z, 0-9, '_' and '-'");
+		if (!json_is_array(arr) || json_array_size(arr) == 0)
+			return fail(x, p, "must be a non-empty array of windows "
+				    "{\"days\", \"from\", \"to\"}");
+		struct bwg_conf_schedule *s = &c->schedules[c->n_schedules++];
+		s->name = strdup(name);
+		s->windows = calloc(json_array_size(arr), sizeof(*s->windows));
+		if (!s->name || !s->windows)
+			return -ENOMEM;
+		size_t i;
+		json_t *w;
+		json_array_foreach(arr, i, w) {
+			char pi[PATH_MAX_LEN];
+			join_idx(pi, p, i);
+			if ((rc = parse_window(x, pi, w, &s->windows[i])))
+				return rc;
+			s->n_windows++;
+		}
+	}
+	return 0;
+}
+
+/* Index of the element of `base` (n structs of `stride` bytes whose first member is the
+ * name) called `name`, or -1. */
+static int
+find_name(const char *name, const void *base, size_t stride, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const char *k = *(const char *const *)((const char *)base + i * stride);
+		if (strcmp(k, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int
+parse_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *r)
+{
+	static const char *const keys[] = {"rate", "burst", "scope", NULL};
+	static const char *const scopes[] = {"aggregate", "per_host", NULL};
+	int rc, scope;
+	char msg[BWG_CONFIG_ERR_MAX], pr[PATH_MAX_LEN], pb[PATH_MAX_LEN];
+	if ((rc = want_object(x, p, l)) || (rc = check_keys(x, p, l, keys)))
+		return rc;
+	join(pr, p, "rate");
+	join(pb, p, "burst");
+	json_t *rate = json_object_get(l, "rate"), *burst = json_object_get(l, "burst");
+	if (!rate)
+		return fail(x, pr, "is required (e.g. \"2Mbit\")");
+	if (!json_is_string(rate))
+		return fail(x, pr, "must be a string such as \"2Mbit\", not %s",
+			    json_type_name(rate));
+	if (bwg_config_parse_rate(json_string_value(rate), &r->rate_bps, msg, sizeof(msg)) < 0)
+		return fail(x, pr, "%s", msg);
+	if (burst) {
+		if (!json_is_string(burst))
+			return fail(x, pb, "must be a string such as \"64KB\", not %s",
+				    json_type_name(burst));
+		if (bwg_config_parse_size(json_string_value(burst), &r->burst_bytes, msg,
+					  sizeof(msg)) < 0)
+			return fail(x, pb, "%s", msg);
+	} else {
+		/* Documented default: 100 ms at the rate, at least two full frames. */
+		r->burst_bytes = r->rate_bps / 80;
+		if (r->burst_bytes < 3000)
+			r->burst_bytes = 3000;
+	}
+	if ((rc = get_enum(x, l, p, "scope", &scope, -1, scopes)))
+		return rc;
+	r->scope = (enum bwg_limit_scope)scope;
+	return 0;
+}
+
+static int
+parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uint32_t idx)
+{
+	static const char *const keys[] = {"name", "units", "classes", "apps", "hosts",
+					   "schedule", "action", "limit", "reset", "log", NULL};
+	static const char *const actions[] = {"allow", "block", "limit", NULL};
+	struct bwg_config *c = x->c;
+	int rc, action;
+	if ((rc = want_object(x, p, o)) || (rc = check_keys(x, p, o, keys)))
+		return rc;
+	char pn[PATH_MAX_LEN];
+	join(pn, p, "name");
+	if ((rc = get_string(x, o, p, "name", &r->name)))
+		return rc;
+	if (!r->name)
+		return fail(x, pn, "is required");
+	for (uint32_t i = 0; i < idx; i++)
+		if (strcmp(c->rules[i].name, r->name) == 0)
+			return fail(x, pn, "\"%s\" is already the name of rules[%u]", r->name, i);
+	if (strcmp(r->name, "default") == 0)
+		return fail(x, pn, "\"default\" names the default action; choose another name");
+
+	/* units */
+	json_t *units = json_object_get(o, "units");
+	if (units) {
+		char pu[PATH_MAX_LEN];
+		join(pu, p, "units");
+		if (!json_is_array(units) || json_array_size(units) == 0)
+			return fail(x, pu, "must be a non-empty array of unit names");
+		r->units = calloc(json_array_size(units), sizeof(*r->units));
+		if (!r->units)
+			return -ENOMEM;
+		size_t i;
+		json_t *v;
+		json_array_foreach(units, i, v) {
+			char pi[PATH_MAX_LEN];
+			join_idx(pi, pu, i);
+			int u = json_is_string(v) ? find_name(json_string_value(v),
+							      c->units,
+							      sizeof(c->units[0]), c->n_units)
+						  : -1;
+			if (u < 0)
+				return fail(x, pi, "%s%s%s is not a unit defined under \"units\"",
+					    json_is_string(v) ? "\"" : "",
+					    json_is_string(v) ? json_string_value(v) : "value",
+					    json_is_string(v) ? "\"" : "");
+			r->units[r->n_units++] = (uint16_t)(u + 1);
+		}
+	}
+	/* classes */
+	json_t *classes = json_object_get(o, "classes");
+	if (classes) {
+		char pc[PATH_MAX_LEN];
+		join(pc, p, "classes");
+		if (!json_is_array(classes) || json_array_size(classes) == 0)
+			return fail(x, pc, "must be a non-empty array of class names");
+		size_t i;
+		json_t *v;
+		json_array_foreach(classes, i, v) {
+			char pi[PATH_MAX_LEN];
+			join_idx(pi, pc, i);
+			int k = json_is_string(v) ? find_name(json_string_value(v),
+							      c->classes,
+							      sizeof(c->classes[0]), c->n_classes)
+						  : -1;
+			if (k < 0)
+				return fail(x, pi, "%s%s%s is not a class defined under \"classes\" "
+					    "(or \"unknown\")",
+					    json_is_string(v) ? "\"" : "",
+					    json_is_string(v) ? json_string_value(v) : "value",
+					    json_is_string(v) ? "\"" : "");
+			r->classes |= 1u << k;
+		}
+		r->has_classes = true;
+	}
+	if ((rc = get_strlist(x, o, p, "apps", &r->apps, false, NULL)) ||
+	    (rc = get_strlist(x, o, p, "hosts", &r->hosts, true, NULL)))
+		return rc;
+	/* schedule */
+	char *sched = NULL;
+	if ((rc = get_string(x, o, p, "schedule", &sched)))
+		return rc;
+	r->schedule = -1;
+	if (sched) {
+		char ps[PATH_MAX_LEN];
+		join(ps, p, "schedule");
+		r->schedule = find_name(sched, c->schedules,
+					sizeof(c->schedules[0]), c->n_schedules);
+		if (r->schedule < 0)
+			rc = fail(x, ps, "\"%s\" is not a schedule defined under \"schedules\"",
+				  sched);
+		free(sched);
+		if (rc)
+			return rc;
+	}
+	/* action */
+	if ((rc = get_enum(x, o, p, "action", &action, -1, actions)))
+		return rc;
+	r->action = (enum bwg_action)action;
+	json_t *limit = json_object_get(o, "limit");
+	char pl[PATH_MAX_LEN];
+	join(pl, p, "limit");
+	if (r->action == BWG_ACTION_LIMIT) {
+		if (!limit)
+			return fail(x, pl, "is required when the action is \"limit\"");
+		if ((rc = parse_limit(x, pl, limit, r)))
+			return rc;
+	} else if (limit) {
+		return fail(x, pl, "only applies to \"action\": \"limit\"");
+	}
+	if ((rc = get_bool(x, o, p, "reset", &r->reset, false)) ||
+	    (rc = get_bool(x, o, p, "log", &r->log, false)))
+		return rc;
+	if (r->reset && r->action != BWG_ACTION_BLOCK) {
+		char pr[PATH_MAX_LEN];
+		join(pr, p, "reset");
+		return fail(x, pr, "only applies to \"action\": \"block\"");
+	}
+	return 0;
+}
+
+static int
+parse_rules(struct ctx *x, json_t *o)
+{
+	struct bwg_config *c = x->c;
+	int rc;
+	if (!o)
+		return fail(x, "rules", "is required (an array, first match wins; it may be "
+			    "empty)");
+	if (!json_is_array(o))
+		return fail(x, "rules", "must be an array, not %s", json_type_name(o));
+	if (json_array_size(o) > BWG_RULE_MAX)
+		return fail(x, "rules", "at most %d rules", BWG_RULE_MAX);
+	c->rules = calloc(json_array_size(o) + 1, sizeof(*c->rules));
+	if (!c->rules)
+		return -ENOMEM;
+	size_t i;
+	json_t *r;
+	json_array_foreach(o, i, r) {
+		char p[PATH_MAX_LEN];
+		join_idx(p, "rules", i);
+		c->n_rules++;
+		if ((rc = parse_rule(x, p, r, &c->rules[i], (uint32_t)i)))
+			return rc;
+	}
+	return 0;
+}
+
+static int
+parse_live(struct ctx *x, json_t *root)
+{
+	struct bwg_config *c = x->c;
+	int rc;
+	static const char *const pkeys[] = {"inside", "outside", NULL};
+	static const char *const akeys[] = {"listen", "token_file", NULL};
+	static const char *const ekeys[] = {"file", NULL};
+	json_t *ports = json_object_get(root, "ports");
+	if (ports) {
+		if ((rc = want_object(x, "ports", ports)) ||
+		    (rc = check_keys(x, "ports", ports, pkeys)) ||
+		    (rc = get_string(x, ports, "ports", "inside", &c->port_inside)) ||
+		    (rc = get_string(x, ports, "ports", "outside", &c->port_outside)))
+			return rc;
+		if (!c->port_inside || !c->port_outside)
+			return fail(x, "ports", "needs both \"inside\" and \"outside\"");
+		if (strcmp(c->port_inside, c->port_outside) == 0)
+			return fail(x, "ports", "\"inside\" and \"outside\" must be different "
+				    "devices");
+	}
+	if ((rc = get_uint(x, root, "", "workers", &c->workers, 1, 1, 64)))
+		return rc;
+	json_t *api = json_object_get(root, "api");
+	if (api && ((rc = want_object(x, "api", api)) || (rc = check_keys(x, "api", api, akeys))))
+		return rc;
+	char *tok = NULL;
+	if ((rc = get_string(x, api, "api", "listen", &c->api_listen)) ||
+	    (rc = get_string(x, api, "api", "token_file", &tok)))
+		return rc;
+	if (!c->api_listen && !(c->api_listen = strdup("127.0.0.1:8080")))
+		return -ENOMEM;
+	if (tok) {
+		c->api_token_file = resolve_path(x->dir, tok);
+		free(tok);
+	}
+	json_t *ev = json_object_get(root, "events");
+	char *evf = NULL;
+	if (ev && ((rc = want_object(x, "events", ev)) ||
+		   (rc = check_keys(x, "events", ev, ekeys)) ||
+		   (rc = get_string(x, ev, "events", "file", &evf))))
+		return rc;
+	if (evf) {
+		c->events_file = resolve_path(x->dir, evf);
+		free(evf);
+	}
+	return 0;
+}
+
+static int
+parse_root(struct ctx *x, json_t *root)
+{
+	static const char *const keys[] = {"timezone", "default_action", "flows", "dpi",
+					   "packets", "units", "classes", "schedules", "rules",
+					   "ports", "workers", "api", "events", NULL};
+	static const char *const actions[] = {"allow", "block", NULL};
+	struct bwg_config *c = x->c;
+	int rc, def;
+	if ((rc = want_object(x, "", root)) || (rc = check_keys(x, "", root, keys)))
+		return rc;
+	if ((rc = get_string(x, root, "", "timezone", &c->timezone)))
+		return rc;
+	if (!c->timezone && !(c->timezone = strdup("Asia/Shanghai")))
+		return -ENOMEM;
+	char zpath[512];
+	snprintf(zpath, sizeof(zpath), "/usr/share/zoneinfo/%s", c->timezone);
+	FILE *z = strstr(c->timezone, "..") ? NULL : fopen(zpath, "r");
+	if (!z)
+		return fail(x, "timezone", "\"%s\" is not a time zone known to this system "
+			    "(/usr/share/zoneinfo; install tzdata)", c->timezone);
+	fclose(z);
+	if ((rc = get_enum(x, root, "", "default_action", &def, -1, actions)))
+		return rc;
+	c->default_action = (enum bwg_action)def;
+	if ((rc = parse_flows(x, json_object_get(root, "flows"))) ||
+	    (rc = parse_dpi(x, json_object_get(root, "dpi"))) ||
+	    (rc = parse_packets(x, json_object_get(root, "packets"))) ||
+	    (rc = parse_units(x, json_object_get(root, "units"))) ||
+	    (rc = parse_classes(x, json_object_get(root, "classes"))) ||
+	    (rc = parse_schedules(x, json_object_get(root, "schedules"))) ||
+	    (rc = parse_rules(x, json_object_get(root, "rules"))) ||
+	    (rc = parse_live(x, root)))
+		return rc;
+	if (c->hosts_capacity > c->flow_capacity)
+		return fail(x, "flows.hosts_capacity", "%u is more than flows.capacity (%u)",
+			    c->hosts_capacity, c->flow_capacity);
+	return 0;
+}
+
+static int
+finish(struct bwg_config **out, struct bwg_config *c, json_t *root, struct ctx *x)
+{
+	c->root = root;
+	int rc = parse_root(x, root);
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			snprintf(x->err, x->errlen, "%s: out of memory", x->name);
+		bwg_config_free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+bwg_config_parse(struct bwg_config **out, const char *text, size_t len, const char *name,
+		 const char *dir, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+		return -EINVAL;
+	}
+	struct bwg_config *c = calloc(1, sizeof(*c));
+	if (!c) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	c->path = strdup(name);
+	c->dir = strdup(dir ? dir : ".");
+	struct ctx x = {.name = name, .dir = c->dir, .err = err, .errlen = errlen, .c = c};
+	return finish(out, c, root, &x);
+}
+
+int
+bwg_config_load(struct bwg_config **out, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return -e;
+	}
+	json_error_t je;
+	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return -EINVAL;
+	}
+	struct bwg_config *c = calloc(1, sizeof(*c));
+	if (!c) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	c->path = strdup(path);
+	const char *slash = strrchr(path, '/');
+	c->dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (slash == path) {
+		free(c->dir);
+		c->dir = strdup("/");
+	}
+	struct ctx x = {.name = path, .dir = c->dir, .err = err, .errlen = errlen, .c = c};
+	return finish(out, c, root, &x);
+}
+
+void
+bwg_config_free(struct bwg_config *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->n_units; i++) {
+		free(c->units[i].name);
+		free(c->units[i].cidrs);
+	}
+	free(c->units);
+	for (uint32_t i = 0; i < c->n_classes; i++) {
+		free(c->classes[i].name);
+		strlist_free(&c->classes[i].apps);
+		strlist_free(&c->classes[i].categories);
+		strlist_free(&c->classes[i].hosts);
+	}
+	free(c->classes);
+	for (uint32_t i = 0; i < c->n_schedules; i++) {
+		free(c->schedules[i].name);
+		free(c->schedules[i].windows);
+	}
+	free(c->schedules);
+	for (uint32_t i = 0; i < c->n_rules; i++) {
+		free(c->rules[i].name);
+		free(c->rules[i].units);
+		strlist_free(&c->rules[i].apps);
+		strlist_free(&c->rules[i].hosts);
+	}
+	free(c->rules);
+	free(c->path);
+	free(c->dir);
+	free(c->timezone);
+	free(c->protocols_file);
+	free(c->categories_file);
+	free(c->port_inside);
+	free(c->port_outside);
+	free(c->api_listen);
+	free(c->api_token_file);
+	free(c->events_file);
+	json_decref(c->root);
+	free(c);
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_FLOW_H
+#define BWG_FLOW_H
+
+/*
+ * Per-worker flow table: bidirectional 5-tuple + VLAN key, fixed capacity chosen at
+ * start-up, open addressing with linear probing and backward-shift deletion (no
+ * tombstones, so probe chains never rot), and aging in bounded steps.
+ *
+ * Single writer: only the worker that owns the table touches it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bwg_pkt.h"
+#include "bwg_slotmap.h"
+
+#define BWG_FLOW_NONE UINT32_MAX
+
+/* Flow lifecycle. */
+enum bwg_flow_state {
+	BWG_FLOW_FREE,
+	BWG_FLOW_DETECTING, /* owns an nDPI state; the app may already be known */
+	BWG_FLOW_CLASSIFIED, /* nDPI is done with it (answer or give-up) */
+	BWG_FLOW_UNINSPECTED, /* no nDPI state was available: stays unknown */
+	BWG_FLOW_STATE_MAX,
+};
+
+/* flags */
+#define BWG_FLOW_FIN_C2S 0x01
+#define BWG_FLOW_FIN_S2C 0x02
+#define BWG_FLOW_RST 0x04
+#define BWG_FLOW_EVENT_SENT 0x08 /* block/limit event already written */
+#define BWG_FLOW_LOGGED 0x10     /* matched a rule with log: a flow-end record is due */
+
+/*
+ * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
+ * key, times and counters that every packet touches.
+ */
+struct bwg_flow {
+	/* key: addr[0]/port[0] is the client (sender of the first packet) */
+	uint8_t addr[2][16];
+	uint16_t port[2];
+	uint16_t vlan;
+	uint8_t proto;
+	uint8_t family;
+
+	uint64_t first_ts; /* ns */
+	uint64_t last_ts;  /* ns */
+	uint64_t pkts[2];  /* [0] client->server, [1] server->client */
+	uint64_t bytes[2];
+	uint32_t dropped_pkts;
+
+	uint32_t host_id;  /* bwg_host table id, BWG_FLOW_NONE when no host seen */
+	uint32_t dpi_slot; /* nDPI state while DETECTING, else BWG_FLOW_NONE */
+	uint32_t meter_id; /* token bucket while the action is limit */
+	uint32_t decision_gen; /* worker generation the cached decision belongs to */
+	uint16_t app_master;   /* nDPI ids */
+	uint16_t app;
+	uint16_t category;
+	uint16_t rule; /* index of the matching rule; rule count = default */
+	uint16_t unit; /* 0 = no unit */
+	uint8_t cls;
+	uint8_t action;
+	uint8_t state;
+	uint8_t flags;
+	uint8_t dpi_pkts; /* packets given to nDPI */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two cache lines");
+
+struct bwg_flow_timeouts {
+	uint64_t tcp_ns;
+	uint64_t tcp_closed_ns;
+	uint64_t udp_ns;
+	uint64_t other_ns;
+};
+
+struct bwg_flow_table {
+	struct bwg_flow *flows;
+	struct bwg_slotmap index;
+	uint32_t *free_stack;
+	uint32_t free_top;
+	uint32_t capacity;
+	uint32_t active;
+	uint32_t age_cursor;
+	struct bwg_flow_timeouts timeouts;
+};
+
+/* Allocates every record and bucket now. Returns 0 or -ENOMEM/-EINVAL. */
+int bwg_flow_table_init(struct bwg_flow_table *t, uint32_t capacity,
+			const struct bwg_flow_timeouts *timeouts);
+void bwg_flow_table_fini(struct bwg_flow_table *t);
+
+/* Symmetric hash: both directions of a flow hash the same. */
+uint32_t bwg_flow_hash(const struct bwg_pkt *p);
+
+/*
+ * Find the flow of packet p. On a hit *dir is 0 when p goes client->server, 1 otherwise.
+ * Returns NULL on a miss.
+ */
+struct bwg_flow *bwg_flow_lookup(struct bwg_flow_table *t, const struct bwg_pkt *p,
+				 uint32_t hash, int *dir);
+
+/* Insert a zeroed flow keyed on p (p's sender becomes the client). NULL when full. */
+struct bwg_flow *bwg_flow_insert(struct bwg_flow_table *t, const struct bwg_pkt *p,
+				 uint32_t hash);
+
+/* Remove f from the table; its record is free for reuse. */
+void bwg_flow_remove(struct bwg_flow_table *t, struct bwg_flow *f);
+
+/* Idle timeout that applies to f, in ns. */
+uint64_t bwg_flow_timeout(const struct bwg_flow_table *t, const struct bwg_flow *f);
+
+/*
+ * Visit up to `budget` records from the aging cursor and call expire(f, ctx) on every
+ * flow idle for longer than its timeout at `now_ns` (or on every live flow when
+ * now_ns is UINT64_MAX). The callback must call bwg_flow_remove(). Returns the number
+ * of flows expired.
+ */
+uint32_t bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
+			    void (*expire)(struct bwg_flow *f, void *ctx), void *ctx);
+
+static inline uint32_t
+bwg_flow_index(const struct bwg_flow_table *t, const struct bwg_flow *f)
+{
+	return (uint32_t)(f - t->flows);
+}
+
+#endif

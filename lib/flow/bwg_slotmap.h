@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_SLOTMAP_H
+#define BWG_SLOTMAP_H
+
+/*
+ * Hash index from a 32-bit hash to record indexes: open addressing, linear probing,
+ * backward-shift deletion (no tombstones, so chains do not rot under churn). The
+ * records themselves live in the caller's array; the caller compares keys. Used by the
+ * flow table and by the interned host / per-host meter tables. Single writer.
+ */
+
+#include <stdint.h>
+
+#define BWG_SLOT_EMPTY UINT32_MAX
+
+struct bwg_slot {
+	uint32_t hash;
+	uint32_t idx;
+};
+
+struct bwg_slotmap {
+	struct bwg_slot *slots;
+	uint32_t mask;
+};
+
+/* At least 2 * entries slots, so chains stay short. Returns 0 or -ENOMEM. */
+int bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries);
+void bwg_slotmap_fini(struct bwg_slotmap *m);
+void bwg_slotmap_insert(struct bwg_slotmap *m, uint32_t hash, uint32_t idx);
+/* Remove the entry for idx, which must be present under hash. */
+void bwg_slotmap_remove(struct bwg_slotmap *m, uint32_t hash, uint32_t idx);
+
+/* Walk the candidates for `hash`: for (pos = first; idx != EMPTY; pos = next) ... */
+#define BWG_SLOTMAP_FOREACH(m, h, pos)                                                             \
+	for (uint32_t pos = (h) & (m)->mask; (m)->slots[pos].idx != BWG_SLOT_EMPTY;               \
+	     pos = (pos + 1) & (m)->mask)
+
+#endif

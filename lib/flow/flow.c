@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Flow table, owned by one worker.
+ *
+ * Records live in a flat array allocated at start-up; a stack of free indices hands
+ * them out. The index is a bwg_slotmap ({hash, record} pairs, linear probing, at least
+ * twice as many slots as records, backward-shift deletion), so a table that churns for
+ * months probes as well as a fresh one.
+ *
+ * Aging walks the record array from a cursor, `budget` records per call: the worker's
+ * housekeeping tick bounds how much time expiry may take, and a full sweep of a large
+ * table is spread over many ticks.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bwg_flow.h"
+
+int
+bwg_flow_table_init(struct bwg_flow_table *t, uint32_t capacity,
+		    const struct bwg_flow_timeouts *timeouts)
+{
+	memset(t, 0, sizeof(*t));
+	if (capacity == 0 || capacity > (1u << 28))
+		return -EINVAL;
+	t->flows = aligned_alloc(64, (size_t)capacity * sizeof(*t->flows));
+	t->free_stack = malloc((size_t)capacity * sizeof(*t->free_stack));
+	if (!t->flows || !t->free_stack || bwg_slotmap_init(&t->index, capacity) < 0) {
+		bwg_flow_table_fini(t);
+		return -ENOMEM;
+	}
+	memset(t->flows, 0, (size_t)capacity * sizeof(*t->flows));
+	/* Hand out low indices first: aging then walks a compact prefix. */
+	for (uint32_t i = 0; i < capacity; i++)
+		t->free_stack[i] = capacity - 1 - i;
+	t->free_top = capacity;
+	t->capacity = capacity;
+	t->timeouts = *timeouts;
+	return 0;
+}
+
+void
+bwg_flow_table_fini(struct bwg_flow_table *t)
+{
+	free(t->flows);
+	bwg_slotmap_fini(&t->index);
+	free(t->free_stack);
+	memset(t, 0, sizeof(*t));
+}
+
+static inline uint64_t
+mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t
+load64(const uint8_t *b)
+{
+	uint64_t v;
+	memcpy(&v, b, 8);
+	return v;
+}
+
+uint32_t
+bwg_flow_hash(const struct bwg_pkt *p)
+{
+	/* Order the endpoints so that both directions produce the same words. */
+	int c = memcmp(p->addr[0], p->addr[1], 16);
+	int lo = (c < 0 || (c == 0 && p->port[0] <= p->port[1])) ? 0 : 1;
+	const uint8_t *a = p->addr[lo], *b = p->addr[!lo];
+	uint64_t h = (uint64_t)p->proto << 48 | (uint64_t)p->vlan << 32 |
+		     (uint64_t)p->port[lo] << 16 | p->port[!lo];
+	h = mix(0x5bd1e9955bd1e995ull, h);
+	h = mix(h, load64(a));
+	h = mix(h, load64(a + 8));
+	h = mix(h, load64(b));
+	h = mix(h, load64(b + 8));
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* 0: same direction, 1: reversed, -1: different flow. */
+static inline int
+key_match(const struct bwg_flow *f, const struct bwg_pkt *p)
+{
+	if (f->proto != p->proto || f->vlan != p->vlan || f->family != p->family)
+		return -1;
+	if (f->port[0] == p->port[0] && f->port[1] == p->port[1] &&
+	    memcmp(f->addr[0], p->addr[0], 16) == 0 && memcmp(f->addr[1], p->addr[1], 16) == 0)
+		return 0;
+	if (f->port[0] == p->port[1] && f->port[1] == p->port[0] &&
+	    memcmp(f->addr[0], p->addr[1], 16) == 0 && memcmp(f->addr[1], p->addr[0], 16) == 0)
+		return 1;
+	return -1;
+}
+
+struct bwg_flow *
+bwg_flow_lookup(struct bwg_flow_table *t, const struct bwg_pkt *p, uint32_t hash, int *dir)
+{
+	BWG_SLOTMAP_FOREACH(&t->index, hash, pos) {
+		const struct bwg_slot *b = &t->index.slots[pos];
+		if (b->hash != hash)
+			continue;
+		struct bwg_flow *f = &t->flows[b->idx];
+		int d = key_match(f, p);
+		if (d >= 0) {
+			*dir = d;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+struct bwg_flow *
+bwg_flow_insert(struct bwg_flow_table *t, const struct bwg_pkt *p, uint32_t hash)
+{
+	if (t->free_top == 0)
+		return NULL;
+	uint32_t idx = t->free_stack[--t->free_top];
+	struct bwg_flow *f = &t->flows[idx];
+	memset(f, 0, sizeof(*f));
+	memcpy(f->addr, p->addr, sizeof(f->addr));
+	f->port[0] = p->port[0];
+	f->port[1] = p->port[1];
+	f->vlan = p->vlan;
+	f->proto = p->proto;
+	f->family = p->family;
+	f->host_id = BWG_FLOW_NONE;
+	f->dpi_slot = BWG_FLOW_NONE;
+	f->meter_id = BWG_FLOW_NONE;
+
+	bwg_slotmap_insert(&t->index, hash, idx);
+	t->active++;
+	return f;
+}
+
+static uint32_t
+key_hash(const struct bwg_flow *f)
+{
+	struct bwg_pkt p;
+	memcpy(p.addr, f->addr, sizeof(p.addr));
+	p.port[0] = f->port[0];
+	p.port[1] = f->port[1];
+	p.vlan = f->vlan;
+	p.proto = f->proto;
+	p.family = f->family;
+	return bwg_flow_hash(&p);
+}
+
+void
+bwg_flow_remove(struct bwg_flow_table *t, struct bwg_flow *f)
+{
+	uint32_t idx = bwg_flow_index(t, f);
+	bwg_slotmap_remove(&t->index, key_hash(f), idx);
+	f->state = BWG_FLOW_FREE;
+	t->free_stack[t->free_top++] = idx;
+	t->active--;
+}
+
+uint64_t
+bwg_flow_timeout(const struct bwg_flow_table *t, const struct bwg_flow *f)
+{
+	switch (f->proto) {
+	case 6:
+		if ((f->flags & BWG_FLOW_RST) ||
+		    (f->flags & (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C)) ==
+			    (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C))
+			return t->timeouts.tcp_closed_ns;
+		return t->timeouts.tcp_ns;
+	case 17:
+		return t->timeouts.udp_ns;
+	default:
+		return t->timeouts.other_ns;
+	}
+}
+
+uint32_t
+bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
+		   void (*expire)(struct bwg_flow *f, void *ctx), void *ctx)
+{
+	uint32_t n = 0;
+	if (budget > t->capacity)
+		budget = t->capacity;
+	for (uint32_t k = 0; k < budget && t->active > 0; k++) {
+		struct bwg_flow *f = &t->flows[t->age_cursor];
+		if (++t->age_cursor == t->capacity)
+			t->age_cursor = 0;
+		if (f->state == BWG_FLOW_FREE)
+			continue;
+		if (now_ns == UINT64_MAX ||
+		    (now_ns > f->last_ts && now_ns - f->last_ts > bwg_flow_timeout(t, f))) {
+			expire(f, ctx);
+			n++;
+		}
+	}
+	return n;
+}

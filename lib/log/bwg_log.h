@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_LOG_H
+#define BWG_LOG_H
+
+/*
+ * Flow records and audit events.
+ *
+ * A worker fills a `struct bwg_flow_view` — a self-contained copy of a flow with every
+ * name resolved, so it stays true after the flow, the policy or the DPI state that
+ * produced it are gone — and pushes it on its event ring. The control thread pops
+ * events and turns them into JSON lines with the pure functions below. The ring is
+ * single-producer single-consumer and never blocks the worker: a full ring is counted.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bwg_config.h"
+
+enum bwg_event_type {
+	BWG_EVENT_BLOCK,    /* a flow was first blocked */
+	BWG_EVENT_LIMIT,    /* a flow was first held to a limit rule's rate */
+	BWG_EVENT_FLOW_END, /* a flow of a rule with log: true ended */
+	BWG_EVENT_FLOW,     /* any flow ended (offline --flows export) */
+	BWG_EVENT_TYPE_MAX,
+};
+extern const char *const bwg_event_names[BWG_EVENT_TYPE_MAX];
+
+struct bwg_flow_view {
+	uint8_t family;
+	uint8_t proto;
+	uint16_t vlan;
+	uint8_t addr[2][16];
+	uint16_t port[2];
+	uint64_t pkts[2];
+	uint64_t bytes[2];
+	uint64_t dropped_pkts;
+	uint64_t first_ts; /* ns */
+	uint64_t last_ts;
+	uint64_t event_ts; /* when the event happened (ns) */
+	char app[64];      /* ndpiReader's label, "TLS.YouTube" */
+	char category[32];
+	char cls[BWG_NAME_MAX];
+	char unit[BWG_NAME_MAX];
+	char rule[BWG_NAME_MAX];
+	char host[80];
+	uint8_t action;
+};
+
+struct bwg_event {
+	uint8_t type;
+	struct bwg_flow_view flow;
+};
+
+/* Single-producer single-consumer ring of events, fixed size. */
+struct bwg_event_ring {
+	_Alignas(64) _Atomic uint32_t head; /* written by the producer */
+	_Alignas(64) _Atomic uint32_t tail; /* written by the consumer */
+	_Alignas(64) uint32_t mask;
+	struct bwg_event *slots;
+};
+
+/* size is rounded up to a power of two. Returns 0 or -ENOMEM. */
+int bwg_event_ring_init(struct bwg_event_ring *r, uint32_t size);
+void bwg_event_ring_fini(struct bwg_event_ring *r);
+
+/* Producer: a slot to fill, or NULL when full; then publish it. */
+static inline struct bwg_event *
+bwg_event_ring_reserve(struct bwg_event_ring *r)
+{
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	if (h - t > r->mask)
+		return NULL;
+	return &r->slots[h & r->mask];
+}
+
+static inline void
+bwg_event_ring_publish(struct bwg_event_ring *r)
+{
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+}
+
+/* Consumer: the oldest event or NULL; release it with bwg_event_ring_pop. */
+static inline const struct bwg_event *
+bwg_event_ring_peek(struct bwg_event_ring *r)
+{
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	if (t == h)
+		return NULL;
+	return &r->slots[t & r->mask];
+}
+
+static inline void
+bwg_event_ring_pop(struct bwg_event_ring *r)
+{
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+}
+
+/* "TCP", "UDP", "ICMP", "ICMPV6", "IGMP", else the number. Returns buf. */
+const char *bwg_log_proto_name(uint8_t proto, char *buf, size_t len);
+
+/* Address text: dotted quad, or IPv6 with the longest zero run (even one group) as "::". */
+const char *bwg_log_format_ip(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+
+/* DESIGN.md's flow record. Pure. */
+json_t *bwg_log_flow_json(const struct bwg_flow_view *v);
+
+/* An audit event: {"event", "time", ...flow record fields}. Pure. */
+json_t *bwg_log_event_json(const struct bwg_event *e);
+
+#endif

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Token-bucket set-up; the per-packet part is inline in bwg_meter.h.
+ * Called by the worker when a flow is first bound to a meter.
+ */
+
+#include "bwg_meter.h"
+
+void
+bwg_meter_init(struct bwg_meter *m, uint64_t rate_bps, uint64_t burst_bytes, uint64_t now_ns)
+{
+	m->rate_bps = rate_bps ? rate_bps : 1;
+	m->cap = burst_bytes * 8 * BWG_METER_SCALE;
+	m->tokens = m->cap;
+	m->last_ns = now_ns;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_POLICY_H
+#define BWG_POLICY_H
+
+/*
+ * The policy in force: a validated config compiled into lookup tables.
+ *
+ * Compiled by the control thread (bwg_policy_compile), then read-only: workers hold a
+ * pointer and evaluate a flow's class, unit and rule once when its classification or the
+ * policy changes, never per packet. Replacing the policy is a pointer swap; the old one
+ * is freed when no worker can still see it.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bwg_config.h"
+#include "bwg_dpi.h"
+#include "bwg_hostset.h"
+
+#define BWG_CLASS_UNKNOWN 0
+#define BWG_UNIT_NONE 0
+
+struct bwg_prefix {
+	uint8_t family;
+	uint8_t len;
+	uint16_t unit;
+	uint8_t addr[16];
+};
+
+struct bwg_rule {
+	const struct bwg_conf_rule *conf; /* names, limit parameters */
+	uint64_t units[4];                /* bitmap of unit ids, when match_units */
+	uint32_t classes;                 /* bitmask of class ids, when match_classes */
+	uint16_t *apps;                   /* nDPI ids */
+	uint32_t n_apps;
+	struct bwg_hostset hosts;
+	int schedule; /* -1: always */
+	bool match_units, match_classes, match_hosts;
+	enum bwg_action action;
+	bool log;
+};
+
+struct bwg_policy {
+	uint32_t version;
+	struct bwg_config *conf; /* owned */
+	uint64_t loaded_at;      /* unix seconds */
+
+	uint8_t *class_by_app;      /* [app_count] class id or 0xff */
+	uint8_t *class_by_category; /* [category_count] */
+	uint32_t app_count, category_count;
+	struct bwg_hostset class_hosts;
+
+	struct bwg_prefix *prefixes; /* longest first */
+	uint32_t n_prefixes;
+
+	struct bwg_rule *rules; /* n_rules + 1: the last is the default */
+	uint32_t n_rules;
+	struct bwg_conf_rule default_rule;
+
+	const char *class_names[BWG_CLASS_MAX];
+	uint32_t n_classes;
+	const char *unit_names[BWG_UNIT_MAX + 1]; /* [0] = "" */
+	uint32_t n_units;                         /* including [0] */
+};
+
+/*
+ * Compile `conf` (ownership passes to the policy, also on failure) against the names
+ * `dpi` knows. Errors name the JSON path: `classes.p2p.apps[1]: "Bittorent" is not an
+ * nDPI 4.2 application`. Returns 0 or -errno.
+ */
+int bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf,
+		       const struct bwg_dpi *dpi, uint32_t version, char *err, size_t errlen);
+void bwg_policy_free(struct bwg_policy *p);
+
+/* Class of a flow from its host (operator patterns first), app, then category. */
+uint8_t bwg_policy_classify(const struct bwg_policy *p, uint16_t master, uint16_t app,
+			    uint16_t category, const char *host);
+
+/* Unit of a flow: the longest prefix holding the client, else the server; 0 if none. */
+uint16_t bwg_policy_unit(const struct bwg_policy *p, uint8_t family, const uint8_t *client,
+			 const uint8_t *server);
+
+/* First rule that matches; n_rules means the default. sched_mask: active schedules. */
+uint16_t bwg_policy_match(const struct bwg_policy *p, uint8_t cls, uint16_t unit,
+			  uint16_t master, uint16_t app, const char *host, uint32_t sched_mask);
+
+/*
+ * Which schedules are active at unix time `now_ns`, in the policy's time zone. Sets
+ * *next_ns to the start of the next minute, when the answer may change.
+ */
+uint32_t bwg_policy_schedules_active(const struct bwg_policy *p, uint64_t now_ns,
+				     uint64_t *next_ns);
+
+/* Name of rule i (n_rules: "default"). */
+static inline const char *
+bwg_policy_rule_name(const struct bwg_policy *p, uint16_t i)
+{
+	return p->rules[i].conf->name;
+}
+
+#endif

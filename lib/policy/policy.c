@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Policy compiler and evaluator.
+ *
+ * Compilation (control thread) resolves every name once: nDPI application and category
+ * names to ids, class host patterns into one host set, units into a prefix list sorted
+ * longest first, rules into bitmaps. Evaluation (workers) happens once per flow when its
+ * classification, the policy or the active schedules change — never per packet — so it
+ * favours plain loops over clever structures: a rule list is walked in order because the
+ * config promises first-match-wins, and operators read it that way.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bwg_policy.h"
+
+#define NO_CLASS 0xff
+
+static int
+fail(char *err, size_t errlen, const struct bwg_config *c, const char *where, const char *msg,
+     const char *name)
+{
+	snprintf(err, errlen, "%s: %s: \"%s\" %s", c->path, where, name, msg);
+	return -EINVAL;
+}
+
+static int
+compile_classes(struct bwg_policy *p, const struct bwg_dpi *dpi, char *err, size_t errlen)
+{
+	const struct bwg_config *c = p->conf;
+	p->app_count = bwg_dpi_app_count(dpi);
+	p->category_count = bwg_dpi_category_count(dpi);
+	p->class_by_app = malloc(p->app_count);
+	p->class_by_category = malloc(p->category_count);
+	uint32_t nhosts = 0;
+	for (uint32_t k = 0; k < c->n_classes; k++)
+		nhosts += c->classes[k].hosts.n;
+	if (!p->class_by_app || !p->class_by_category ||
+	    bwg_hostset_init(&p->class_hosts, nhosts) < 0)
+		return -ENOMEM;
+	memset(p->class_by_app, NO_CLASS, p->app_count);
+	memset(p->class_by_category, NO_CLASS, p->category_count);
+
+	for (uint32_t k = 0; k < c->n_classes; k++) {
+		const struct bwg_conf_class *cl = &c->classes[k];
+		p->class_names[k] = cl->name;
+		for (uint32_t i = 0; i < cl->apps.n; i++) {
+			int id = bwg_dpi_app_id(dpi, cl->apps.v[i]);
+			if (id < 0)
+				return fail(err, errlen, c, cl->apps.where[i],
+					    "is not an nDPI application name (names are "
+					    "case-sensitive, e.g. \"BitTorrent\")",
+					    cl->apps.v[i]);
+			if (p->class_by_app[id] != NO_CLASS && p->class_by_app[id] != k) {
+				char msg[160];
+				snprintf(msg, sizeof(msg), "is already in class \"%s\"",
+					 c->classes[p->class_by_app[id]].name);
+				return fail(err, errlen, c, cl->apps.where[i], msg,
+					    cl->apps.v[i]);
+			}
+			p->class_by_app[id] = (uint8_t)k;
+		}
+		for (uint32_t i = 0; i < cl->categories.n; i++) {
+			int id = bwg_dpi_category_id(dpi, cl->categories.v[i]);
+			if (id < 0)
+				return fail(err, errlen, c, cl->categories.where[i],
+					    "is not an nDPI category name (e.g. \"Video\", "
+					    "\"Game\", \"Chat\")",
+					    cl->categories.v[i]);
+			if (p->class_by_category[id] != NO_CLASS &&
+			    p->class_by_category[id] != k) {
+				char msg[160];
+				snprintf(msg, sizeof(msg), "is already in class \"%s\"",
+					 c->classes[p->class_by_category[id]].name);
+				return fail(err, errlen, c, cl->categories.where[i], msg,
+					    cl->categories.v[i]);
+			}
+			p->class_by_category[id] = (uint8_t)k;
+		}
+		for (uint32_t i = 0; i < cl->hosts.n; i++) {
+			uint8_t old;
+			int rc = bwg_hostset_add(&p->class_hosts, cl->hosts.v[i], (uint8_t)k, &old);
+			if (rc == -EEXIST) {
+				char msg[160];
+				snprintf(msg, sizeof(msg), "is already a host of class \"%s\"",
+					 c->classes[old].name);
+				return fail(err, errlen, c, cl->hosts.where[i], msg,
+					    cl->hosts.v[i]);
+			}
+			if (rc < 0)
+				return rc;
+		}
+	}
+	p->n_classes = c->n_classes;
+	return 0;
+}
+
+static int
+prefix_cmp(const void *a, const void *b)
+{
+	const struct bwg_prefix *x = a, *y = b;
+	return (int)y->len - (int)x->len;
+}
+
+static int
+compile_units(struct bwg_policy *p)
+{
+	const struct bwg_config *c = p->conf;
+	uint32_t n = 0;
+	for (uint32_t u = 0; u < c->n_units; u++)
+		n += c->units[u].n_cidrs;
+	p->prefixes = calloc(n ? n : 1, sizeof(*p->prefixes));
+	if (!p->prefixes)
+		return -ENOMEM;
+	p->unit_names[0] = "";
+	for (uint32_t u = 0; u < c->n_units; u++) {
+		p->unit_names[u + 1] = c->units[u].name;
+		for (uint32_t i = 0; i < c->units[u].n_cidrs; i++) {
+			const struct bwg_cidr *cd = &c->units[u].cidrs[i];
+			struct bwg_prefix *px = &p->prefixes[p->n_prefixes++];
+			px->family = cd->family;
+			px->len = cd->len;
+			px->unit = (uint16_t)(u + 1);
+			memcpy(px->addr, cd->addr, 16);
+		}
+	}
+	p->n_units = c->n_units + 1;
+	qsort(p->prefixes, p->n_prefixes, sizeof(*p->prefixes), prefix_cmp);
+	return 0;
+}
+
+static int
+compile_rule(struct bwg_policy *p, struct bwg_rule *r, const struct bwg_conf_rule *cr,
+	     const struct bwg_dpi *dpi, char *err, size_t errlen)
+{
+	r->conf = cr;
+	r->action = cr->action;
+	r->log = cr->log;
+	r->schedule = cr->schedule;
+	r->match_units = cr->n_units > 0;
+	for (uint32_t i = 0; i < cr->n_units; i++)
+		r->units[cr->units[i] / 64] |= 1ull << (cr->units[i] % 64);
+	r->match_classes = cr->has_classes;
+	r->classes = cr->classes;
+	if (cr->apps.n) {
+		r->apps = calloc(cr->apps.n, sizeof(*r->apps));
+		if (!r->apps)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < cr->apps.n; i++) {
+			int id = bwg_dpi_app_id(dpi, cr->apps.v[i]);
+			if (id < 0)
+				return fail(err, errlen, p->conf, cr->apps.where[i],
+					    "is not an nDPI application name (names are "
+					    "case-sensitive, e.g. \"BitTorrent\")",
+					    cr->apps.v[i]);
+			r->apps[r->n_apps++] = (uint16_t)id;
+		}
+	}
+	r->match_hosts = cr->hosts.n > 0;
+	if (r->match_hosts) {
+		if (bwg_hostset_init(&r->hosts, cr->hosts.n) < 0)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < cr->hosts.n; i++)
+			if (bwg_hostset_add(&r->hosts, cr->hosts.v[i], 1, NULL) == -ENOMEM)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struct bwg_dpi *dpi,
+		   uint32_t version, char *err, size_t errlen)
+{
+	struct bwg_policy *p = calloc(1, sizeof(*p));
+	if (!p) {
+		bwg_config_free(conf);
+		snprintf(err, errlen, "out of memory compiling the policy");
+		return -ENOMEM;
+	}
+	p->conf = conf;
+	p->version = version;
+	p->loaded_at = (uint64_t)time(NULL);
+	int rc = -ENOMEM;
+	p->rules = calloc(conf->n_rules + 1, sizeof(*p->rules));
+	if (!p->rules)
+		goto fail;
+	if ((rc = compile_classes(p, dpi, err, errlen)) < 0 || (rc = compile_units(p)) < 0)
+		goto fail;
+	for (uint32_t i = 0; i < conf->n_rules; i++)
+		if ((rc = compile_rule(p, &p->rules[i], &conf->rules[i], dpi, err, errlen)) < 0)
+			goto fail;
+	p->default_rule.name = "default";
+	p->default_rule.action = conf->default_action;
+	p->default_rule.schedule = -1;
+	if ((rc = compile_rule(p, &p->rules[conf->n_rules], &p->default_rule, dpi, err,
+			       errlen)) < 0)
+		goto fail;
+	p->n_rules = conf->n_rules;
+
+	/* Schedules are evaluated in the config's zone; the zone file was checked. */
+	setenv("TZ", conf->timezone, 1);
+	tzset();
+	*out = p;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory compiling the policy");
+	bwg_policy_free(p);
+	return rc;
+}
+
+void
+bwg_policy_free(struct bwg_policy *p)
+{
+	if (!p)
+		return;
+	if (p->rules) {
+		uint32_t n = p->conf ? p->conf->n_rules + 1 : 0;
+		for (uint32_t i = 0; i < n; i++) {
+			free(p->rules[i].apps);
+			bwg_hostset_fini(&p->rules[i].hosts);
+		}
+	}
+	free(p->rules);
+	free(p->class_by_app);
+	free(p->class_by_category);
+	bwg_hostset_fini(&p->class_hosts);
+	free(p->prefixes);
+	bwg_config_free(p->conf);
+	free(p);
+}
+
+uint8_t
+bwg_policy_classify(const struct bwg_policy *p, uint16_t master, uint16_t app, uint16_t category,
+		    const char *host)
+{
+	uint8_t k;
+	if (host && *host && bwg_hostset_match(&p->class_hosts, host, &k))
+		return k;
+	/* The app names the service (YouTube in TLS.YouTube), the category says what kind
+	 * of service it is, the master only how it travels (TLS): most specific first. */
+	if (app && app < p->app_count && p->class_by_app[app] != NO_CLASS)
+		return p->class_by_app[app];
+	if (category < p->category_count && p->class_by_category[category] != NO_CLASS)
+		return p->class_by_category[category];
+	if (master && master < p->app_count && p->class_by_app[master] != NO_CLASS)
+		return p->class_by_app[master];
+	return BWG_CLASS_UNKNOWN;
+}
+
+static int
+prefix_has(const struct bwg_prefix *px, const uint8_t *a)
+{
+	unsigned full = px->len / 8, rest = px->len % 8;
+	if (memcmp(px->addr, a, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	uint8_t m = (uint8_t)(0xff << (8 - rest));
+	return (px->addr[full] & m) == (a[full] & m);
+}
+
+uint16_t
+bwg_policy_unit(const struct bwg_policy *p, uint8_t family, const uint8_t *client,
+		const uint8_t *server)
+{
+	for (int side = 0; side < 2; side++) {
+		const uint8_t *a = side ? server : client;
+		for (uint32_t i = 0; i < p->n_prefixes; i++)
+			if (p->prefixes[i].family == family && prefix_has(&p->prefixes[i], a))
+				return p->prefixes[i].unit;
+	}
+	return BWG_UNIT_NONE;
+}
+
+static int
+rule_matches(const struct bwg_rule *r, uint8_t cls, uint16_t unit, uint16_t master,
+	     uint16_t app, const char *host, uint32_t sched_mask)
+{
+	if (r->match_classes && !(r->classes & (1u << cls)))
+		return 0;
+	if (r->match_units && !(r->units[unit / 64] & (1ull << (unit % 64))))
+		return 0;
+	if (r->schedule >= 0 && !(sched_mask & (1u << r->schedule)))
+		return 0;
+	if (r->n_apps) {
+		int hit = 0;
+		for (uint32_t i = 0; i < r->n_apps && !hit; i++)
+			hit = (app && r->apps[i] == app) || (master && r->apps[i] == master);
+		if (!hit)
+			return 0;
+	}
+	uint8_t v;
+	if (r->match_hosts && !(host && *host && bwg_hostset_match(&r->hosts, host, &v)))
+		return 0;
+	return 1;
+}
+
+uint16_t
+bwg_policy_match(const struct bwg_policy *p, uint8_t cls, uint16_t unit, uint16_t master,
+		 uint16_t app, const char *host, uint32_t sched_mask)
+{
+	for (uint32_t i = 0; i < p->n_rules; i++)
+		if (rule_matches(&p->rules[i], cls, unit, master, app, host, sched_mask))
+			return (uint16_t)i;
+	return (uint16_t)p->n_rules;
+}
+
+uint32_t
+bwg_policy_schedules_active(const struct bwg_policy *p, uint64_t now_ns, uint64_t *next_ns)
+{
+	time_t t = (time_t)(now_ns / 1000000000ull);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	unsigned day = (unsigned)(tm.tm_wday + 6) % 7; /* Monday = 0 */
+	unsigned minute = (unsigned)(tm.tm_hour * 60 + tm.tm_min);
+	uint32_t mask = 0;
+	for (uint32_t s = 0; s < p->conf->n_schedules; s++) {
+		const struct bwg_conf_schedule *sc = &p->conf->schedules[s];
+		for (uint32_t w = 0; w < sc->n_windows; w++) {
+			const struct bwg_conf_window *win = &sc->windows[w];
+			if ((win->days & (1u << day)) && minute >= win->from_min &&
+			    minute < win->to_min)
+				mask |= 1u << s;
+		}
+	}
+	if (next_ns)
+		*next_ns = ((uint64_t)t / 60 + 1) * 60 * 1000000000ull;
+	return mask;
+}

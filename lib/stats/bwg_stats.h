@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_STATS_H
+#define BWG_STATS_H
+
+/*
+ * Counters. Each is declared once below (X-macro -> enum, JSON key). Workers own a
+ * `struct bwg_stats` each and bump it with plain stores; the control thread sums them
+ * into a snapshot of the same type (bwg_stats_add) and turns snapshots into JSON with
+ * pure functions (bwg_stats_json), so the same numbers reach --stats, the HTTP API and
+ * Prometheus.
+ *
+ * Conservation: rx_packets == tx_packets + sum(drops[]) at every burst boundary.
+ */
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bwg_config.h"
+#include "bwg_pkt.h"
+
+/* Why a frame was not forwarded. */
+#define BWG_DROP_REASONS(X)                                                                        \
+	X(POLICY_BLOCK, "policy_block")       /* a block rule */                                  \
+	X(POLICY_LIMIT, "policy_limit")       /* over a limit rule's rate */                      \
+	X(MALFORMED, "malformed")             /* packets.malformed = drop */                      \
+	X(NON_IP, "non_ip")                   /* packets.non_ip = drop */                         \
+	X(FLOW_TABLE_FULL, "flow_table_full") /* flows.on_full = drop */                          \
+	X(TX_FULL, "tx_full")                 /* live: the TX queue stayed full */
+
+enum bwg_drop {
+#define X(id, name) BWG_DROP_##id,
+	BWG_DROP_REASONS(X)
+#undef X
+	BWG_DROP_MAX,
+};
+extern const char *const bwg_drop_names[BWG_DROP_MAX];
+
+/* Everything else a worker counts. */
+#define BWG_COUNTERS(X)                                                                            \
+	X(RX_PACKETS, "rx_packets")                                                                \
+	X(RX_BYTES, "rx_bytes")                                                                    \
+	X(TX_PACKETS, "tx_packets")                                                                \
+	X(TX_BYTES, "tx_bytes")                                                                    \
+	X(DROPPED_PACKETS, "dropped_packets")                                                      \
+	X(DROPPED_BYTES, "dropped_bytes")                                                          \
+	X(FLOWS_CREATED, "flows_created")                                                          \
+	X(FLOWS_EXPIRED, "flows_expired")                                                          \
+	X(FLOW_TABLE_FULL, "flow_table_full")       /* new flows that found no room */            \
+	X(DPI_PACKETS, "dpi_packets")               /* packets given to nDPI */                   \
+	X(DPI_POOL_EXHAUSTED, "dpi_pool_exhausted") /* flows left uninspected */                  \
+	X(HOST_TABLE_FULL, "host_table_full")       /* hosts not recorded */                      \
+	X(METER_TABLE_FULL, "meter_table_full")     /* per-host buckets that fell back */         \
+	X(FRAGMENTS, "fragments")                   /* IP fragments seen */                       \
+	X(FRAGMENTS_UNMATCHED, "fragments_unmatched") /* later fragments with no first */         \
+	X(TUNNELS, "tunnels")                       /* IP-in-IP packets decapsulated */           \
+	X(NON_IP, "non_ip")                         /* non-IP frames seen */                      \
+	X(POLICY_UPDATES, "policy_updates")         /* re-evaluations after a change */           \
+	X(EVENTS, "events")                         /* events queued */                           \
+	X(EVENTS_LOST, "events_lost")               /* event ring full */
+
+enum bwg_counter {
+#define X(id, name) BWG_CNT_##id,
+	BWG_COUNTERS(X)
+#undef X
+	BWG_CNT_MAX,
+};
+extern const char *const bwg_counter_names[BWG_CNT_MAX];
+
+struct bwg_obj_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t flows;
+	uint64_t dropped_packets;
+};
+
+struct bwg_stats {
+	uint64_t cnt[BWG_CNT_MAX];
+	uint64_t drops[BWG_DROP_MAX];
+	uint64_t malformed[BWG_PKT_RESULT_MAX]; /* parse results, [OK] unused */
+	uint64_t flows_active;                  /* gauge */
+	struct bwg_obj_stats classes[BWG_CLASS_MAX];
+	struct bwg_obj_stats units[BWG_UNIT_MAX + 1];
+	struct bwg_obj_stats *apps; /* [app_count], indexed by nDPI id */
+	uint32_t app_count;
+} __attribute__((aligned(64)));
+
+/* Names the JSON needs, taken from the policy and the DPI context at snapshot time. */
+struct bwg_stats_names {
+	const char *const *classes;
+	uint32_t n_classes;
+	const char *const *units;
+	uint32_t n_units; /* including [0] = no unit */
+	const char *const *apps;
+	uint32_t n_apps;
+};
+
+/* Allocate the per-app array. Returns 0 or -ENOMEM. */
+int bwg_stats_init(struct bwg_stats *s, uint32_t app_count);
+void bwg_stats_fini(struct bwg_stats *s);
+/* Reset to zero (keeps the app array). */
+void bwg_stats_clear(struct bwg_stats *s);
+/* dst += src. Reads src without locking: call on the control thread. */
+void bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src);
+
+/*
+ * Stats document (DESIGN.md's contract): totals, drops, malformed, flows
+ * {active, created, expired, capacity}, counters, classes[], apps[], units[]. `ports`
+ * and `workers` are arrays the front-end builds (stolen references; NULL -> []).
+ * Objects with no packets and no flows are left out of apps[]; classes[] and units[]
+ * list every configured name. Pure function of its arguments.
+ */
+json_t *bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
+		       uint64_t flow_capacity, json_t *ports, json_t *workers);
+
+#endif

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Counter aggregation and the stats JSON document (control thread).
+ *
+ * bwg_stats_json() is a pure function of a snapshot and its names: it is what the
+ * offline tool writes with --stats, what GET /api/v1/stats serves, and what the unit
+ * tests compare against golden strings.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bwg_stats.h"
+
+const char *const bwg_drop_names[BWG_DROP_MAX] = {
+#define X(id, name) [BWG_DROP_##id] = name,
+	BWG_DROP_REASONS(X)
+#undef X
+};
+
+const char *const bwg_counter_names[BWG_CNT_MAX] = {
+#define X(id, name) [BWG_CNT_##id] = name,
+	BWG_COUNTERS(X)
+#undef X
+};
+
+int
+bwg_stats_init(struct bwg_stats *s, uint32_t app_count)
+{
+	memset(s, 0, sizeof(*s));
+	s->apps = calloc(app_count ? app_count : 1, sizeof(*s->apps));
+	if (!s->apps)
+		return -ENOMEM;
+	s->app_count = app_count;
+	return 0;
+}
+
+void
+bwg_stats_fini(struct bwg_stats *s)
+{
+	free(s->apps);
+	s->apps = NULL;
+	s->app_count = 0;
+}
+
+void
+bwg_stats_clear(struct bwg_stats *s)
+{
+	struct bwg_obj_stats *apps = s->apps;
+	uint32_t n = s->app_count;
+	memset(s, 0, sizeof(*s));
+	memset(apps, 0, n * sizeof(*apps));
+	s->apps = apps;
+	s->app_count = n;
+}
+
+static void
+obj_add(struct bwg_obj_stats *d, const struct bwg_obj_stats *s, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		d[i].packets += s[i].packets;
+		d[i].bytes += s[i].bytes;
+		d[i].flows += s[i].flows;
+		d[i].dropped_packets += s[i].dropped_packets;
+	}
+}
+
+void
+bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
+{
+	for (int i = 0; i < BWG_CNT_MAX; i++)
+		dst->cnt[i] += src->cnt[i];
+	for (int i = 0; i < BWG_DROP_MAX; i++)
+		dst->drops[i] += src->drops[i];
+	for (int i = 0; i < BWG_PKT_RESULT_MAX; i++)
+		dst->malformed[i] += src->malformed[i];
+	dst->flows_active += src->flows_active;
+	obj_add(dst->classes, src->classes, BWG_CLASS_MAX);
+	obj_add(dst->units, src->units, BWG_UNIT_MAX + 1);
+	uint32_t n = src->app_count < dst->app_count ? src->app_count : dst->app_count;
+	obj_add(dst->apps, src->apps, n);
+}
+
+static json_t *
+obj_json(const char *name, const struct bwg_obj_stats *o)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", name, "packets",
+			 (json_int_t)o->packets, "bytes", (json_int_t)o->bytes, "flows",
+			 (json_int_t)o->flows, "dropped_packets", (json_int_t)o->dropped_packets);
+}
+
+json_t *
+bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
+	       uint64_t flow_capacity, json_t *ports, json_t *workers)
+{
+	const uint64_t *c = s->cnt;
+	json_t *doc = json_object();
+	json_object_set_new(
+		doc, "totals",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx_packets",
+			  (json_int_t)c[BWG_CNT_RX_PACKETS], "rx_bytes",
+			  (json_int_t)c[BWG_CNT_RX_BYTES], "tx_packets",
+			  (json_int_t)c[BWG_CNT_TX_PACKETS], "tx_bytes",
+			  (json_int_t)c[BWG_CNT_TX_BYTES], "dropped_packets",
+			  (json_int_t)c[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
+			  (json_int_t)c[BWG_CNT_DROPPED_BYTES]));
+
+	json_t *drops = json_object();
+	for (int i = 0; i < BWG_DROP_MAX; i++)
+		json_object_set_new(drops, bwg_drop_names[i], json_integer((json_int_t)s->drops[i]));
+	json_object_set_new(doc, "drops", drops);
+
+	json_t *mal = json_object();
+	for (int i = BWG_PKT_L2_TRUNCATED; i < BWG_PKT_RESULT_MAX; i++)
+		json_object_set_new(mal, bwg_pkt_result_names[i],
+				    json_integer((json_int_t)s->malformed[i]));
+	json_object_set_new(doc, "malformed", mal);
+
+	json_object_set_new(doc, "flows",
+			    json_pack("{s:I, s:I, s:I, s:I}", "active",
+				      (json_int_t)s->flows_active, "created",
+				      (json_int_t)c[BWG_CNT_FLOWS_CREATED], "expired",
+				      (json_int_t)c[BWG_CNT_FLOWS_EXPIRED], "capacity",
+				      (json_int_t)flow_capacity));
+
+	json_t *cnt = json_object();
+	for (int i = 0; i < BWG_CNT_MAX; i++)
+		json_object_set_new(cnt, bwg_counter_names[i], json_integer((json_int_t)c[i]));
+	json_object_set_new(doc, "counters", cnt);
+
+	json_t *classes = json_array();
+	for (uint32_t i = 0; i < names->n_classes && i < BWG_CLASS_MAX; i++)
+		json_array_append_new(classes, obj_json(names->classes[i], &s->classes[i]));
+	json_object_set_new(doc, "classes", classes);
+
+	json_t *apps = json_array();
+	for (uint32_t i = 0; i < names->n_apps && i < s->app_count; i++)
+		if (s->apps[i].packets || s->apps[i].flows)
+			json_array_append_new(apps, obj_json(names->apps[i], &s->apps[i]));
+	json_object_set_new(doc, "apps", apps);
+
+	json_t *units = json_array();
+	for (uint32_t i = 0; i < names->n_units && i <= BWG_UNIT_MAX; i++)
+		json_array_append_new(units, obj_json(i ? names->units[i] : "", &s->units[i]));
+	json_object_set_new(doc, "units", units);
+
+	json_object_set_new(doc, "ports", ports ? ports : json_array());
+	json_object_set_new(doc, "workers", workers ? workers : json_array());
+	return doc;
+}

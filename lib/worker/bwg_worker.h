@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_WORKER_H
+#define BWG_WORKER_H
+
+/*
+ * The per-packet pipeline: parse -> flow lookup/insert -> classify (nDPI) -> policy ->
+ * meter -> verdict, over a burst of frames. One `struct bwg_worker` per worker thread
+ * holds all state it writes (flow table, nDPI pool, hosts, meters, counters, event
+ * ring); nothing here does I/O, so the DPDK appliance and the offline replay tool run the
+ * very same code.
+ *
+ * Threads: bwg_worker_create/destroy on the control thread; everything else on the
+ * owning worker, except bwg_worker_stats (read by the control thread without locks) and
+ * the event ring's consumer side.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bwg_dpi.h"
+#include "bwg_flow.h"
+#include "bwg_intern.h"
+#include "bwg_log.h"
+#include "bwg_meter.h"
+#include "bwg_pkt.h"
+#include "bwg_policy.h"
+#include "bwg_stats.h"
+
+/* Verdict of one frame: BWG_VERDICT_FORWARD or the enum bwg_drop reason. */
+#define BWG_VERDICT_FORWARD 0xff
+/* OR'ed onto BWG_DROP_POLICY_BLOCK when the rule asks for TCP resets. */
+#define BWG_VERDICT_RESET 0x80
+
+struct bwg_frame {
+	const uint8_t *data;
+	uint32_t caplen;
+	uint32_t wire_len;
+	uint64_t ts_ns; /* packet time: capture timestamp offline, the burst's clock live */
+};
+
+struct bwg_worker_conf {
+	uint32_t id;
+	enum bwg_link link;
+	uint32_t event_ring_size; /* events buffered for the control thread */
+	bool export_flows;        /* queue a BWG_EVENT_FLOW for every flow that ends */
+	uint32_t aging_budget;    /* records visited per housekeeping tick */
+};
+
+struct bwg_frag_entry {
+	uint32_t frag_id;
+	uint32_t flow; /* flow table index */
+	uint8_t family, proto;
+	uint8_t addr[2][16];
+};
+
+#define BWG_FRAG_SLOTS 1024
+
+struct bwg_worker {
+	struct bwg_flow_table flows;
+	struct bwg_dpi *dpi; /* owned */
+	const struct bwg_policy *policy;
+	uint32_t gen; /* bumped when the policy or the active schedules change */
+	uint32_t sched_mask;
+	uint64_t sched_next_ns;
+	uint64_t clock_ns; /* latest packet time seen: never goes back */
+
+	struct bwg_intern hosts;  /* key: char[BWG_DPI_HOST_MAX] */
+	struct bwg_intern meters; /* key: struct meter_key, value: struct bwg_meter[2] */
+	struct bwg_meter rule_meters[BWG_RULE_MAX + 1][2]; /* aggregate scope, per direction */
+	uint32_t rule_meter_gen[BWG_RULE_MAX + 1];
+
+	struct bwg_frag_entry frags[BWG_FRAG_SLOTS];
+	struct bwg_stats stats;
+	struct bwg_event_ring events;
+
+	struct bwg_worker_conf conf;
+	bool non_ip_drop, malformed_drop, full_drop;
+	unsigned parse_flags;
+};
+
+/*
+ * Build a worker for `policy` (whose config gives capacities and timeouts), taking
+ * ownership of `dpi`. Returns 0 or -errno with a message in err.
+ */
+int bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
+		      const struct bwg_policy *policy, struct bwg_dpi *dpi, char *err,
+		      size_t errlen);
+void bwg_worker_destroy(struct bwg_worker *w);
+
+/*
+ * Run n frames through the pipeline; verdict[i] receives BWG_VERDICT_FORWARD or a drop
+ * reason for frames[i]. Counts everything. Never allocates, never blocks.
+ */
+void bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t n,
+		      uint8_t *verdict);
+
+/*
+ * Housekeeping tick at `now_ns`: expire idle flows (conf.aging_budget records at most)
+ * and follow schedule boundaries. Returns the number of flows expired.
+ */
+uint32_t bwg_worker_housekeeping(struct bwg_worker *w, uint64_t now_ns);
+
+/* Adopt a new policy (its tables must fit this worker's capacities). Flows are
+ * re-evaluated against it on their next packet. */
+void bwg_worker_set_policy(struct bwg_worker *w, const struct bwg_policy *policy);
+
+/*
+ * End up to `budget` flows regardless of age (shutdown, end of a capture), emitting
+ * their records. Returns how many are still active.
+ */
+uint32_t bwg_worker_flush(struct bwg_worker *w, uint32_t budget);
+
+/* Fill a view of f (names resolved) for records and the API. */
+void bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
+			  struct bwg_flow_view *v);
+
+#endif

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The pipeline a worker runs on every burst (worker thread).
+ *
+ * The established-flow path is: parse, hash, lookup, count, one table lookup for the
+ * verdict and, for limit rules, one token-bucket check. Everything that costs more —
+ * nDPI, class and rule evaluation, host interning, events — happens a few times in a
+ * flow's life: while nDPI inspects it, when its answer changes, and when the policy or
+ * the active schedules change (detected by comparing the flow's decision generation
+ * with the worker's).
+ *
+ * Every frame ends as forwarded or as a named drop; the counters keep
+ * rx_packets == tx_packets + sum(drops) at the end of every burst.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bwg_worker.h"
+
+struct meter_key {
+	uint16_t rule;
+	uint8_t family;
+	uint8_t pad;
+	uint8_t addr[16];
+};
+
+/* verdict[action][conforms]: what happens to a packet of a flow under a rule. */
+static const uint8_t verdict_table[BWG_ACTION_MAX][2] = {
+	[BWG_ACTION_ALLOW] = {BWG_VERDICT_FORWARD, BWG_VERDICT_FORWARD},
+	[BWG_ACTION_BLOCK] = {BWG_DROP_POLICY_BLOCK, BWG_DROP_POLICY_BLOCK},
+	[BWG_ACTION_LIMIT] = {BWG_DROP_POLICY_LIMIT, BWG_VERDICT_FORWARD},
+};
+
+int
+bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
+		  const struct bwg_policy *policy, struct bwg_dpi *dpi, char *err, size_t errlen)
+{
+	const struct bwg_config *c = policy->conf;
+	struct bwg_worker *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
+	if (!w) {
+		bwg_dpi_destroy(dpi);
+		snprintf(err, errlen, "out of memory for worker %u", conf->id);
+		return -ENOMEM;
+	}
+	memset(w, 0, sizeof(*w));
+	w->dpi = dpi;
+	w->conf = *conf;
+	if (w->conf.aging_budget == 0)
+		w->conf.aging_budget = 256;
+	struct bwg_flow_timeouts to = {
+		.tcp_ns = c->timeout_tcp * 1000000000ull,
+		.tcp_closed_ns = c->timeout_tcp_closed * 1000000000ull,
+		.udp_ns = c->timeout_udp * 1000000000ull,
+		.other_ns = c->timeout_other * 1000000000ull,
+	};
+	int rc;
+	if ((rc = bwg_flow_table_init(&w->flows, c->flow_capacity, &to)) < 0 ||
+	    (rc = bwg_intern_init(&w->hosts, c->hosts_capacity, BWG_DPI_HOST_MAX, 0)) < 0 ||
+	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
+				  2 * sizeof(struct bwg_meter))) < 0 ||
+	    (rc = bwg_stats_init(&w->stats, bwg_dpi_app_count(dpi))) < 0 ||
+	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0) {
+		snprintf(err, errlen,
+			 "worker %u: out of memory for %u flows (%zu bytes each) and %u hosts",
+			 conf->id, c->flow_capacity, sizeof(struct bwg_flow), c->hosts_capacity);
+		bwg_worker_destroy(w);
+		return rc;
+	}
+	for (uint32_t i = 0; i < BWG_FRAG_SLOTS; i++)
+		w->frags[i].flow = BWG_FLOW_NONE;
+	w->non_ip_drop = c->non_ip_drop;
+	w->malformed_drop = c->malformed_drop;
+	w->full_drop = c->flow_full_drop;
+	w->parse_flags = c->sniff_ip ? BWG_PKT_SNIFF_IP : 0;
+	w->policy = policy;
+	w->gen = 1;
+	*out = w;
+	return 0;
+}
+
+void
+bwg_worker_destroy(struct bwg_worker *w)
+{
+	if (!w)
+		return;
+	bwg_flow_table_fini(&w->flows);
+	bwg_intern_fini(&w->hosts);
+	bwg_intern_fini(&w->meters);
+	bwg_stats_fini(&w->stats);
+	bwg_event_ring_fini(&w->events);
+	bwg_dpi_destroy(w->dpi);
+	free(w);
+}
+
+void
+bwg_worker_set_policy(struct bwg_worker *w, const struct bwg_policy *policy)
+{
+	w->policy = policy;
+	w->sched_next_ns = 0; /* re-evaluate schedules in the new zone */
+	w->gen++;
+}
+
+/* ---- names and views ---------------------------------------------------------------- */
+
+static const char *
+flow_host(const struct bwg_worker *w, const struct bwg_flow *f)
+{
+	return f->host_id == BWG_FLOW_NONE ? "" : (const char *)bwg_intern_key(&w->hosts, f->host_id);
+}
+
+void
+bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
+		     struct bwg_flow_view *v)
+{
+	const struct bwg_policy *p = w->policy;
+	v->family = f->family;
+	v->proto = f->proto;
+	v->vlan = f->vlan;
+	memcpy(v->addr, f->addr, sizeof(v->addr));
+	v->port[0] = f->port[0];
+	v->port[1] = f->port[1];
+	for (int d = 0; d < 2; d++) {
+		v->pkts[d] = f->pkts[d];
+		v->bytes[d] = f->bytes[d];
+	}
+	v->dropped_pkts = f->dropped_pkts;
+	v->first_ts = f->first_ts;
+	v->last_ts = f->last_ts;
+	v->event_ts = w->clock_ns;
+	bwg_dpi_label(w->dpi, f->app_master, f->app, v->app, sizeof(v->app));
+	snprintf(v->category, sizeof(v->category), "%s",
+		 bwg_dpi_category_name(w->dpi, f->category));
+	snprintf(v->cls, sizeof(v->cls), "%s",
+		 f->cls < p->n_classes ? p->class_names[f->cls] : "unknown");
+	snprintf(v->unit, sizeof(v->unit), "%s", f->unit < p->n_units ? p->unit_names[f->unit] : "");
+	snprintf(v->rule, sizeof(v->rule), "%s",
+		 f->rule <= p->n_rules ? bwg_policy_rule_name(p, f->rule) : "default");
+	snprintf(v->host, sizeof(v->host), "%s", flow_host(w, f));
+	v->action = f->action;
+}
+
+static void
+emit(struct bwg_worker *w, const struct bwg_flow *f, enum bwg_event_type type)
+{
+	struct bwg_event *e = bwg_event_ring_reserve(&w->events);
+	if (!e) {
+		w->stats.cnt[BWG_CNT_EVENTS_LOST]++;
+		return;
+	}
+	e->type = (uint8_t)type;
+	bwg_worker_flow_view(w, f, &e->flow);
+	bwg_event_ring_publish(&w->events);
+	w->stats.cnt[BWG_CNT_EVENTS]++;
+}
+
+/* ---- decisions ------------------------------------------------------------------------ */
+
+static void
+meter_release(struct bwg_worker *w, struct bwg_flow *f)
+{
+	if (f->meter_id != BWG_FLOW_NONE && f->meter_id > BWG_RULE_MAX)
+		bwg_intern_put(&w->meters, f->meter_id - (BWG_RULE_MAX + 1));
+	f->meter_id = BWG_FLOW_NONE;
+}
+
+/* The bucket of f's direction `dir`: each direction is policed to the rate on its own. */
+static struct bwg_meter *
+flow_meter(struct bwg_worker *w, const struct bwg_flow *f, int dir)
+{
+	if (f->meter_id <= BWG_RULE_MAX)
+		return &w->rule_meters[f->meter_id][dir];
+	struct bwg_meter *pair = bwg_intern_val(&w->meters, f->meter_id - (BWG_RULE_MAX + 1));
+	return &pair[dir];
+}
+
+static void
+meter_pair_init(struct bwg_meter *pair, const struct bwg_conf_rule *r, uint64_t now)
+{
+	bwg_meter_init(&pair[0], r->rate_bps, r->burst_bytes, now);
+	bwg_meter_init(&pair[1], r->rate_bps, r->burst_bytes, now);
+}
+
+/* Bind f to the token bucket of its limit rule: the rule's own, or its client's. */
+static void
+meter_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule *r)
+{
+	if (r->scope == BWG_SCOPE_PER_HOST) {
+		struct meter_key k = {.rule = f->rule, .family = f->family};
+		memcpy(k.addr, f->addr[0], 16);
+		int created;
+		uint32_t id = bwg_intern_get(&w->meters, &k, &created);
+		if (id != BWG_INTERN_NONE) {
+			if (created)
+				meter_pair_init(bwg_intern_val(&w->meters, id), r, w->clock_ns);
+			f->meter_id = id + BWG_RULE_MAX + 1;
+			return;
+		}
+		w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++; /* fall back to the rule's bucket */
+	}
+	if (w->rule_meter_gen[f->rule] != w->gen) {
+		/* First use since the policy changed: rule indexes may mean another rule. */
+		meter_pair_init(w->rule_meters[f->rule], r, w->clock_ns);
+		w->rule_meter_gen[f->rule] = w->gen;
+	}
+	f->meter_id = f->rule;
+}
+
+/* (Re)compute f's rule and action from its class, unit, app and host. */
+static void
+decide(struct bwg_worker *w, struct bwg_flow *f, const char *host)
+{
+	const struct bwg_policy *p = w->policy;
+	uint16_t rule = bwg_policy_match(p, f->cls, f->unit, f->app_master, f->app, host,
+					 w->sched_mask);
+	const struct bwg_rule *r = &p->rules[rule];
+	meter_release(w, f);
+	f->rule = rule;
+	f->action = (uint8_t)r->action;
+	f->decision_gen = w->gen;
+	if (r->action == BWG_ACTION_LIMIT)
+		meter_bind(w, f, r->conf);
+	if (r->log)
+		f->flags |= BWG_FLOW_LOGGED;
+	if (r->action != BWG_ACTION_ALLOW && !(f->flags & BWG_FLOW_EVENT_SENT)) {
+		f->flags |= BWG_FLOW_EVENT_SENT;
+		emit(w, f, r->action == BWG_ACTION_BLOCK ? BWG_EVENT_BLOCK : BWG_EVENT_LIMIT);
+	}
+}
+
+/* Copy a host name nDPI extracted, keeping it printable ASCII. */
+static void
+host_intern(struct bwg_worker *w, struct bwg_flow *f, const char *host)
+{
+	if (f->host_id != BWG_FLOW_NONE || !host || !*host)
+		return;
+	char key[BWG_DPI_HOST_MAX] = {0};
+	for (size_t i = 0; i < sizeof(key) - 1 && host[i]; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		key[i] = (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : (char)ch;
+	}
+	int created;
+	uint32_t id = bwg_intern_get(&w->hosts, key, &created);
+	if (id == BWG_INTERN_NONE)
+		w->stats.cnt[BWG_CNT_HOST_TABLE_FULL]++;
+	else
+		f->host_id = id;
+}
+
+/* Take nDPI's current answer; `final` when detection is over for this flow. */
+static void
+classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *r, bool final)
+{
+	bool changed = r->master != f->app_master || r->app != f->app ||
+		       r->category != f->category ||
+		       (f->host_id == BWG_FLOW_NONE && r->host && *r->host);
+	if (!changed && !final)
+		return;
+	f->app_master = r->master;
+	f->app = r->app;
+	f->category = r->category;
+	host_intern(w, f, r->host);
+	const char *host = f->host_id != BWG_FLOW_NONE ? flow_host(w, f) : r->host;
+	f->cls = bwg_policy_classify(w->policy, f->app_master, f->app, f->category, host);
+	if (final) {
+		struct bwg_stats *s = &w->stats;
+		uint16_t app = f->app ? f->app : f->app_master;
+		s->classes[f->cls].flows++;
+		if (app < s->app_count)
+			s->apps[app].flows++;
+	}
+	decide(w, f, host);
+}
+
+static void
+dpi_finish(struct bwg_worker *w, struct bwg_flow *f)
+{
+	bwg_dpi_slot_put(w->dpi, f->dpi_slot);
+	f->dpi_slot = BWG_FLOW_NONE;
+	f->state = BWG_FLOW_CLASSIFIED;
+}
+
+static void
+flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts)
+{
+	const struct bwg_policy *p = w->policy;
+	f->first_ts = f->last_ts = ts;
+	f->unit = bwg_policy_unit(p, f->family, f->addr[0], f->addr[1]);
+	f->cls = BWG_CLASS_UNKNOWN;
+	w->stats.units[f->unit].flows++;
+	w->stats.cnt[BWG_CNT_FLOWS_CREATED]++;
+	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
+	if (f->dpi_slot == BWG_DPI_NO_SLOT) {
+		f->dpi_slot = BWG_FLOW_NONE;
+		f->state = BWG_FLOW_UNINSPECTED;
+		w->stats.cnt[BWG_CNT_DPI_POOL_EXHAUSTED]++;
+		w->stats.classes[BWG_CLASS_UNKNOWN].flows++;
+	} else {
+		f->state = BWG_FLOW_DETECTING;
+	}
+	decide(w, f, "");
+}
+
+/* A flow's life is over: settle its classification, report it, free what it holds. */
+static void
+flow_end(struct bwg_flow *f, void *ctx)
+{
+	struct bwg_worker *w = ctx;
+	if (f->state == BWG_FLOW_DETECTING) {
+		struct bwg_dpi_result r;
+		bwg_dpi_giveup(w->dpi, f->dpi_slot, &r);
+		classify(w, f, &r, true);
+		dpi_finish(w, f);
+	} else if (f->decision_gen != w->gen) {
+		decide(w, f, flow_host(w, f));
+	}
+	if (w->conf.export_flows)
+		emit(w, f, BWG_EVENT_FLOW);
+	if (f->flags & BWG_FLOW_LOGGED)
+		emit(w, f, BWG_EVENT_FLOW_END);
+	meter_release(w, f);
+	if (f->host_id != BWG_FLOW_NONE)
+		bwg_intern_put(&w->hosts, f->host_id);
+	w->stats.cnt[BWG_CNT_FLOWS_EXPIRED]++;
+	bwg_flow_remove(&w->flows, f);
+}
+
+/* ---- fragments ------------------------------------------------------------------------ */
+
+static inline uint32_t
+frag_slot(const struct bwg_pkt *p)
+{
+	uint32_t h = p->frag_id * 2654435761u;
+	h ^= (uint32_t)p->addr[0][3] << 8 ^ p->addr[1][3] ^ p->proto;
+	return h & (BWG_FRAG_SLOTS - 1);
+}
+
+static void
+frag_remember(struct bwg_worker *w, const struct bwg_pkt *p, const struct bwg_flow *f)
+{
+	struct bwg_frag_entry *e = &w->frags[frag_slot(p)];
+	e->frag_id = p->frag_id;
+	e->family = p->family;
+	e->proto = p->proto;
+	memcpy(e->addr, p->addr, sizeof(e->addr));
+	e->flow = bwg_flow_index(&w->flows, f);
+}
+
+/* The flow of a later fragment, through the first fragment of its datagram. */
+static struct bwg_flow *
+frag_flow(struct bwg_worker *w, const struct bwg_pkt *p, int *dir)
+{
+	const struct bwg_frag_entry *e = &w->frags[frag_slot(p)];
+	if (e->flow == BWG_FLOW_NONE || e->frag_id != p->frag_id || e->family != p->family ||
+	    e->proto != p->proto || memcmp(e->addr, p->addr, sizeof(e->addr)) != 0)
+		return NULL;
+	struct bwg_flow *f = &w->flows.flows[e->flow];
+	if (f->state == BWG_FLOW_FREE || f->proto != p->proto)
+		return NULL;
+	if (memcmp(f->addr[0], p->addr[0], 16) == 0 && memcmp(f->addr[1], p->addr[1], 16) == 0)
+		*dir = 0;
+	else if (memcmp(f->addr[0], p->addr[1], 16) == 0 && memcmp(f->addr[1], p->addr[0], 16) == 0)
+		*dir = 1;
+	else
+		return NULL;
+	return f;
+}
+
+/* ---- the burst ------------------------------------------------------------------------ */
+
+/* The worker's clock never goes back; schedules are re-read when a minute passes. */
+static inline void
+clock_advance(struct bwg_worker *w, uint64_t ts)
+{
+	if (ts > w->clock_ns)
+		w->clock_ns = ts;
+	if (w->clock_ns >= w->sched_next_ns) {
+		uint32_t mask = bwg_policy_schedules_active(w->policy, w->clock_ns,
+							    &w->sched_next_ns);
+		if (mask != w->sched_mask) {
+			w->sched_mask = mask;
+			w->gen++;
+		}
+	}
+}
+
+static inline uint8_t
+drop(struct bwg_worker *w, enum bwg_drop why, uint32_t bytes)
+{
+	w->stats.drops[why]++;
+	w->stats.cnt[BWG_CNT_DROPPED_PACKETS]++;
+	w->stats.cnt[BWG_CNT_DROPPED_BYTES] += bytes;
+	return (uint8_t)why;
+}
+
+static inline uint8_t
+forward(struct bwg_worker *w, uint32_t bytes)
+{
+	w->stats.cnt[BWG_CNT_TX_PACKETS]++;
+	w->stats.cnt[BWG_CNT_TX_BYTES] += bytes;
+	return BWG_VERDICT_FORWARD;
+}
+
+static uint8_t
+process_one(struct bwg_worker *w, const struct bwg_frame *fr)
+{
+	struct bwg_stats *s = &w->stats;
+	const uint32_t len = fr->wire_len;
+	struct bwg_pkt p;
+
+	s->cnt[BWG_CNT_RX_PACKETS]++;
+	s->cnt[BWG_CNT_RX_BYTES] += len;
+	clock_advance(w, fr->ts_ns);
+
+	enum bwg_pkt_result res = bwg_pkt_parse(&p, fr->data, fr->caplen, fr->wire_len,
+						w->conf.link, w->parse_flags);
+	if (res == BWG_PKT_NON_IP) {
+		s->cnt[BWG_CNT_NON_IP]++;
+		return w->non_ip_drop ? drop(w, BWG_DROP_NON_IP, len) : forward(w, len);
+	}
+	if (res != BWG_PKT_OK) {
+		s->malformed[res]++;
+		if (!bwg_pkt_has_ip(res))
+			return w->malformed_drop ? drop(w, BWG_DROP_MALFORMED, len)
+						 : forward(w, len);
+		/* A bad L4 header: still its flow's packet (and nDPI's, as in ndpiReader),
+		 * but the malformed-frame policy decides its fate. */
+	}
+	if (p.tunnels)
+		s->cnt[BWG_CNT_TUNNELS]++;
+
+	struct bwg_flow *f;
+	int dir = 0;
+	if (p.frag != BWG_FRAG_NONE) {
+		s->cnt[BWG_CNT_FRAGMENTS]++;
+		if (p.frag == BWG_FRAG_LATER) {
+			f = frag_flow(w, &p, &dir);
+			if (!f) {
+				s->cnt[BWG_CNT_FRAGMENTS_UNMATCHED]++;
+				return forward(w, len);
+			}
+			goto account;
+		}
+	}
+
+	uint32_t hash = bwg_flow_hash(&p);
+	f = bwg_flow_lookup(&w->flows, &p, hash, &dir);
+	if (!f) {
+		f = bwg_flow_insert(&w->flows, &p, hash);
+		if (!f) {
+			s->cnt[BWG_CNT_FLOW_TABLE_FULL]++;
+			return w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len)
+					    : forward(w, len);
+		}
+		flow_start(w, f, w->clock_ns);
+	}
+	if (p.frag == BWG_FRAG_FIRST)
+		frag_remember(w, &p, f);
+
+account:
+	f->pkts[dir]++;
+	f->bytes[dir] += len;
+	f->last_ts = w->clock_ns;
+	if (p.tcp_flags & BWG_TCP_RST)
+		f->flags |= BWG_FLOW_RST;
+	if (p.tcp_flags & BWG_TCP_FIN)
+		f->flags |= dir ? BWG_FLOW_FIN_S2C : BWG_FLOW_FIN_C2S;
+
+	/* Like ndpiReader, nDPI sees whole captured packets only, never later fragments. */
+	if (f->state == BWG_FLOW_DETECTING && !p.cut && p.frag != BWG_FRAG_LATER) {
+		struct bwg_dpi_result r;
+		s->cnt[BWG_CNT_DPI_PACKETS]++;
+		f->dpi_pkts++;
+		bool done = bwg_dpi_feed(w->dpi, f->dpi_slot, &p, w->clock_ns,
+					 (uint32_t)(f->pkts[0] + f->pkts[1]), &r);
+		classify(w, f, &r, done);
+		if (done)
+			dpi_finish(w, f);
+	}
+	if (f->decision_gen != w->gen) {
+		s->cnt[BWG_CNT_POLICY_UPDATES]++;
+		decide(w, f, flow_host(w, f));
+	}
+
+	int conforms = f->action != BWG_ACTION_LIMIT ||
+		       bwg_meter_take(flow_meter(w, f, dir), w->clock_ns, len);
+	uint8_t v = verdict_table[f->action][conforms];
+	if (res != BWG_PKT_OK && w->malformed_drop)
+		v = BWG_DROP_MALFORMED;
+
+	uint16_t app = f->app ? f->app : f->app_master;
+	struct bwg_obj_stats *objs[3] = {&s->classes[f->cls], &s->units[f->unit],
+					 app < s->app_count ? &s->apps[app] : NULL};
+	for (int i = 0; i < 3; i++) {
+		if (!objs[i])
+			continue;
+		objs[i]->packets++;
+		objs[i]->bytes += len;
+		objs[i]->dropped_packets += v != BWG_VERDICT_FORWARD;
+	}
+	if (v == BWG_VERDICT_FORWARD)
+		return forward(w, len);
+	f->dropped_pkts++;
+	v = drop(w, (enum bwg_drop)v, len);
+	if (v == BWG_DROP_POLICY_BLOCK && f->proto == 6 && w->policy->rules[f->rule].conf->reset)
+		v |= BWG_VERDICT_RESET;
+	return v;
+}
+
+void
+bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t n,
+		 uint8_t *verdict)
+{
+	for (uint16_t i = 0; i < n; i++)
+		verdict[i] = process_one(w, &frames[i]);
+	w->stats.flows_active = w->flows.active;
+}
+
+uint32_t
+bwg_worker_housekeeping(struct bwg_worker *w, uint64_t now_ns)
+{
+	clock_advance(w, now_ns);
+	uint32_t n = bwg_flow_table_age(&w->flows, w->clock_ns, w->conf.aging_budget, flow_end, w);
+	w->stats.flows_active = w->flows.active;
+	return n;
+}
+
+uint32_t
+bwg_worker_flush(struct bwg_worker *w, uint32_t budget)
+{
+	/* Visit records until `budget` flows ended or the table is empty. */
+	uint32_t ended = 0;
+	while (w->flows.active > 0 && ended < budget)
+		ended += bwg_flow_table_age(&w->flows, UINT64_MAX,
+					    budget - ended < w->flows.capacity
+						    ? budget - ended
+						    : w->flows.capacity,
+					    flow_end, w);
+	w->stats.flows_active = w->flows.active;
+	return w->flows.active;
+}
