@@ -24,6 +24,7 @@
 #include "bwg_config.h"
 #include "bwg_dpi.h"
 #include "bwg_policy.h"
+#include "bwg_setup.h"
 #include "bwg_worker.h"
 
 #define HOUSEKEEPING_EVERY 64 /* packets */
@@ -195,17 +196,11 @@ open_out(const char *path)
 static int
 write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol, json_t *ports)
 {
-	uint32_t napps = bwg_dpi_app_count(w->dpi);
-	const char **apps = calloc(napps ? napps : 1, sizeof(*apps));
+	const char **apps = calloc(bwg_dpi_app_count(w->dpi) + 1, sizeof(*apps));
 	if (!apps)
 		return -1;
-	for (uint32_t i = 0; i < napps; i++)
-		apps[i] = bwg_dpi_app_name(w->dpi, (uint16_t)i);
-	struct bwg_stats_names names = {
-		.classes = pol->class_names, .n_classes = pol->n_classes,
-		.units = pol->unit_names, .n_units = pol->n_units,
-		.apps = apps, .n_apps = napps,
-	};
+	struct bwg_stats_names names;
+	bwg_setup_stats_names(&names, pol, w->dpi, apps);
 	const uint64_t *c = w->stats.cnt;
 	json_t *workers = json_array();
 	json_array_append_new(workers,
@@ -260,27 +255,10 @@ main(int argc, char **argv)
 	}
 
 	char err[BWG_CONFIG_ERR_MAX + 256];
-	struct bwg_config *conf;
-	if (bwg_config_load(&conf, config, err, sizeof(err)) < 0) {
-		fprintf(stderr, "bwgate-pcap: %s\n", err);
-		return 2;
-	}
-	struct bwg_dpi_conf dc = {
-		.protocols_file = conf->protocols_file,
-		.categories_file = conf->categories_file,
-		.pool_size = conf->dpi_max_in_progress,
-		.max_pkts = {conf->dpi_max_pkts[0], conf->dpi_max_pkts[1], conf->dpi_max_pkts[2]},
-	};
-	struct bwg_dpi *dpi;
-	if (bwg_dpi_create(&dpi, &dc, err, sizeof(err)) < 0) {
-		fprintf(stderr, "bwgate-pcap: %s: %s\n", config, err);
-		bwg_config_free(conf);
-		return 2;
-	}
 	struct bwg_policy *pol;
-	if (bwg_policy_compile(&pol, conf, dpi, 1, err, sizeof(err)) < 0) {
+	struct bwg_dpi *dpi;
+	if (bwg_setup_load(config, 1, &pol, &dpi, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate-pcap: %s\n", err);
-		bwg_dpi_destroy(dpi);
 		return 2;
 	}
 	if (check) {

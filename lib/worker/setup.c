@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Start-up shared by bwgate and bwgate-pcap (control thread).
+ */
+
+#include <stdio.h>
+
+#include "bwg_setup.h"
+
+int
+bwg_setup_dpi(const struct bwg_config *c, struct bwg_dpi **out, char *err, size_t errlen)
+{
+	struct bwg_dpi_conf dc = {
+		.protocols_file = c->protocols_file,
+		.categories_file = c->categories_file,
+		.pool_size = c->dpi_max_in_progress,
+		.max_pkts = {c->dpi_max_pkts[0], c->dpi_max_pkts[1], c->dpi_max_pkts[2]},
+	};
+	return bwg_dpi_create(out, &dc, err, errlen);
+}
+
+int
+bwg_setup_load(const char *path, uint32_t version, struct bwg_policy **policy,
+	       struct bwg_dpi **dpi, char *err, size_t errlen)
+{
+	struct bwg_config *conf;
+	int rc = bwg_config_load(&conf, path, err, errlen);
+	if (rc < 0)
+		return rc;
+	char msg[512];
+	if ((rc = bwg_setup_dpi(conf, dpi, msg, sizeof(msg))) < 0) {
+		snprintf(err, errlen, "%s: %s", path, msg);
+		bwg_config_free(conf);
+		return rc;
+	}
+	if ((rc = bwg_policy_compile(policy, conf, *dpi, version, err, errlen)) < 0) {
+		bwg_dpi_destroy(*dpi);
+		*dpi = NULL;
+	}
+	return rc;
+}
+
+void
+bwg_setup_stats_names(struct bwg_stats_names *names, const struct bwg_policy *p,
+		      const struct bwg_dpi *dpi, const char **apps)
+{
+	uint32_t n = bwg_dpi_app_count(dpi);
+	for (uint32_t i = 0; i < n; i++)
+		apps[i] = bwg_dpi_app_name(dpi, (uint16_t)i);
+	names->classes = p->class_names;
+	names->n_classes = p->n_classes;
+	names->units = p->unit_names;
+	names->n_units = p->n_units;
+	names->apps = apps;
+	names->n_apps = n;
+}
