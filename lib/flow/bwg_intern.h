@@ -26,6 +26,7 @@ struct bwg_intern {
 	uint32_t free_top;
 	uint32_t capacity;
 	uint32_t key_len;
+	uint32_t val_off; /* key_len rounded up to 8: values are 8-byte aligned */
 	uint32_t stride;
 	uint32_t used;
 };
@@ -50,7 +51,7 @@ bwg_intern_key(const struct bwg_intern *t, uint32_t id)
 static inline void *
 bwg_intern_val(const struct bwg_intern *t, uint32_t id)
 {
-	return t->entries + (size_t)id * t->stride + t->key_len;
+	return t->entries + (size_t)id * t->stride + t->val_off;
 }
 
 #endif

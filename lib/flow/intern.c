@@ -15,7 +15,8 @@ bwg_intern_init(struct bwg_intern *t, uint32_t capacity, uint32_t key_len, uint3
 	memset(t, 0, sizeof(*t));
 	t->capacity = capacity;
 	t->key_len = key_len;
-	t->stride = (key_len + val_len + 7) & ~7u;
+	t->val_off = (key_len + 7) & ~7u;
+	t->stride = (t->val_off + val_len + 7) & ~7u;
 	t->entries = calloc(capacity, t->stride);
 	t->refs = calloc(capacity, sizeof(*t->refs));
 	t->hashes = calloc(capacity, sizeof(*t->hashes));

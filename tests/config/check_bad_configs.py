@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Bad configs make bwgate-pcap exit 2 with a message naming the place and the fault.
+
+usage: check_bad_configs.py BWGATE_PCAP CONFIG_DIR
+
+Each case below is written to a temporary file `bad.json` and checked with
+`bwgate-pcap -c bad.json --check`: the exit status must be 2 and standard error must be
+exactly the expected line ({f} stands for the file's path). The shipped default policy
+(CONFIG_DIR/../../config/bwgate.json) must pass the same check with status 0.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BASE = {
+    "default_action": "allow",
+    "classes": {"p2p": {"apps": ["BitTorrent"]}, "web": {"categories": ["Web"]}},
+    "units": {"finance": ["10.1.0.0/16"]},
+    "schedules": {"workhours": [{"days": ["mon", "fri"], "from": "08:30", "to": "17:30"}]},
+    "rules": [
+        {"name": "no-p2p", "classes": ["p2p"], "action": "block"},
+        {"name": "web", "classes": ["web"], "schedule": "workhours", "action": "limit",
+         "limit": {"rate": "2Mbit", "scope": "per_host"}},
+    ],
+}
+
+
+def with_(path, value):
+    """BASE with the JSON value at `path` (a list of keys/indexes) replaced."""
+    doc = json.loads(json.dumps(BASE))
+    node = doc
+    for k in path[:-1]:
+        node = node[k]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return json.dumps(doc, indent=2)
+
+
+DELETE = object()
+
+CASES = [
+    ("syntax error", '{\n  "default_action": "allow",\n  "rules": [\n}\n',
+     "{f}:4:1: unexpected token near '}'"),
+    ("duplicate key", '{"default_action": "allow", "default_action": "block"}',
+     "{f}:1:44: duplicate object key near '\"default_action\"'"),
+    ("unknown unit", with_(["rules", 1, "limit", "rate"], "2Mbs"),
+     '{f}: rules[1].limit.rate: unknown unit "Mbs" (use bit, Kbit, Mbit, Gbit)'),
+    ("misspelt key", with_(["rules", 1, "shedule"], "workhours"),
+     "{f}: rules[1].shedule: unknown key (expected one of: name, units, classes, apps, "
+     "hosts, schedule, action, limit, reset, log)"),
+    ("missing default action", with_(["default_action"], DELETE),
+     "{f}: default_action: is required"),
+    ("undefined class", with_(["rules", 0, "classes"], ["p2p", "video"]),
+     '{f}: rules[0].classes[1]: "video" is not a class defined under "classes" (or "unknown")'),
+    ("undefined schedule", with_(["rules", 1, "schedule"], "nights"),
+     '{f}: rules[1].schedule: "nights" is not a schedule defined under "schedules"'),
+    ("bad action", with_(["rules", 0, "action"], "deny"),
+     '{f}: rules[0].action: "deny" is not one of "allow", "block", "limit"'),
+    ("limit without rate", with_(["rules", 1, "limit"], {"scope": "aggregate"}),
+     '{f}: rules[1].limit.rate: is required (e.g. "2Mbit")'),
+    ("reset on limit", with_(["rules", 1, "reset"], True),
+     '{f}: rules[1].reset: only applies to "action": "block"'),
+    ("host bits set", with_(["units", "finance"], ["10.1.2.0/16"]),
+     '{f}: units.finance[0]: "10.1.2.0/16" has host bits set beyond /16'),
+    ("bad address", with_(["units", "finance"], ["10.1.300.0/24"]),
+     '{f}: units.finance[0]: "10.1.300.0" is not an IPv4 or IPv6 address'),
+    ("bad day", with_(["schedules", "workhours", 0, "days"], ["monday"]),
+     '{f}: schedules.workhours[0].days[0]: must be one of "mon", "tue", "wed", "thu", '
+     '"fri", "sat", "sun"'),
+    ("window backwards", with_(["schedules", "workhours", 0, "to"], "08:00"),
+     '{f}: schedules.workhours[0]: "from" must be before "to"; write a window that '
+     'crosses midnight as two windows'),
+    ("unknown nDPI app", with_(["classes", "p2p", "apps"], ["BitTorrent", "Bittorent"]),
+     '{f}: classes.p2p.apps[1]: "Bittorent" is not an nDPI application name (names are '
+     'case-sensitive, e.g. "BitTorrent")'),
+    ("app in two classes", with_(["classes", "web", "apps"], ["BitTorrent"]),
+     '{f}: classes.web.apps[0]: "BitTorrent" is already in class "p2p"'),
+    ("wrong type", with_(["flows"], {"capacity": "big"}),
+     "{f}: flows.capacity: must be an integer, not a string"),
+    ("out of range", with_(["flows"], {"capacity": 10}),
+     "{f}: flows.capacity: 10 is out of range (1024..16777216)"),
+    ("bad time zone", with_(["timezone"], "Asia/Beijing"),
+     '{f}: timezone: "Asia/Beijing" is not a time zone known to this system '
+     '(/usr/share/zoneinfo; install tzdata)'),
+    ("missing protocols file", with_(["dpi"], {"protocols_file": "/nonexistent/protos.txt"}),
+     '{f}: dpi.protocols_file: cannot read "/nonexistent/protos.txt": No such file or '
+     'directory'),
+]
+
+
+def main():
+    binary, config_dir = sys.argv[1:3]
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bad.json")
+        for what, text, expected in CASES:
+            with open(path, "w") as f:
+                f.write(text)
+            p = subprocess.run([binary, "-c", path, "--check"], capture_output=True,
+                               text=True, timeout=30)
+            want = "bwgate-pcap: " + expected.replace("{f}", path)
+            got = p.stderr.strip()
+            ok = p.returncode == 2 and got == want
+            passed += ok
+            failed += not ok
+            print(("ok   " if ok else "FAIL ") + what + ("" if ok else
+                  "\n     exit %d\n     want: %s\n     got:  %s" % (p.returncode, want, got)))
+    default = os.path.join(config_dir, "..", "..", "config", "bwgate.json")
+    p = subprocess.run([binary, "-c", default, "--check"], capture_output=True, text=True,
+                       timeout=30)
+    ok = p.returncode == 0
+    passed += ok
+    failed += not ok
+    print(("ok   " if ok else "FAIL ") + "the default policy is valid: " +
+          (p.stdout.strip() or p.stderr.strip()))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
