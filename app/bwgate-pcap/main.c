@@ -74,7 +74,7 @@ static void
 write_line(FILE *f, json_t *o)
 {
 	if (f) {
-		json_dumpf(o, f, JSON_COMPACT);
+		json_dumpf(o, f, JSON_COMPACT | BWG_JSON_REAL_FLAGS);
 		fputc('\n', f);
 	}
 	json_decref(o);
@@ -217,7 +217,7 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 	FILE *f = open_out(path);
 	int rc = -1;
 	if (f) {
-		rc = json_dumpf(doc, f, JSON_INDENT(2)) == 0 ? 0 : -1;
+		rc = json_dumpf(doc, f, JSON_INDENT(2) | BWG_JSON_REAL_FLAGS) == 0 ? 0 : -1;
 		fputc('\n', f);
 		if (f != stdout && fclose(f) != 0)
 			rc = -1;

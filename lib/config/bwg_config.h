@@ -131,6 +131,11 @@ struct bwg_config {
 	/* live appliance */
 	char *port_inside;
 	char *port_outside;
+	uint32_t rx_descriptors; /* per RX queue */
+	uint32_t tx_descriptors; /* per TX queue */
+	uint32_t mbufs;          /* mempool size per socket; 0 = computed from the above */
+	uint32_t mtu;            /* bytes of IP packet */
+	uint32_t stall_timeout_ms; /* a worker loop that stands still this long is reported */
 	uint32_t workers;
 	char *api_listen;
 	char *api_token_file;

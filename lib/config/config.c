@@ -310,7 +310,7 @@ bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errle
 		*slash = 0;
 		errno = 0;
 		len = strtol(slash + 1, &end, 10);
-		if (end == slash + 1 || *end || errno) {
+		if (end == slash + 1 || *end || errno || len < 0 || !isdigit((unsigned char)slash[1])) {
 			snprintf(err, errlen, "\"%s\": bad prefix length", s);
 			return -EINVAL;
 		}
@@ -359,8 +359,7 @@ bwg_config_check_host(char *s, char *err, size_t errlen)
 			 "\"*.example.com\")", s);
 		return -EINVAL;
 	}
-	for (char *q = s + (p - s); *q; q++) {
-		*q = (char)tolower((unsigned char)*q);
+	for (const char *q = p; *q; q++) {
 		if (!(isalnum((unsigned char)*q) || *q == '-' || *q == '_' ||
 		      (*q == '.' && q[1] != '.'))) {
 			snprintf(err, errlen, "\"%s\" is not a host pattern: bad character '%c'",
@@ -368,6 +367,8 @@ bwg_config_check_host(char *s, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	for (char *q = s; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
 	return 0;
 }
 
@@ -967,7 +968,9 @@ parse_live(struct ctx *x, json_t *root)
 {
 	struct bwg_config *c = x->c;
 	int rc;
-	static const char *const pkeys[] = {"inside", "outside", NULL};
+	static const char *const pkeys[] = {"inside", "outside", "rx_descriptors",
+					    "tx_descriptors", "mbufs", "mtu",
+					    "stall_timeout_ms", NULL};
 	static const char *const akeys[] = {"listen", "token_file", NULL};
 	static const char *const ekeys[] = {"file", NULL};
 	json_t *ports = json_object_get(root, "ports");
@@ -983,6 +986,16 @@ parse_live(struct ctx *x, json_t *root)
 			return fail(x, "ports", "\"inside\" and \"outside\" must be different "
 				    "devices");
 	}
+	/* Ring sizes and the pool are checked against the devices when the ports start. */
+	if ((rc = get_uint(x, ports, "ports", "rx_descriptors", &c->rx_descriptors, 1024, 64,
+			   32768)) ||
+	    (rc = get_uint(x, ports, "ports", "tx_descriptors", &c->tx_descriptors, 1024, 64,
+			   32768)) ||
+	    (rc = get_uint(x, ports, "ports", "mbufs", &c->mbufs, 0, 1024, 16777216)) ||
+	    (rc = get_uint(x, ports, "ports", "mtu", &c->mtu, 1500, 68, 9600)) ||
+	    (rc = get_uint(x, ports, "ports", "stall_timeout_ms", &c->stall_timeout_ms, 1000, 10,
+			   600000)))
+		return rc;
 	if ((rc = get_uint(x, root, "", "workers", &c->workers, 1, 1, 64)))
 		return rc;
 	json_t *api = json_object_get(root, "api");
@@ -1028,11 +1041,15 @@ parse_root(struct ctx *x, json_t *root)
 		return -ENOMEM;
 	char zpath[512];
 	snprintf(zpath, sizeof(zpath), "/usr/share/zoneinfo/%s", c->timezone);
-	FILE *z = strstr(c->timezone, "..") ? NULL : fopen(zpath, "r");
-	if (!z)
+	/* A zone is a TZif file; a folder ("Asia") or a table ("zone.tab") is not. */
+	FILE *z = strstr(c->timezone, "..") || c->timezone[0] == '/' ? NULL : fopen(zpath, "rb");
+	char magic[4] = {0};
+	size_t got = z ? fread(magic, 1, sizeof(magic), z) : 0;
+	if (z)
+		fclose(z);
+	if (got != sizeof(magic) || memcmp(magic, "TZif", 4) != 0)
 		return fail(x, "timezone", "\"%s\" is not a time zone known to this system "
 			    "(/usr/share/zoneinfo; install tzdata)", c->timezone);
-	fclose(z);
 	if ((rc = get_enum(x, root, "", "default_action", &def, -1, actions)))
 		return rc;
 	c->default_action = (enum bwg_action)def;

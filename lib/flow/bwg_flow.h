@@ -86,6 +86,7 @@ struct bwg_flow_table {
 	uint32_t capacity;
 	uint32_t active;
 	uint32_t age_cursor;
+	uint32_t high_water; /* 1 + highest record index ever handed out: aging stops there */
 	struct bwg_flow_timeouts timeouts;
 };
 

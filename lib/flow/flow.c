@@ -9,7 +9,10 @@
  *
  * Aging walks the record array from a cursor, `budget` records per call: the worker's
  * housekeeping tick bounds how much time expiry may take, and a full sweep of a large
- * table is spread over many ticks.
+ * table is spread over many ticks. Free records are handed out lowest index first, so
+ * live flows cluster at the bottom of the array and the sweep stops at the highest
+ * index ever used: a table sized for a million flows that holds a thousand sweeps a
+ * thousand records.
  */
 
 #include <errno.h>
@@ -122,6 +125,8 @@ bwg_flow_insert(struct bwg_flow_table *t, const struct bwg_pkt *p, uint32_t hash
 		return NULL;
 	uint32_t idx = t->free_stack[--t->free_top];
 	struct bwg_flow *f = &t->flows[idx];
+	if (idx >= t->high_water)
+		t->high_water = idx + 1;
 	memset(f, 0, sizeof(*f));
 	memcpy(f->addr, p->addr, sizeof(f->addr));
 	f->port[0] = p->port[0];
@@ -183,12 +188,12 @@ bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
 		   void (*expire)(struct bwg_flow *f, void *ctx), void *ctx)
 {
 	uint32_t n = 0;
-	if (budget > t->capacity)
-		budget = t->capacity;
+	if (budget > t->high_water)
+		budget = t->high_water;
 	for (uint32_t k = 0; k < budget && t->active > 0; k++) {
-		struct bwg_flow *f = &t->flows[t->age_cursor];
-		if (++t->age_cursor == t->capacity)
+		if (t->age_cursor >= t->high_water)
 			t->age_cursor = 0;
+		struct bwg_flow *f = &t->flows[t->age_cursor++];
 		if (f->state == BWG_FLOW_FREE)
 			continue;
 		if (now_ns == UINT64_MAX ||

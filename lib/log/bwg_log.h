@@ -103,6 +103,13 @@ bwg_event_ring_pop(struct bwg_event_ring *r)
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
 }
 
+/*
+ * Flags every JSON writer passes to json_dump*(): times are reals with microseconds,
+ * and a Unix time in microseconds needs 16 significant digits (jansson's default, 17,
+ * prints the binary double's noise: 1764036000.0000031).
+ */
+#define BWG_JSON_REAL_FLAGS JSON_REAL_PRECISION(16)
+
 /* "TCP", "UDP", "ICMP", "ICMPV6", "IGMP", else the number. Returns buf. */
 const char *bwg_log_proto_name(uint8_t proto, char *buf, size_t len);
 

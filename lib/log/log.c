@@ -57,7 +57,7 @@ bwg_log_proto_name(uint8_t proto, char *buf, size_t len)
 static json_t *
 ts_json(uint64_t ns)
 {
-	/* Exact decimal microseconds: build the text, let jansson keep it as a real. */
+	/* Decimal microseconds; written back exactly with BWG_JSON_REAL_FLAGS. */
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%llu.%06llu", (unsigned long long)(ns / 1000000000ull),
 		 (unsigned long long)(ns % 1000000000ull / 1000));

@@ -41,6 +41,12 @@ struct bwg_rule {
 	bool log;
 };
 
+/* From `from` (Unix seconds) on, local time is UTC + offset seconds. */
+struct bwg_tz_span {
+	int64_t from;
+	int32_t offset;
+};
+
 struct bwg_policy {
 	uint32_t version;
 	struct bwg_config *conf; /* owned */
@@ -57,6 +63,11 @@ struct bwg_policy {
 	struct bwg_rule *rules; /* n_rules + 1: the last is the default */
 	uint32_t n_rules;
 	struct bwg_conf_rule default_rule;
+
+	/* The config's time zone as UTC offsets (DST changes included), resolved at compile
+	 * time so evaluation never touches the process-wide TZ or glibc's zone lock. */
+	struct bwg_tz_span *tz;
+	uint32_t n_tz;
 
 	const char *class_names[BWG_CLASS_MAX];
 	uint32_t n_classes;

@@ -171,6 +171,69 @@ compile_rule(struct bwg_policy *p, struct bwg_rule *r, const struct bwg_conf_rul
 	return 0;
 }
 
+static int32_t
+utc_offset_at(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	localtime_r(&tt, &tm);
+	return (int32_t)tm.tm_gmtoff;
+}
+
+static int
+tz_push(struct bwg_policy *p, int64_t from, int32_t offset, uint32_t *cap)
+{
+	if (p->n_tz == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		struct bwg_tz_span *n = realloc(p->tz, *cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->tz = n;
+	}
+	p->tz[p->n_tz++] = (struct bwg_tz_span){.from = from, .offset = offset};
+	return 0;
+}
+
+/*
+ * Turn the zone into a table of UTC offsets from 1970 to 2100: glibc is asked day by
+ * day (and to the second around each change) with TZ pointing at the zone for the
+ * duration of the call, then TZ is put back. The zone file was checked by the config.
+ */
+static int
+compile_timezone(struct bwg_policy *p)
+{
+	const int64_t day = 86400, start = 0, end = 4102444800; /* 2100-01-01 */
+	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	setenv("TZ", p->conf->timezone, 1);
+	tzset();
+	uint32_t cap = 0;
+	int32_t cur = utc_offset_at(start);
+	int rc = tz_push(p, INT64_MIN, cur, &cap);
+	for (int64_t t = start + day; rc == 0 && t < end; t += day) {
+		int32_t o = utc_offset_at(t);
+		if (o == cur)
+			continue;
+		int64_t lo = t - day, hi = t; /* offset(lo) == cur, offset(hi) == o */
+		while (hi - lo > 1) {
+			int64_t mid = lo + (hi - lo) / 2;
+			if (utc_offset_at(mid) == cur)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		rc = tz_push(p, hi, o, &cap);
+		cur = o;
+	}
+	if (saved) {
+		setenv("TZ", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	return rc;
+}
+
 int
 bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struct bwg_dpi *dpi,
 		   uint32_t version, char *err, size_t errlen)
@@ -201,9 +264,8 @@ bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struc
 		goto fail;
 	p->n_rules = conf->n_rules;
 
-	/* Schedules are evaluated in the config's zone; the zone file was checked. */
-	setenv("TZ", conf->timezone, 1);
-	tzset();
+	if ((rc = compile_timezone(p)) < 0)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
@@ -230,6 +292,7 @@ bwg_policy_free(struct bwg_policy *p)
 	free(p->class_by_category);
 	bwg_hostset_fini(&p->class_hosts);
 	free(p->prefixes);
+	free(p->tz);
 	bwg_config_free(p->conf);
 	free(p);
 }
@@ -313,11 +376,21 @@ bwg_policy_match(const struct bwg_policy *p, uint8_t cls, uint16_t unit, uint16_
 uint32_t
 bwg_policy_schedules_active(const struct bwg_policy *p, uint64_t now_ns, uint64_t *next_ns)
 {
-	time_t t = (time_t)(now_ns / 1000000000ull);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	unsigned day = (unsigned)(tm.tm_wday + 6) % 7; /* Monday = 0 */
-	unsigned minute = (unsigned)(tm.tm_hour * 60 + tm.tm_min);
+	int64_t t = (int64_t)(now_ns / 1000000000ull);
+	/* Last span starting at or before t (the first starts at INT64_MIN). */
+	uint32_t lo = 0, hi = p->n_tz;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (p->tz[mid].from <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int64_t local = t + p->tz[lo].offset;
+	int64_t days = local / 86400 - (local % 86400 < 0);
+	int64_t secs = local - days * 86400;
+	unsigned day = (unsigned)(((days + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
+	unsigned minute = (unsigned)(secs / 60);
 	uint32_t mask = 0;
 	for (uint32_t s = 0; s < p->conf->n_schedules; s++) {
 		const struct bwg_conf_schedule *sc = &p->conf->schedules[s];

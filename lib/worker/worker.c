@@ -86,6 +86,10 @@ bwg_worker_destroy(struct bwg_worker *w)
 {
 	if (!w)
 		return;
+	/* Flows still under inspection hold buffers nDPI allocated inside their state. */
+	for (uint32_t i = 0; i < w->flows.high_water; i++)
+		if (w->flows.flows && w->flows.flows[i].state == BWG_FLOW_DETECTING)
+			bwg_dpi_slot_put(w->dpi, w->flows.flows[i].dpi_slot);
 	bwg_flow_table_fini(&w->flows);
 	bwg_intern_fini(&w->hosts);
 	bwg_intern_fini(&w->meters);
@@ -274,6 +278,20 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	decide(w, f, host);
 }
 
+/*
+ * The policy or the active schedules changed since f's decision: its unit and class
+ * may mean something else now (units and classes are numbered per policy), so both are
+ * looked up again before the rule.
+ */
+static void
+reevaluate(struct bwg_worker *w, struct bwg_flow *f)
+{
+	const char *host = flow_host(w, f);
+	f->unit = bwg_policy_unit(w->policy, f->family, f->addr[0], f->addr[1]);
+	f->cls = bwg_policy_classify(w->policy, f->app_master, f->app, f->category, host);
+	decide(w, f, host);
+}
+
 static void
 dpi_finish(struct bwg_worker *w, struct bwg_flow *f)
 {
@@ -297,6 +315,7 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts)
 		f->state = BWG_FLOW_UNINSPECTED;
 		w->stats.cnt[BWG_CNT_DPI_POOL_EXHAUSTED]++;
 		w->stats.classes[BWG_CLASS_UNKNOWN].flows++;
+		w->stats.apps[0].flows++; /* nDPI's Unknown */
 	} else {
 		f->state = BWG_FLOW_DETECTING;
 	}
@@ -314,7 +333,7 @@ flow_end(struct bwg_flow *f, void *ctx)
 		classify(w, f, &r, true);
 		dpi_finish(w, f);
 	} else if (f->decision_gen != w->gen) {
-		decide(w, f, flow_host(w, f));
+		reevaluate(w, f);
 	}
 	if (w->conf.export_flows)
 		emit(w, f, BWG_EVENT_FLOW);
@@ -481,7 +500,7 @@ account:
 	}
 	if (f->decision_gen != w->gen) {
 		s->cnt[BWG_CNT_POLICY_UPDATES]++;
-		decide(w, f, flow_host(w, f));
+		reevaluate(w, f);
 	}
 
 	int conforms = f->action != BWG_ACTION_LIMIT ||

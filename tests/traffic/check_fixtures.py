@@ -307,6 +307,8 @@ def check_rate(run):
             bits += 8 * len(data)
     bps = bits / (end - start)
     err = abs(bps - rate["limit_bps"]) / rate["limit_bps"]
+    print(f"rate: {bps / 1e6:.4f} Mbit/s forwarded server->client over {end - start:g} s, "
+          f"limit {rate['limit_bps'] / 1e6:g} Mbit/s ({(bps - rate['limit_bps']) / rate['limit_bps']:+.2%})")
     yield "rate", err > rate["tolerance"] and (
         f"forwarded {bps / 1e6:.4f} Mbit/s server->client over [{start:.3f}, {end:.3f}), "
         f"expected {rate['limit_bps'] / 1e6:g} Mbit/s +-{rate['tolerance']:.0%} ({err:+.2%} off)")

@@ -1,0 +1,1091 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The pipeline end to end, without ports: a policy compiled from inline JSON against a
+ * real nDPI context, synthetic Ethernet frames through bwg_worker_burst, and the
+ * verdicts, counters and events that come out. Time is the frames' own timestamps.
+ *
+ * JSON is written with single quotes; make_worker() turns them into double quotes.
+ */
+
+#include <malloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "bwg_setup.h"
+#include "bwg_worker.h"
+
+#define SEC 1000000000ull
+#define MSEC 1000000ull
+#define T0 (1795572000ull * SEC) /* Wednesday 2026-11-25 10:00 in Shanghai */
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+struct rig {
+	struct bwg_worker *w;
+	struct bwg_policy *p;
+};
+
+static void
+make_worker(struct rig *r, const char *sq, bool export_flows)
+{
+	char *text = strdup(sq), err[512] = "";
+	assert_non_null(text);
+	for (char *c = text; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	struct bwg_config *conf = NULL;
+	if (bwg_config_parse(&conf, text, strlen(text), "test.json", "/tmp", err, sizeof(err)))
+		fail_msg("config: %s", err);
+	free(text);
+	struct bwg_dpi *dpi = NULL;
+	if (bwg_setup_dpi(conf, &dpi, err, sizeof(err)))
+		fail_msg("dpi: %s", err);
+	if (bwg_policy_compile(&r->p, conf, dpi, 1, err, sizeof(err)))
+		fail_msg("policy: %s", err);
+	struct bwg_worker_conf wc = {
+		.id = 0,
+		.link = BWG_LINK_ETHER,
+		.event_ring_size = 4096,
+		.export_flows = export_flows,
+		/* Every record per tick (the tables here hold 1024): each housekeeping call
+		 * then sees every idle flow, however the sweep is spread. */
+		.aging_budget = 1024,
+	};
+	if (bwg_worker_create(&r->w, &wc, r->p, dpi, err, sizeof(err)))
+		fail_msg("worker: %s", err);
+}
+
+/* Shut down as the front-ends do: end every flow, then destroy. */
+static void
+free_worker(struct rig *r)
+{
+	bwg_worker_flush(r->w, UINT32_MAX);
+	bwg_worker_destroy(r->w);
+	bwg_policy_free(r->p);
+}
+
+/* rx == tx + sum(drops), for packets and bytes. */
+static void
+assert_conservation(const struct bwg_worker *w)
+{
+	const struct bwg_stats *s = &w->stats;
+	uint64_t drops = 0;
+	for (int i = 0; i < BWG_DROP_MAX; i++)
+		drops += s->drops[i];
+	assert_int_equal(s->cnt[BWG_CNT_DROPPED_PACKETS], drops);
+	assert_int_equal(s->cnt[BWG_CNT_RX_PACKETS], s->cnt[BWG_CNT_TX_PACKETS] + drops);
+	assert_int_equal(s->cnt[BWG_CNT_RX_BYTES],
+			 s->cnt[BWG_CNT_TX_BYTES] + s->cnt[BWG_CNT_DROPPED_BYTES]);
+}
+
+static int
+event_count(struct bwg_worker *w)
+{
+	/* Counts without consuming: the ring is ours alone in these tests. */
+	uint32_t h = atomic_load(&w->events.head), t = atomic_load(&w->events.tail);
+	return (int)(h - t);
+}
+
+/* ---- frames ------------------------------------------------------------------------------- */
+
+struct frame {
+	uint8_t b[1600];
+	uint32_t n;
+};
+
+static void
+be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+be32(uint8_t *p, uint32_t v)
+{
+	be16(p, v >> 16);
+	be16(p + 2, v);
+}
+
+/* Ethernet + IPv4 header for `l4_len` bytes of L4; returns the L4 offset. */
+static uint32_t
+eth_ip4(struct frame *f, uint8_t proto, const char *src, const char *dst, uint32_t l4_len)
+{
+	memset(f, 0, sizeof(*f));
+	static const uint8_t macs[12] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2};
+	memcpy(f->b, macs, 12);
+	be16(f->b + 12, 0x0800);
+	uint8_t *ip = f->b + 14;
+	ip[0] = 0x45;
+	be16(ip + 2, 20 + l4_len);
+	ip[8] = 64;
+	ip[9] = proto;
+	assert_int_equal(inet_pton(AF_INET, src, ip + 12), 1);
+	assert_int_equal(inet_pton(AF_INET, dst, ip + 16), 1);
+	f->n = 14 + 20 + l4_len;
+	return 34;
+}
+
+static void
+tcp4(struct frame *f, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+     uint8_t flags, uint32_t seq, uint32_t ack, const void *payload, uint32_t len)
+{
+	uint32_t o = eth_ip4(f, 6, src, dst, 20 + len);
+	be16(f->b + o, sport);
+	be16(f->b + o + 2, dport);
+	be32(f->b + o + 4, seq);
+	be32(f->b + o + 8, ack);
+	f->b[o + 12] = 5 << 4;
+	f->b[o + 13] = flags;
+	be16(f->b + o + 14, 64240);
+	if (len)
+		memcpy(f->b + o + 20, payload, len);
+}
+
+/* UDP with `len` payload bytes of a fixed, protocol-less pattern. */
+static void
+udp4(struct frame *f, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+     uint32_t len)
+{
+	uint32_t o = eth_ip4(f, 17, src, dst, 8 + len);
+	be16(f->b + o, sport);
+	be16(f->b + o + 2, dport);
+	be16(f->b + o + 4, 8 + len);
+	for (uint32_t i = 0; i < len; i++)
+		f->b[o + 8 + i] = (uint8_t)(0xa5 ^ (i * 7));
+}
+
+static uint8_t
+run1(struct bwg_worker *w, const struct frame *f, uint64_t ts)
+{
+	struct bwg_frame fr = {.data = f->b, .caplen = f->n, .wire_len = f->n, .ts_ns = ts};
+	uint8_t v = 0x55;
+	bwg_worker_burst(w, &fr, 1, &v);
+	return v;
+}
+
+/* ---- BitTorrent ------------------------------------------------------------------------------ */
+
+static const char p2p_config[] =
+	"{'default_action': 'allow', 'flows': {'capacity': 1024},"
+	" 'classes': {'p2p': {'apps': ['BitTorrent']}, 'web': {'apps': ['HTTP']}},"
+	" 'rules': [{'name': 'no-p2p', 'classes': ['p2p'], 'action': 'block'}]}";
+
+#define CLI "10.1.0.5"
+#define SRV "198.51.100.7"
+#define CPORT 51413
+#define SPORT 6881
+
+static void
+bt_handshake(uint8_t out[68], char peer)
+{
+	memcpy(out, "\x13" "BitTorrent protocol", 20);
+	memset(out + 20, 0, 8);
+	out[25] = 0x10; /* extension protocol */
+	out[27] = 0x05;
+	for (int i = 0; i < 20; i++)
+		out[28 + i] = (uint8_t)(0x3c + i * 11); /* info hash */
+	memcpy(out + 48, "-qB4250-", 8);
+	for (int i = 0; i < 12; i++)
+		out[56 + i] = (uint8_t)(peer + i);
+}
+
+/*
+ * The frames of a BitTorrent connection: 3-way handshake, both BitTorrent handshakes,
+ * then `extra` data segments each way. Returns the number of frames; dirs[i] is 0 for
+ * client->server.
+ */
+static int
+bt_flow(struct frame *f, int *dirs, int extra)
+{
+	uint32_t cs = 1000, ss = 50000;
+	uint8_t hs[68];
+	int n = 0;
+	tcp4(&f[n], CLI, CPORT, SRV, SPORT, BWG_TCP_SYN, cs, 0, NULL, 0);
+	dirs[n++] = 0;
+	cs++;
+	tcp4(&f[n], SRV, SPORT, CLI, CPORT, BWG_TCP_SYN | BWG_TCP_ACK, ss, cs, NULL, 0);
+	dirs[n++] = 1;
+	ss++;
+	tcp4(&f[n], CLI, CPORT, SRV, SPORT, BWG_TCP_ACK, cs, ss, NULL, 0);
+	dirs[n++] = 0;
+	bt_handshake(hs, 'a');
+	tcp4(&f[n], CLI, CPORT, SRV, SPORT, BWG_TCP_ACK | 0x08, cs, ss, hs, 68);
+	dirs[n++] = 0;
+	cs += 68;
+	bt_handshake(hs, 'A');
+	tcp4(&f[n], SRV, SPORT, CLI, CPORT, BWG_TCP_ACK | 0x08, ss, cs, hs, 68);
+	dirs[n++] = 1;
+	ss += 68;
+	static const uint8_t msg[] = {0, 0, 0, 5, 4, 0, 0, 0, 1, /* have piece 1 */
+				      0, 0, 0, 1, 2};              /* interested */
+	for (int i = 0; i < extra; i++) {
+		tcp4(&f[n], CLI, CPORT, SRV, SPORT, BWG_TCP_ACK | 0x08, cs, ss, msg, sizeof(msg));
+		dirs[n++] = 0;
+		cs += sizeof(msg);
+		tcp4(&f[n], SRV, SPORT, CLI, CPORT, BWG_TCP_ACK | 0x08, ss, cs, msg, sizeof(msg));
+		dirs[n++] = 1;
+		ss += sizeof(msg);
+	}
+	return n;
+}
+
+static void
+test_bittorrent_blocked(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r, p2p_config, false);
+	struct bwg_worker *w = r.w;
+	static struct frame f[32];
+	int dirs[32];
+	int n = bt_flow(f, dirs, 6);
+	uint8_t verdict[32];
+	uint64_t bytes_before = 0, bytes_after = 0;
+	int first_block = -1;
+	for (int i = 0; i < n; i++) {
+		verdict[i] = run1(w, &f[i], T0 + (uint64_t)i * MSEC);
+		if (verdict[i] != BWG_VERDICT_FORWARD && first_block < 0)
+			first_block = i;
+		if (first_block < 0)
+			bytes_before += f[i].n;
+		else
+			bytes_after += f[i].n;
+	}
+	/* Detected on a BitTorrent handshake at the latest, blocked from then on. */
+	if (first_block < 3 || first_block > 4)
+		fail_msg("first blocked frame: %d (expected a handshake, 3 or 4)", first_block);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(verdict[i],
+				 i < first_block ? BWG_VERDICT_FORWARD : BWG_DROP_POLICY_BLOCK);
+
+	/* The flow. */
+	assert_int_equal(w->flows.active, 1);
+	const struct bwg_stats *s = &w->stats;
+	assert_int_equal(s->flows_active, 1);
+	assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], 1);
+	uint32_t blocked = (uint32_t)(n - first_block);
+
+	/* Exactly one block event, naming the flow. */
+	assert_int_equal(event_count(w), 1);
+	const struct bwg_event *e = bwg_event_ring_peek(&w->events);
+	assert_non_null(e);
+	assert_int_equal(e->type, BWG_EVENT_BLOCK);
+	char a[64];
+	assert_string_equal(bwg_log_format_ip(4, e->flow.addr[0], a, sizeof(a)), CLI);
+	assert_string_equal(bwg_log_format_ip(4, e->flow.addr[1], a, sizeof(a)), SRV);
+	assert_int_equal(e->flow.port[0], CPORT);
+	assert_int_equal(e->flow.port[1], SPORT);
+	assert_int_equal(e->flow.proto, 6);
+	assert_string_equal(e->flow.app, "BitTorrent");
+	assert_string_equal(e->flow.cls, "p2p");
+	assert_string_equal(e->flow.rule, "no-p2p");
+	assert_int_equal(e->flow.action, BWG_ACTION_BLOCK);
+	assert_int_equal(e->flow.event_ts, T0 + (uint64_t)first_block * MSEC);
+	bwg_event_ring_pop(&w->events);
+	assert_int_equal(s->cnt[BWG_CNT_EVENTS], 1);
+	assert_int_equal(s->cnt[BWG_CNT_EVENTS_LOST], 0);
+
+	/* Counters: conservation, the drop reason, per class, per app, per unit. */
+	assert_conservation(w);
+	assert_int_equal(s->cnt[BWG_CNT_RX_PACKETS], n);
+	assert_int_equal(s->cnt[BWG_CNT_TX_PACKETS], first_block);
+	assert_int_equal(s->drops[BWG_DROP_POLICY_BLOCK], blocked);
+	assert_int_equal(s->cnt[BWG_CNT_DROPPED_BYTES], bytes_after);
+	const uint8_t p2p = 1;
+	assert_string_equal(r.p->class_names[p2p], "p2p");
+	assert_int_equal(s->classes[p2p].packets, blocked);
+	assert_int_equal(s->classes[p2p].bytes, bytes_after);
+	assert_int_equal(s->classes[p2p].dropped_packets, blocked);
+	assert_int_equal(s->classes[p2p].flows, 1);
+	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].packets, first_block);
+	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].bytes, bytes_before);
+	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].dropped_packets, 0);
+	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].flows, 0);
+	int bt = bwg_dpi_app_id(w->dpi, "BitTorrent");
+	assert_int_equal(s->apps[bt].packets, blocked);
+	assert_int_equal(s->apps[bt].dropped_packets, blocked);
+	assert_int_equal(s->apps[bt].flows, 1);
+	assert_int_equal(s->units[BWG_UNIT_NONE].packets, n);
+	assert_int_equal(s->units[BWG_UNIT_NONE].flows, 1);
+	assert_int_equal(s->units[BWG_UNIT_NONE].dropped_packets, blocked);
+
+	/* The flow record carries it too. */
+	int dir;
+	struct bwg_pkt p;
+	assert_int_equal(bwg_pkt_parse(&p, f[0].b, f[0].n, f[0].n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	struct bwg_flow *fl = bwg_flow_lookup(&w->flows, &p, bwg_flow_hash(&p), &dir);
+	assert_non_null(fl);
+	assert_int_equal(fl->dropped_pkts, blocked);
+	uint64_t pk[2] = {0, 0};
+	for (int i = 0; i < n; i++)
+		pk[dirs[i]]++;
+	assert_int_equal(fl->pkts[0], pk[0]);
+	assert_int_equal(fl->pkts[1], pk[1]);
+	assert_int_equal(fl->first_ts, T0);
+	assert_int_equal(fl->last_ts, T0 + (uint64_t)(n - 1) * MSEC);
+
+	/* More packets of the flow: still blocked, no second event. */
+	uint8_t v = run1(w, &f[n - 1], T0 + SEC);
+	assert_int_equal(v, BWG_DROP_POLICY_BLOCK);
+	assert_int_equal(event_count(w), 0);
+	assert_conservation(w);
+	free_worker(&r);
+}
+
+static void
+test_block_with_reset(void **state)
+{
+	(void)state;
+	/* A unit rule decides at the first packet, before nDPI has said anything. */
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		    " 'rules': [{'name': 'no-guests', 'units': ['guests'], 'action': 'block',"
+		    "            'reset': true}]}",
+		    false);
+	struct frame f;
+	tcp4(&f, "10.9.1.1", 40000, "203.0.113.1", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	/* The server side of a guest's flow, too. */
+	tcp4(&f, "203.0.113.1", 443, "10.9.1.1", 40000, BWG_TCP_SYN | BWG_TCP_ACK, 9, 2, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 1), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	/* No RST for UDP. */
+	udp4(&f, "10.9.1.1", 5000, "203.0.113.1", 53, 20);
+	assert_int_equal(run1(r.w, &f, T0 + 2), BWG_DROP_POLICY_BLOCK);
+	/* Others pass. */
+	tcp4(&f, "10.8.1.1", 40000, "203.0.113.1", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 3), BWG_VERDICT_FORWARD);
+	assert_int_equal(r.w->stats.drops[BWG_DROP_POLICY_BLOCK], 3);
+	assert_int_equal(event_count(r.w), 2); /* one per blocked flow */
+	assert_int_equal(r.w->stats.units[1].flows, 2);
+	assert_int_equal(r.w->stats.units[1].dropped_packets, 3);
+	assert_conservation(r.w);
+	free_worker(&r);
+}
+
+/* ---- limit ------------------------------------------------------------------------------------ */
+
+/*
+ * Offer UDP at `kbps` kbit/s per direction for `secs` seconds in 1000-byte frames on the
+ * flows given (client i -> server, and back), interleaved; add forwarded bytes per flow
+ * and direction to fwd[flow][dir].
+ */
+static void
+offer_udp(struct bwg_worker *w, const char *const *clients, int nflows, uint32_t kbps,
+	  unsigned secs, uint64_t fwd[][2])
+{
+	enum { FRAME = 1000 };
+	struct frame f[8][2];
+	for (int i = 0; i < nflows; i++) {
+		udp4(&f[i][0], clients[i], 40000, "203.0.113.50", 9000, FRAME - 42);
+		udp4(&f[i][1], "203.0.113.50", 9000, clients[i], 40000, FRAME - 42);
+		assert_int_equal(f[i][0].n, FRAME);
+	}
+	const uint64_t gap = (uint64_t)FRAME * 8 * 1000000 / kbps; /* ns between frames */
+	for (uint64_t t = 0; t < (uint64_t)secs * SEC; t += gap) {
+		for (int i = 0; i < nflows; i++) {
+			for (int d = 0; d < 2; d++) {
+				uint8_t v = run1(w, &f[i][d], T0 + t + (uint64_t)(i * 2 + d));
+				if (v == BWG_VERDICT_FORWARD)
+					fwd[i][d] += FRAME;
+				else
+					assert_int_equal(v, BWG_DROP_POLICY_LIMIT);
+			}
+		}
+	}
+}
+
+static void
+assert_near(uint64_t got, uint64_t want, double tol, const char *what)
+{
+	double err = ((double)got - (double)want) / (double)want;
+	if (err > tol || err < -tol)
+		fail_msg("%s: %llu bytes, want %llu +- %.0f%% (off by %.2f%%)", what,
+			 (unsigned long long)got, (unsigned long long)want, tol * 100, err * 100);
+}
+
+static void
+test_limit_aggregate(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024}, 'classes': {},"
+		    " 'rules': [{'name': 'cap', 'action': 'limit', 'log': true,"
+		    "            'limit': {'rate': '1Mbit', 'scope': 'aggregate'}}]}",
+		    false);
+	/* 4 Mbit/s each way for 10 s: each direction is held to 1 Mbit/s on its own. */
+	static const char *const one[] = {"10.1.0.9"};
+	uint64_t fwd[1][2] = {{0, 0}};
+	offer_udp(r.w, one, 1, 4000, 10, fwd);
+	const uint64_t want = 1000000ull * 10 / 8;
+	assert_near(fwd[0][0], want, 0.02, "client->server");
+	assert_near(fwd[0][1], want, 0.02, "server->client");
+	const struct bwg_stats *s = &r.w->stats;
+	assert_true(s->drops[BWG_DROP_POLICY_LIMIT] > 0);
+	assert_int_equal(s->drops[BWG_DROP_POLICY_LIMIT], s->cnt[BWG_CNT_DROPPED_PACKETS]);
+	assert_int_equal(s->cnt[BWG_CNT_TX_BYTES], fwd[0][0] + fwd[0][1]);
+	assert_conservation(r.w);
+	/* One limit event for the flow; its end is logged at flush. */
+	assert_int_equal(event_count(r.w), 1);
+	assert_int_equal(bwg_event_ring_peek(&r.w->events)->type, BWG_EVENT_LIMIT);
+	bwg_event_ring_pop(&r.w->events);
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	assert_int_equal(event_count(r.w), 1);
+	const struct bwg_event *e = bwg_event_ring_peek(&r.w->events);
+	assert_int_equal(e->type, BWG_EVENT_FLOW_END);
+	assert_int_equal(e->flow.action, BWG_ACTION_LIMIT);
+	assert_string_equal(e->flow.rule, "cap");
+	assert_int_equal(e->flow.bytes[0] + e->flow.bytes[1], s->cnt[BWG_CNT_RX_BYTES]);
+	assert_int_equal(e->flow.dropped_pkts, s->drops[BWG_DROP_POLICY_LIMIT]);
+	free_worker(&r);
+
+	/* Two flows under one aggregate rule share its bucket. */
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024}, 'classes': {},"
+		    " 'rules': [{'name': 'cap', 'action': 'limit',"
+		    "            'limit': {'rate': '1Mbit', 'scope': 'aggregate'}}]}",
+		    false);
+	static const char *const two[] = {"10.1.0.9", "10.1.0.10"};
+	uint64_t fwd2[2][2] = {{0, 0}, {0, 0}};
+	offer_udp(r.w, two, 2, 2000, 10, fwd2);
+	assert_near(fwd2[0][0] + fwd2[1][0], want, 0.02, "two flows, client->server");
+	assert_near(fwd2[0][1] + fwd2[1][1], want, 0.02, "two flows, server->client");
+	assert_conservation(r.w);
+	free_worker(&r);
+}
+
+static void
+test_limit_per_host(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024}, 'classes': {},"
+		    " 'rules': [{'name': 'cap', 'action': 'limit',"
+		    "            'limit': {'rate': '1Mbit', 'scope': 'per_host'}}]}",
+		    false);
+	/* Each client gets the rate for itself. */
+	static const char *const two[] = {"10.1.0.9", "10.1.0.10"};
+	uint64_t fwd[2][2] = {{0, 0}, {0, 0}};
+	offer_udp(r.w, two, 2, 4000, 10, fwd);
+	const uint64_t want = 1000000ull * 10 / 8;
+	for (int i = 0; i < 2; i++)
+		for (int d = 0; d < 2; d++)
+			assert_near(fwd[i][d], want, 0.02, d ? "per host, s2c" : "per host, c2s");
+	assert_int_equal(r.w->meters.used, 2);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_METER_TABLE_FULL], 0);
+	assert_conservation(r.w);
+	/* Flows gone: their buckets go with them. */
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	assert_int_equal(r.w->meters.used, 0);
+	free_worker(&r);
+}
+
+/* ---- exhaustion and odd frames ------------------------------------------------------------------ */
+
+static void
+open_flows(struct bwg_worker *w, int n, uint8_t *verdicts)
+{
+	for (int i = 0; i < n; i++) {
+		struct frame f;
+		char src[32];
+		snprintf(src, sizeof(src), "10.2.%d.%d", i / 250, i % 250 + 1);
+		udp4(&f, src, (uint16_t)(20000 + i), "203.0.113.9", 33333, 30);
+		verdicts[i] = run1(w, &f, T0 + (uint64_t)i * 1000);
+	}
+}
+
+static void
+test_flow_table_full(void **state)
+{
+	(void)state;
+	enum { CAP = 1024, N = 1100 };
+	static uint8_t v[N];
+	for (int drop = 0; drop < 2; drop++) {
+		struct rig r;
+		make_worker(&r,
+			    drop ? "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+				   " 'flows': {'capacity': 1024, 'on_full': 'drop'}}"
+				 : "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+				   " 'flows': {'capacity': 1024, 'on_full': 'forward'}}",
+			    false);
+		open_flows(r.w, N, v);
+		const struct bwg_stats *s = &r.w->stats;
+		for (int i = 0; i < N; i++)
+			assert_int_equal(v[i], (i >= CAP && drop) ? BWG_DROP_FLOW_TABLE_FULL
+								  : BWG_VERDICT_FORWARD);
+		assert_int_equal(r.w->flows.active, CAP);
+		assert_int_equal(s->flows_active, CAP);
+		assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], CAP);
+		assert_int_equal(s->cnt[BWG_CNT_FLOW_TABLE_FULL], N - CAP);
+		assert_int_equal(s->drops[BWG_DROP_FLOW_TABLE_FULL], drop ? N - CAP : 0);
+		assert_int_equal(s->cnt[BWG_CNT_TX_PACKETS], drop ? CAP : N);
+		/* The detection pool (a quarter of the table by default) ran out first. */
+		assert_int_equal(s->cnt[BWG_CNT_DPI_POOL_EXHAUSTED], CAP - CAP / 4);
+		assert_conservation(r.w);
+		free_worker(&r);
+	}
+}
+
+static void
+test_malformed(void **state)
+{
+	(void)state;
+	for (int drop = 0; drop < 2; drop++) {
+		struct rig r;
+		make_worker(&r,
+			    drop ? "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+				   " 'flows': {'capacity': 1024}}"
+				 : "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+				   " 'flows': {'capacity': 1024}, 'packets': {'malformed': 'forward'}}",
+			    false);
+		struct bwg_worker *w = r.w;
+		const uint8_t bad = drop ? BWG_DROP_MALFORMED : BWG_VERDICT_FORWARD;
+		struct frame f;
+
+		/* IHL below 5. */
+		udp4(&f, "10.1.0.1", 1000, "10.2.0.1", 53, 10);
+		f.b[14] = 0x44;
+		assert_int_equal(run1(w, &f, T0), bad);
+		/* Total length beyond the frame. */
+		udp4(&f, "10.1.0.1", 1000, "10.2.0.1", 53, 10);
+		be16(f.b + 16, 200);
+		assert_int_equal(run1(w, &f, T0 + 1), bad);
+		/* A runt: not even an Ethernet header. */
+		f.n = 10;
+		assert_int_equal(run1(w, &f, T0 + 2), bad);
+		/* A TCP header cut to 12 bytes: attributed to a flow (ports 0), still bad. */
+		tcp4(&f, "10.1.0.1", 1000, "10.2.0.1", 80, BWG_TCP_SYN, 1, 0, NULL, 0);
+		be16(f.b + 16, 20 + 12);
+		f.n = 14 + 20 + 12;
+		assert_int_equal(run1(w, &f, T0 + 3), bad);
+		/* A TCP data offset below 5 words. */
+		tcp4(&f, "10.1.0.1", 1001, "10.2.0.1", 80, BWG_TCP_SYN, 1, 0, NULL, 0);
+		f.b[34 + 12] = 3 << 4;
+		assert_int_equal(run1(w, &f, T0 + 4), bad);
+		/* A good frame passes either way. */
+		udp4(&f, "10.1.0.1", 1000, "10.2.0.1", 53, 10);
+		assert_int_equal(run1(w, &f, T0 + 5), BWG_VERDICT_FORWARD);
+
+		const struct bwg_stats *s = &w->stats;
+		assert_int_equal(s->malformed[BWG_PKT_IPV4_BAD_HEADER], 1);
+		assert_int_equal(s->malformed[BWG_PKT_IPV4_BAD_LENGTH], 1);
+		assert_int_equal(s->malformed[BWG_PKT_L2_TRUNCATED], 1);
+		assert_int_equal(s->malformed[BWG_PKT_L4_TRUNCATED], 1);
+		assert_int_equal(s->malformed[BWG_PKT_TCP_BAD_OFFSET], 1);
+		assert_int_equal(s->malformed[BWG_PKT_OK], 0);
+		assert_int_equal(s->drops[BWG_DROP_MALFORMED], drop ? 5 : 0);
+		assert_int_equal(s->cnt[BWG_CNT_TX_PACKETS], drop ? 1 : 6);
+		/* The two frames with a sound IP header made flows (ports 0 and 1001->80); the
+		 * good UDP frame made the third. */
+		assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], 3);
+		assert_conservation(w);
+		assert_int_equal(bwg_worker_flush(w, UINT32_MAX), 0);
+		free_worker(&r);
+	}
+}
+
+static void
+test_non_ip(void **state)
+{
+	(void)state;
+	for (int drop = 0; drop < 2; drop++) {
+		struct rig r;
+		make_worker(&r,
+			    drop ? "{'default_action': 'block', 'classes': {}, 'rules': [],"
+				   " 'flows': {'capacity': 1024}, 'packets': {'non_ip': 'drop'}}"
+				 : "{'default_action': 'block', 'classes': {}, 'rules': [],"
+				   " 'flows': {'capacity': 1024}}",
+			    false);
+		struct frame f;
+		memset(&f, 0, sizeof(f));
+		memset(f.b, 0xff, 6);
+		be16(f.b + 12, 0x0806); /* ARP request */
+		static const uint8_t arp[] = {0, 1, 8, 0, 6, 4, 0, 1};
+		memcpy(f.b + 14, arp, sizeof(arp));
+		f.n = 60;
+		/* ARP passes a gate whose default is block: it is not IP traffic. */
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(run1(r.w, &f, T0 + (uint64_t)i),
+					 drop ? BWG_DROP_NON_IP : BWG_VERDICT_FORWARD);
+		const struct bwg_stats *s = &r.w->stats;
+		assert_int_equal(s->cnt[BWG_CNT_NON_IP], 3);
+		assert_int_equal(s->drops[BWG_DROP_NON_IP], drop ? 3 : 0);
+		assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], 0);
+		assert_int_equal(r.w->flows.active, 0);
+		assert_conservation(r.w);
+		free_worker(&r);
+	}
+}
+
+static void
+test_fragments(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r, "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+			" 'flows': {'capacity': 1024}}",
+		    false);
+	struct frame first, later, stray;
+	udp4(&first, "10.1.0.1", 7000, "10.2.0.1", 7001, 100);
+	be16(first.b + 14 + 4, 0x4242);
+	be16(first.b + 14 + 6, 0x2000); /* MF */
+	udp4(&later, "10.1.0.1", 7000, "10.2.0.1", 7001, 40);
+	be16(later.b + 14 + 4, 0x4242);
+	be16(later.b + 14 + 6, 0x000d); /* offset 104 bytes, last */
+	udp4(&stray, "10.1.0.1", 7000, "10.2.0.1", 7001, 40);
+	be16(stray.b + 14 + 4, 0x4343);
+	be16(stray.b + 14 + 6, 0x000d);
+	assert_int_equal(run1(r.w, &first, T0), BWG_VERDICT_FORWARD);
+	assert_int_equal(run1(r.w, &later, T0 + 1), BWG_VERDICT_FORWARD);
+	assert_int_equal(run1(r.w, &stray, T0 + 2), BWG_VERDICT_FORWARD);
+	const struct bwg_stats *s = &r.w->stats;
+	assert_int_equal(s->cnt[BWG_CNT_FRAGMENTS], 3);
+	assert_int_equal(s->cnt[BWG_CNT_FRAGMENTS_UNMATCHED], 1);
+	assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], 1);
+	struct bwg_pkt p;
+	int dir;
+	assert_int_equal(bwg_pkt_parse(&p, first.b, first.n, first.n, BWG_LINK_ETHER, 0),
+			 BWG_PKT_OK);
+	struct bwg_flow *fl = bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir);
+	assert_non_null(fl);
+	assert_int_equal(fl->pkts[0], 2);
+	assert_int_equal(fl->bytes[0], first.n + later.n);
+	assert_conservation(r.w);
+	free_worker(&r);
+}
+
+/*
+ * Per-app flow counts add up to the flows created, also for flows that found the
+ * detection pool empty (counted under nDPI's Unknown).
+ */
+static void
+test_flow_counts_add_up(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r, "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+			" 'flows': {'capacity': 1024}}",
+		    false);
+	static uint8_t v[300];
+	open_flows(r.w, 300, v);
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	const struct bwg_stats *s = &r.w->stats;
+	uint64_t classes = 0, units = 0, apps = 0, app_pkts = 0;
+	for (int i = 0; i < BWG_CLASS_MAX; i++)
+		classes += s->classes[i].flows;
+	for (int i = 0; i <= BWG_UNIT_MAX; i++)
+		units += s->units[i].flows;
+	for (uint32_t i = 0; i < s->app_count; i++) {
+		apps += s->apps[i].flows;
+		app_pkts += s->apps[i].packets;
+	}
+	assert_int_equal(s->cnt[BWG_CNT_DPI_POOL_EXHAUSTED], 300 - 256);
+	free_worker(&r);
+	assert_int_equal(classes, 300);
+	assert_int_equal(units, 300);
+	assert_int_equal(app_pkts, 300);
+	assert_int_equal(apps, 300);
+}
+
+/* ---- flow ends ------------------------------------------------------------------------------------ */
+
+static void
+test_flush_exports_flows(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024}, 'classes': {},"
+		    " 'units': {'lan': ['10.1.0.0/16']}, 'rules': []}",
+		    true);
+	struct bwg_worker *w = r.w;
+	struct frame f;
+	udp4(&f, "10.1.0.1", 5000, "198.51.100.1", 9999, 100);
+	run1(w, &f, T0);
+	udp4(&f, "198.51.100.1", 9999, "10.1.0.1", 5000, 200);
+	run1(w, &f, T0 + 2 * SEC);
+	tcp4(&f, "10.1.0.2", 40000, "198.51.100.2", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
+	run1(w, &f, T0 + 3 * SEC);
+	uint32_t o = eth_ip4(&f, 1, "10.1.0.3", "198.51.100.3", 16);
+	f.b[o] = 8; /* echo request */
+	run1(w, &f, T0 + 4 * SEC);
+	assert_int_equal(w->flows.active, 3);
+	assert_int_equal(event_count(w), 0);
+
+	assert_int_equal(bwg_worker_flush(w, UINT32_MAX), 0);
+	assert_int_equal(w->flows.active, 0);
+	assert_int_equal(w->stats.flows_active, 0);
+	assert_int_equal(w->stats.cnt[BWG_CNT_FLOWS_EXPIRED], 3);
+	assert_int_equal(event_count(w), 3);
+	int seen = 0;
+	const struct bwg_event *e;
+	while ((e = bwg_event_ring_peek(&w->events))) {
+		assert_int_equal(e->type, BWG_EVENT_FLOW);
+		const struct bwg_flow_view *v = &e->flow;
+		char a[64];
+		bwg_log_format_ip(4, v->addr[0], a, sizeof(a));
+		assert_string_equal(v->rule, "default");
+		assert_string_equal(v->unit, "lan");
+		assert_int_equal(v->action, BWG_ACTION_ALLOW);
+		if (v->proto == 17) {
+			seen |= 1;
+			assert_string_equal(a, "10.1.0.1");
+			assert_int_equal(v->port[0], 5000);
+			assert_int_equal(v->port[1], 9999);
+			assert_int_equal(v->pkts[0], 1);
+			assert_int_equal(v->pkts[1], 1);
+			assert_int_equal(v->bytes[0], 14 + 20 + 8 + 100);
+			assert_int_equal(v->bytes[1], 14 + 20 + 8 + 200);
+			assert_int_equal(v->first_ts, T0);
+			assert_int_equal(v->last_ts, T0 + 2 * SEC);
+			assert_string_equal(v->app, "Unknown");
+			assert_string_equal(v->cls, "unknown");
+		} else if (v->proto == 6) {
+			seen |= 2;
+			assert_string_equal(a, "10.1.0.2");
+			assert_int_equal(v->port[1], 443);
+			assert_int_equal(v->pkts[0], 1);
+		} else {
+			seen |= 4;
+			assert_int_equal(v->proto, 1);
+			assert_string_equal(a, "10.1.0.3");
+			assert_int_equal(v->port[0], 0);
+			assert_int_equal(v->port[1], 0);
+		}
+		bwg_event_ring_pop(&w->events);
+	}
+	assert_int_equal(seen, 7);
+	/* Every detection state went back to the pool. */
+	assert_int_equal(bwg_dpi_slots_free(w->dpi), 256);
+	assert_int_equal(bwg_worker_flush(w, UINT32_MAX), 0);
+	assert_int_equal(event_count(w), 0);
+	free_worker(&r);
+}
+
+static void
+test_flush_budget(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r, "{'default_action': 'allow', 'flows': {'capacity': 1024}, 'classes': {},"
+			" 'rules': []}",
+		    true);
+	static uint8_t v[100];
+	open_flows(r.w, 100, v);
+	assert_int_equal(bwg_worker_flush(r.w, 30), 70);
+	assert_int_equal(event_count(r.w), 30);
+	assert_int_equal(bwg_worker_flush(r.w, 30), 40);
+	assert_int_equal(bwg_worker_flush(r.w, 1000), 0);
+	assert_int_equal(event_count(r.w), 100);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_FLOWS_EXPIRED], 100);
+	free_worker(&r);
+}
+
+static void
+test_housekeeping_ages_idle_flows(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+		    " 'flows': {'capacity': 1024, 'timeouts': {'tcp': 300, 'tcp_closed': 10,"
+		    "           'udp': 60, 'other': 30}}}",
+		    false);
+	struct bwg_worker *w = r.w;
+	struct frame f;
+	udp4(&f, "10.1.0.1", 5000, "198.51.100.1", 53, 30);
+	run1(w, &f, T0);
+	tcp4(&f, "10.1.0.2", 40000, "198.51.100.2", 443, BWG_TCP_ACK, 1, 1, NULL, 0);
+	run1(w, &f, T0);
+	/* A TCP flow closed both ways. */
+	tcp4(&f, "10.1.0.3", 40001, "198.51.100.2", 443, BWG_TCP_FIN | BWG_TCP_ACK, 1, 1, NULL,
+	     0);
+	run1(w, &f, T0);
+	tcp4(&f, "198.51.100.2", 443, "10.1.0.3", 40001, BWG_TCP_FIN | BWG_TCP_ACK, 1, 2, NULL,
+	     0);
+	run1(w, &f, T0);
+	assert_int_equal(w->flows.active, 3);
+
+	assert_int_equal(bwg_worker_housekeeping(w, T0 + 5 * SEC), 0);
+	assert_int_equal(bwg_worker_housekeeping(w, T0 + 11 * SEC), 1); /* the closed one */
+	assert_int_equal(w->flows.active, 2);
+	assert_int_equal(bwg_worker_housekeeping(w, T0 + 60 * SEC), 0);
+	assert_int_equal(bwg_worker_housekeeping(w, T0 + 61 * SEC), 1); /* the UDP one */
+	assert_int_equal(w->stats.flows_active, 1);
+	assert_int_equal(w->stats.cnt[BWG_CNT_FLOWS_EXPIRED], 2);
+	/* The UDP flow is gone: its next packet starts a new flow. */
+	udp4(&f, "10.1.0.1", 5000, "198.51.100.1", 53, 30);
+	run1(w, &f, T0 + 62 * SEC);
+	assert_int_equal(w->stats.cnt[BWG_CNT_FLOWS_CREATED], 4);
+	/* A clock that steps back ages nothing early. */
+	assert_int_equal(bwg_worker_housekeeping(w, T0), 0);
+	/* At 300 s the TCP flow has been idle exactly its timeout: only the new UDP flow
+	 * (idle 238 s) goes; a second later the TCP flow follows. */
+	assert_int_equal(bwg_worker_housekeeping(w, T0 + 300 * SEC), 1);
+	assert_int_equal(bwg_worker_housekeeping(w, T0 + 301 * SEC), 1);
+	assert_int_equal(w->flows.active, 0);
+	assert_int_equal(w->stats.cnt[BWG_CNT_FLOWS_EXPIRED], 4);
+	assert_int_equal(event_count(w), 0); /* nothing logged, nothing exported */
+	assert_int_equal(bwg_dpi_slots_free(w->dpi), 256);
+	free_worker(&r);
+}
+
+/* ---- policy and schedule changes --------------------------------------------------------------- */
+
+/* Compile another policy against the worker's own nDPI names. */
+static struct bwg_policy *
+other_policy(struct bwg_worker *w, const char *sq, uint32_t version)
+{
+	char *text = strdup(sq), err[512] = "";
+	for (char *c = text; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	struct bwg_config *conf = NULL;
+	if (bwg_config_parse(&conf, text, strlen(text), "test2.json", "/tmp", err, sizeof(err)))
+		fail_msg("config: %s", err);
+	free(text);
+	struct bwg_policy *p = NULL;
+	if (bwg_policy_compile(&p, conf, w->dpi, version, err, sizeof(err)))
+		fail_msg("policy: %s", err);
+	return p;
+}
+
+static void
+test_schedule_boundary(void **state)
+{
+	(void)state;
+	/* Guests are blocked during working hours; at 17:30 a running flow is released. */
+	struct rig r;
+	make_worker(&r,
+		    "{'timezone': 'Asia/Shanghai', 'default_action': 'allow',"
+		    " 'flows': {'capacity': 1024}, 'units': {'guests': ['10.9.0.0/16']},"
+		    " 'classes': {}, 'schedules': {'workhours': [{'days': ['mon', 'tue', 'wed',"
+		    "   'thu', 'fri'], 'from': '08:30', 'to': '17:30'}]},"
+		    " 'rules': [{'name': 'guests-at-work', 'units': ['guests'],"
+		    "            'schedule': 'workhours', 'action': 'block'}]}",
+		    false);
+	struct frame f;
+	udp4(&f, "10.9.1.1", 5000, "203.0.113.1", 33333, 100);
+	const uint64_t t1729 = T0 + (7 * 3600 + 29 * 60) * SEC; /* Wed 17:29 local */
+	assert_int_equal(run1(r.w, &f, T0), BWG_DROP_POLICY_BLOCK);
+	assert_int_equal(run1(r.w, &f, t1729 + 59 * SEC), BWG_DROP_POLICY_BLOCK);
+	assert_int_equal(run1(r.w, &f, t1729 + 60 * SEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(run1(r.w, &f, t1729 + 61 * SEC), BWG_VERDICT_FORWARD);
+	assert_true(r.w->stats.cnt[BWG_CNT_POLICY_UPDATES] >= 1);
+	/* Thursday 08:30 local: blocked again. */
+	const uint64_t thu0830 = T0 + (22 * 3600 + 30 * 60) * SEC;
+	assert_int_equal(run1(r.w, &f, thu0830 - SEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(run1(r.w, &f, thu0830), BWG_DROP_POLICY_BLOCK);
+	/* One block event for the flow, however often it is blocked. */
+	assert_int_equal(event_count(r.w), 1);
+	assert_conservation(r.w);
+	free_worker(&r);
+}
+
+static void
+test_policy_swap_changes_action(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {}, 'rules': []}",
+		    false);
+	struct frame f;
+	udp4(&f, "10.9.1.1", 5000, "203.0.113.1", 33333, 100);
+	assert_int_equal(run1(r.w, &f, T0), BWG_VERDICT_FORWARD);
+	struct bwg_policy *p2 = other_policy(r.w,
+					     "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+					     " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+					     " 'rules': [{'name': 'no-guests', 'units': ['guests'],"
+					     "            'action': 'block'}]}",
+					     2);
+	uint64_t updates = r.w->stats.cnt[BWG_CNT_POLICY_UPDATES];
+	bwg_worker_set_policy(r.w, p2);
+	assert_int_equal(run1(r.w, &f, T0 + SEC), BWG_DROP_POLICY_BLOCK);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_POLICY_UPDATES], updates + 1);
+	struct bwg_flow_view v;
+	struct bwg_pkt p;
+	int dir;
+	assert_int_equal(bwg_pkt_parse(&p, f.b, f.n, f.n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	bwg_worker_flow_view(r.w, bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir), &v);
+	assert_string_equal(v.rule, "no-guests");
+	assert_string_equal(v.unit, "guests");
+	assert_conservation(r.w);
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	free_worker(&r);
+	bwg_policy_free(p2);
+}
+
+/*
+ * After a policy change a running flow's unit is looked up again: unit ids are
+ * positions in the config. Guests are unit 1 in the old policy and unit 2 in the new
+ * one; the guest's flow stays blocked after the swap.
+ */
+static void
+test_policy_swap_recomputes_unit(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		    " 'rules': [{'name': 'no-guests', 'units': ['guests'], 'action': 'block'}]}",
+		    false);
+	struct frame f;
+	udp4(&f, "10.9.1.1", 5000, "203.0.113.1", 33333, 100);
+	assert_int_equal(run1(r.w, &f, T0), BWG_DROP_POLICY_BLOCK);
+	struct bwg_policy *p2 = other_policy(
+		r.w,
+		"{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		" 'units': {'staff': ['10.8.0.0/16'], 'guests': ['10.9.0.0/16']}, 'classes': {},"
+		" 'rules': [{'name': 'no-guests', 'units': ['guests'], 'action': 'block'}]}",
+		2);
+	bwg_worker_set_policy(r.w, p2);
+	uint8_t v = run1(r.w, &f, T0 + SEC);
+	struct bwg_flow_view view;
+	struct bwg_pkt p;
+	int dir;
+	assert_int_equal(bwg_pkt_parse(&p, f.b, f.n, f.n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	bwg_worker_flow_view(r.w, bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir),
+			     &view);
+	char unit[BWG_NAME_MAX];
+	snprintf(unit, sizeof(unit), "%s", view.unit);
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	free_worker(&r);
+	bwg_policy_free(p2);
+	assert_string_equal(unit, "guests");
+	assert_int_equal(v, BWG_DROP_POLICY_BLOCK);
+}
+
+/*
+ * The same for the class: p2p is class 1 in the old policy and class 2 in the new one;
+ * the BitTorrent flow stays blocked by "no-p2p".
+ */
+static void
+test_policy_swap_recomputes_class(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r, p2p_config, false);
+	static struct frame f[32];
+	int dirs[32];
+	int n = bt_flow(f, dirs, 2);
+	for (int i = 0; i < n; i++)
+		run1(r.w, &f[i], T0 + (uint64_t)i * MSEC);
+	assert_int_equal(run1(r.w, &f[n - 1], T0 + SEC), BWG_DROP_POLICY_BLOCK);
+	struct bwg_policy *p2 = other_policy(
+		r.w,
+		"{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		" 'classes': {'video': {'categories': ['Video']}, 'p2p': {'apps': ['BitTorrent']}},"
+		" 'rules': [{'name': 'no-p2p', 'classes': ['p2p'], 'action': 'block'}]}",
+		2);
+	bwg_worker_set_policy(r.w, p2);
+	uint8_t v = run1(r.w, &f[n - 1], T0 + 2 * SEC);
+	struct bwg_flow_view view;
+	struct bwg_pkt p;
+	int dir;
+	assert_int_equal(bwg_pkt_parse(&p, f[0].b, f[0].n, f[0].n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	bwg_worker_flow_view(r.w, bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir),
+			     &view);
+	char cls[BWG_NAME_MAX];
+	snprintf(cls, sizeof(cls), "%s", view.cls);
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	free_worker(&r);
+	bwg_policy_free(p2);
+	assert_string_equal(cls, "p2p");
+	assert_int_equal(v, BWG_DROP_POLICY_BLOCK);
+}
+
+/* Bytes the C library has handed out and not had back. */
+static size_t
+heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* A TLS record header announcing more than the segment holds: nDPI buffers it. */
+static void
+partial_tls(struct bwg_worker *w)
+{
+	static const uint8_t rec[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03,
+				      0x03, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+	struct frame f;
+	tcp4(&f, "10.1.0.1", 40000, "198.51.100.1", 443, BWG_TCP_SYN, 100, 0, NULL, 0);
+	run1(w, &f, T0);
+	tcp4(&f, "198.51.100.1", 443, "10.1.0.1", 40000, BWG_TCP_SYN | BWG_TCP_ACK, 900, 101,
+	     NULL, 0);
+	run1(w, &f, T0 + 1);
+	tcp4(&f, "10.1.0.1", 40000, "198.51.100.1", 443, BWG_TCP_ACK, 101, 901, NULL, 0);
+	run1(w, &f, T0 + 2);
+	tcp4(&f, "10.1.0.1", 40000, "198.51.100.1", 443, BWG_TCP_ACK | 0x08, 101, 901, rec,
+	     sizeof(rec));
+	run1(w, &f, T0 + 3);
+}
+
+/*
+ * Destroying a worker whose flows are still under inspection releases what nDPI
+ * allocated inside their detection states (here the TLS reassembly buffer).
+ * (Under valgrind mallinfo2 reads zero; a leak would show as a leak report.)
+ */
+static void
+test_destroy_releases_detection_state(void **state)
+{
+	(void)state;
+	static const char cfg[] = "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+				  " 'flows': {'capacity': 1024}}";
+	struct rig r;
+	/* Warm up once (lazy allocations of the libraries), the clean way. */
+	make_worker(&r, cfg, false);
+	partial_tls(r.w);
+	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
+	free_worker(&r);
+
+	size_t before = heap_in_use();
+	make_worker(&r, cfg, false);
+	partial_tls(r.w);
+	assert_int_equal(r.w->flows.active, 1);
+	assert_int_equal(bwg_dpi_slots_free(r.w->dpi), 255); /* still under inspection */
+	bwg_worker_destroy(r.w);
+	bwg_policy_free(r.p);
+	size_t after = heap_in_use();
+	assert_int_equal(after, before);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bittorrent_blocked),
+		cmocka_unit_test(test_block_with_reset),
+		cmocka_unit_test(test_limit_aggregate),
+		cmocka_unit_test(test_limit_per_host),
+		cmocka_unit_test(test_flow_table_full),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_non_ip),
+		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_flow_counts_add_up),
+		cmocka_unit_test(test_flush_exports_flows),
+		cmocka_unit_test(test_flush_budget),
+		cmocka_unit_test(test_housekeeping_ages_idle_flows),
+		cmocka_unit_test(test_schedule_boundary),
+		cmocka_unit_test(test_policy_swap_changes_action),
+		cmocka_unit_test(test_policy_swap_recomputes_unit),
+		cmocka_unit_test(test_policy_swap_recomputes_class),
+		cmocka_unit_test(test_destroy_releases_detection_state),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
