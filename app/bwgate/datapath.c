@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker loop (worker lcores; set-up and tear-down on the control thread).
+ *
+ * One fixed shape, run to completion: for each port, RX burst from this worker's queue
+ * -> frames (the clock read once per burst) -> bwg_worker_burst() -> buffered TX of the
+ * forwarded frames to the peer port's queue of the same number; dropped frames are
+ * freed, and those of `reset: true` rules answered with TCP RSTs. Every HOUSEKEEPING
+ * loops a tick ages flows, drains the TX buffers and publishes the loop counter the
+ * control thread's stall detector watches. A loop that received nothing also drains the
+ * TX buffers, so a light load never waits for a buffer to fill.
+ *
+ * Nothing here blocks, locks, logs or touches the heap. A frame the TX queue refuses
+ * (after a few retries) is counted as drop reason tx_full and taken back out of
+ * tx_packets/tx_bytes, so rx == tx + drops still holds per worker.
+ *
+ * Chained mbufs (a PMD that splits frames larger than one buffer) are linearized when
+ * the first segment has room; otherwise the pipeline sees the first segment as a frame
+ * cut short (caplen < wire_len, as in a snaplen capture): it still has the headers, the
+ * flow is accounted with the full length, and a forwarded frame leaves whole.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_tcp.h>
+
+#include "bwgate.h"
+#include "datapath.h"
+
+#define HOUSEKEEPING 64 /* loops between ticks */
+#define TX_RETRIES 4    /* extra tries before a frame counts as tx_full */
+
+void
+bwg_dp_clock_init(struct bwg_dp_clock *c)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->tsc0 = rte_rdtsc();
+	c->ns0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	c->mult = (uint64_t)(((unsigned __int128)1000000000ull << 32) / rte_get_tsc_hz());
+}
+
+/* ---- TX ------------------------------------------------------------------------------- */
+
+/* The TX queue stayed full: retry a little, then count what is left as tx_full. */
+static void
+tx_unsent(struct rte_mbuf **pkts, uint16_t n, void *arg)
+{
+	struct bwg_dp_txq *t = arg;
+	uint16_t sent = 0;
+	for (int i = 0; i < TX_RETRIES && sent < n; i++)
+		sent += rte_eth_tx_burst(t->port, t->queue, pkts + sent, n - sent);
+	struct bwg_stats *s = &t->w->stats;
+	for (uint16_t i = sent; i < n; i++) {
+		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+		s->drops[BWG_DROP_TX_FULL]++;
+		s->cnt[BWG_CNT_TX_PACKETS]--;
+		s->cnt[BWG_CNT_TX_BYTES] -= len;
+		s->cnt[BWG_CNT_DROPPED_PACKETS]++;
+		s->cnt[BWG_CNT_DROPPED_BYTES] += len;
+		rte_pktmbuf_free(pkts[i]);
+	}
+}
+
+int
+bwg_dp_lcore_init(struct bwg_dp_lcore *lc, struct bwg_worker *w, unsigned lcore, uint16_t q,
+		  const struct bwg_ports *ps)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->w = w;
+	lc->lcore = lcore;
+	lc->queue = q;
+	lc->pool = bwg_ports_pool(ps, lcore);
+	bwg_dp_clock_init(&lc->clock);
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		struct bwg_dp_txq *t = &lc->txq[r];
+		lc->port[r] = ps->port[r].id;
+		t->w = w;
+		t->port = ps->port[r].id;
+		t->queue = q;
+		t->buf = rte_zmalloc_socket("bwg_txbuf", RTE_ETH_TX_BUFFER_SIZE(BWG_BURST), 0,
+					    (int)rte_lcore_to_socket_id(lcore));
+		if (!t->buf) {
+			bwg_dp_lcore_fini(lc);
+			return -ENOMEM;
+		}
+		rte_eth_tx_buffer_init(t->buf, BWG_BURST);
+		rte_eth_tx_buffer_set_err_callback(t->buf, tx_unsent, t);
+	}
+	return 0;
+}
+
+void
+bwg_dp_lcore_fini(struct bwg_dp_lcore *lc)
+{
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		rte_free(lc->txq[r].buf);
+		lc->txq[r].buf = NULL;
+	}
+}
+
+static inline void
+tx_drain(struct bwg_dp_lcore *lc)
+{
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++)
+		rte_eth_tx_buffer_flush(lc->txq[r].port, lc->txq[r].queue, lc->txq[r].buf);
+}
+
+/* ---- TCP resets ----------------------------------------------------------------------- */
+
+/* The headers of a plain Ethernet [VLAN [VLAN]] IPv4/IPv6 TCP frame. */
+struct tcp_view {
+	const uint8_t *frame;
+	uint16_t l2_len; /* bytes before the IP header, tags included */
+	uint16_t l3_len; /* IP header bytes */
+	uint8_t family;
+	const struct rte_tcp_hdr *tcp;
+	uint32_t seg_len; /* sequence space the segment used: payload, SYN, FIN */
+};
+
+static bool
+tcp_view_parse(struct tcp_view *v, const uint8_t *f, uint32_t len)
+{
+	uint32_t off = RTE_ETHER_HDR_LEN;
+	if (len < off)
+		return false;
+	uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
+	for (int tags = 0; tags < 2 && (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ);
+	     tags++) {
+		if (len < off + 4)
+			return false;
+		type = (uint16_t)(f[off + 2] << 8 | f[off + 3]);
+		off += 4;
+	}
+	uint32_t l4_len;
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ip = (const void *)(f + off);
+		if (len < off + sizeof(*ip) || (ip->version_ihl >> 4) != 4 ||
+		    ip->next_proto_id != IPPROTO_TCP ||
+		    (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK))
+			return false;
+		v->l3_len = (uint16_t)((ip->version_ihl & 0xf) * 4);
+		uint16_t total = rte_be_to_cpu_16(ip->total_length);
+		if (v->l3_len < sizeof(*ip) || total < v->l3_len)
+			return false;
+		l4_len = total - v->l3_len;
+		v->family = 4;
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		const struct rte_ipv6_hdr *ip = (const void *)(f + off);
+		if (len < off + sizeof(*ip) || ip->proto != IPPROTO_TCP)
+			return false; /* extension headers: no reset */
+		v->l3_len = sizeof(*ip);
+		l4_len = rte_be_to_cpu_16(ip->payload_len);
+		v->family = 6;
+	} else {
+		return false;
+	}
+	if (len < off + v->l3_len + sizeof(struct rte_tcp_hdr))
+		return false;
+	v->frame = f;
+	v->l2_len = (uint16_t)off;
+	v->tcp = (const void *)(f + off + v->l3_len);
+	uint32_t doff = (uint32_t)(v->tcp->data_off >> 4) * 4;
+	if (doff < sizeof(struct rte_tcp_hdr) || l4_len < doff)
+		return false;
+	v->seg_len = l4_len - doff + !!(v->tcp->tcp_flags & RTE_TCP_SYN_FLAG) +
+		     !!(v->tcp->tcp_flags & RTE_TCP_FIN_FLAG);
+	return true;
+}
+
+/*
+ * A RST for one end of the connection v's frame belongs to. Toward the sender (`back`):
+ * addresses swapped, sequence number taken from the frame's acknowledgment (RFC 793's
+ * reset generation), acknowledging the frame. Toward the receiver, which never saw the
+ * frame: the frame's own sequence number, which is what that end expects next.
+ */
+static struct rte_mbuf *
+reset_build(struct rte_mempool *mp, const struct tcp_view *v, bool back)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+	if (!m)
+		return NULL;
+	uint16_t len = (uint16_t)(v->l2_len + (v->family == 4 ? sizeof(struct rte_ipv4_hdr)
+							       : sizeof(struct rte_ipv6_hdr)) +
+				  sizeof(struct rte_tcp_hdr));
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, len);
+	if (!d) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(d, v->frame, v->l2_len);
+	if (back) {
+		memcpy(d, v->frame + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
+		memcpy(d + RTE_ETHER_ADDR_LEN, v->frame, RTE_ETHER_ADDR_LEN);
+	}
+	const uint8_t *ip_in = v->frame + v->l2_len;
+	uint8_t *ip_out = d + v->l2_len;
+	struct rte_tcp_hdr *tcp;
+	if (v->family == 4) {
+		const struct rte_ipv4_hdr *in = (const void *)ip_in;
+		struct rte_ipv4_hdr *ip = (void *)ip_out;
+		memset(ip, 0, sizeof(*ip));
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*tcp));
+		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_TCP;
+		ip->src_addr = back ? in->dst_addr : in->src_addr;
+		ip->dst_addr = back ? in->src_addr : in->dst_addr;
+		tcp = (void *)(ip + 1);
+	} else {
+		const struct rte_ipv6_hdr *in = (const void *)ip_in;
+		struct rte_ipv6_hdr *ip = (void *)ip_out;
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip->payload_len = rte_cpu_to_be_16(sizeof(*tcp));
+		ip->proto = IPPROTO_TCP;
+		ip->hop_limits = 64;
+		memcpy(ip->src_addr, back ? in->dst_addr : in->src_addr, 16);
+		memcpy(ip->dst_addr, back ? in->src_addr : in->dst_addr, 16);
+		tcp = (void *)(ip + 1);
+	}
+	const struct rte_tcp_hdr *t = v->tcp;
+	bool had_ack = t->tcp_flags & RTE_TCP_ACK_FLAG;
+	memset(tcp, 0, sizeof(*tcp));
+	tcp->src_port = back ? t->dst_port : t->src_port;
+	tcp->dst_port = back ? t->src_port : t->dst_port;
+	tcp->data_off = (sizeof(*tcp) / 4) << 4;
+	if (back) {
+		tcp->sent_seq = had_ack ? t->recv_ack : 0;
+		tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(t->sent_seq) + v->seg_len);
+		tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	} else {
+		tcp->sent_seq = t->sent_seq;
+		tcp->recv_ack = had_ack ? t->recv_ack : 0;
+		tcp->tcp_flags = (uint8_t)(RTE_TCP_RST_FLAG | (had_ack ? RTE_TCP_ACK_FLAG : 0));
+	}
+	if (v->family == 4) {
+		struct rte_ipv4_hdr *ip = (void *)ip_out;
+		tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	} else {
+		tcp->cksum = rte_ipv6_udptcp_cksum((const struct rte_ipv6_hdr *)ip_out, tcp);
+	}
+	return m;
+}
+
+struct reset_batch {
+	struct rte_mbuf *m[BWG_PORT_ROLE_MAX][BWG_BURST];
+	uint16_t n[BWG_PORT_ROLE_MAX];
+};
+
+/* Queue RSTs for the frame m that came in on `side`: one back out of that port toward
+ * its sender, one out of the peer port toward its receiver. */
+static void
+reset_queue(struct bwg_dp_lcore *lc, struct reset_batch *b, int side, const struct rte_mbuf *m,
+	    uint64_t *failed)
+{
+	struct tcp_view v;
+	if (!tcp_view_parse(&v, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m))) {
+		(*failed)++;
+		return;
+	}
+	if (v.tcp->tcp_flags & RTE_TCP_RST_FLAG)
+		return; /* never answer a reset */
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		struct rte_mbuf *rst = reset_build(lc->pool, &v, r == side);
+		if (!rst)
+			(*failed)++;
+		else
+			b->m[r][b->n[r]++] = rst;
+	}
+}
+
+static void
+reset_send(struct bwg_dp_lcore *lc, struct reset_batch *b, uint64_t sent[BWG_PORT_ROLE_MAX],
+	   uint64_t *failed)
+{
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		uint16_t n = b->n[r];
+		if (n == 0)
+			continue;
+		uint16_t ok = rte_eth_tx_burst(lc->port[r], lc->queue, b->m[r], n);
+		sent[r] += ok;
+		*failed += n - ok;
+		for (uint16_t i = ok; i < n; i++)
+			rte_pktmbuf_free(b->m[r][i]);
+		b->n[r] = 0;
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------------- */
+
+struct loop_counters {
+	uint64_t loops, busy_loops, cycles, packets, resets_sent[BWG_PORT_ROLE_MAX],
+		resets_failed, multiseg, multiseg_cut;
+};
+
+static void
+publish(struct bwg_dp_lcore *lc, const struct loop_counters *c)
+{
+	struct bwg_dp_counters *p = &lc->pub;
+	atomic_store_explicit(&p->loops, c->loops, memory_order_relaxed);
+	atomic_store_explicit(&p->busy_loops, c->busy_loops, memory_order_relaxed);
+	atomic_store_explicit(&p->pipeline_cycles, c->cycles, memory_order_relaxed);
+	atomic_store_explicit(&p->pipeline_packets, c->packets, memory_order_relaxed);
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++)
+		atomic_store_explicit(&p->resets_sent[r], c->resets_sent[r], memory_order_relaxed);
+	atomic_store_explicit(&p->resets_failed, c->resets_failed, memory_order_relaxed);
+	atomic_store_explicit(&p->multiseg, c->multiseg, memory_order_relaxed);
+	atomic_store_explicit(&p->multiseg_cut, c->multiseg_cut, memory_order_relaxed);
+}
+
+/* One RX burst of `side` through the pipeline and out. */
+static inline void
+burst_run(struct bwg_dp_lcore *lc, int side, struct rte_mbuf **pkts, uint16_t n,
+	  struct loop_counters *c, struct reset_batch *rb)
+{
+	struct bwg_frame fr[BWG_BURST];
+	uint8_t verdict[BWG_BURST];
+	uint64_t t0 = rte_rdtsc();
+	uint64_t now = bwg_dp_clock_ns(&lc->clock, t0);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (unlikely(m->nb_segs > 1)) {
+			if (rte_pktmbuf_linearize(m) == 0)
+				c->multiseg++;
+			else
+				c->multiseg_cut++;
+		}
+		rte_prefetch0(rte_pktmbuf_mtod(m, void *));
+		fr[i].data = rte_pktmbuf_mtod(m, const uint8_t *);
+		fr[i].caplen = rte_pktmbuf_data_len(m);
+		fr[i].wire_len = rte_pktmbuf_pkt_len(m);
+		fr[i].ts_ns = now;
+	}
+	bwg_worker_burst(lc->w, fr, n, verdict);
+	c->cycles += rte_rdtsc() - t0;
+	c->packets += n;
+
+	struct bwg_dp_txq *peer = &lc->txq[side ^ 1];
+	for (uint16_t i = 0; i < n; i++) {
+		if (verdict[i] == BWG_VERDICT_FORWARD) {
+			rte_eth_tx_buffer(peer->port, peer->queue, peer->buf, pkts[i]);
+			continue;
+		}
+		if (verdict[i] & BWG_VERDICT_RESET)
+			reset_queue(lc, rb, side, pkts[i], &c->resets_failed);
+		rte_pktmbuf_free(pkts[i]);
+	}
+	reset_send(lc, rb, c->resets_sent, &c->resets_failed);
+}
+
+int
+bwg_dp_lcore_run(void *arg)
+{
+	struct bwg_dp_lcore *lc = arg;
+	struct rte_mbuf *pkts[BWG_BURST];
+	struct reset_batch rb = {0};
+	struct loop_counters c = {0};
+
+	while (!atomic_load_explicit(&lc->quit, memory_order_relaxed)) {
+		bool busy = false;
+		for (int side = 0; side < BWG_PORT_ROLE_MAX; side++) {
+			uint16_t n = rte_eth_rx_burst(lc->port[side], lc->queue, pkts, BWG_BURST);
+			if (n) {
+				busy = true;
+				burst_run(lc, side, pkts, n, &c, &rb);
+			}
+		}
+		c.loops++;
+		c.busy_loops += busy;
+		if (!busy)
+			tx_drain(lc);
+		if (c.loops % HOUSEKEEPING == 0) {
+			tx_drain(lc);
+			bwg_worker_housekeeping(lc->w, bwg_dp_clock_ns(&lc->clock, rte_rdtsc()));
+			publish(lc, &c);
+		}
+	}
+	tx_drain(lc);
+	publish(lc, &c);
+	return 0;
+}

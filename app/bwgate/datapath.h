@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_APP_DATAPATH_H
+#define BWG_APP_DATAPATH_H
+
+/*
+ * The worker lcores' loop. One `struct bwg_dp_lcore` per worker: the pipeline state
+ * (struct bwg_worker), its queue number on both ports, its TX buffers and the counters
+ * the control thread reads. Set up and torn down by the control thread; while the loop
+ * runs, only its worker writes it, except `quit`.
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+#include "bwg_worker.h"
+#include "ports.h"
+
+/* ns = ns0 + (tsc - tsc0) * mult / 2^32: wall-clock time from the TSC, no syscall. */
+struct bwg_dp_clock {
+	uint64_t tsc0;
+	uint64_t ns0;  /* CLOCK_REALTIME at tsc0: schedules need the time of day */
+	uint64_t mult; /* 2^32 * 1e9 / TSC Hz */
+};
+
+/* Where a TX buffer sends and whose counters its failures correct. */
+struct bwg_dp_txq {
+	struct bwg_worker *w;
+	uint16_t port;
+	uint16_t queue;
+	struct rte_eth_dev_tx_buffer *buf; /* BWG_BURST frames, on the worker's socket */
+};
+
+/* Counters the worker publishes at every housekeeping tick (relaxed stores). */
+struct bwg_dp_counters {
+	_Atomic uint64_t loops;           /* loop iterations: the stall detector's pulse */
+	_Atomic uint64_t busy_loops;      /* iterations that received at least one frame */
+	_Atomic uint64_t pipeline_cycles; /* TSC cycles spent on frames -> verdicts */
+	_Atomic uint64_t pipeline_packets;
+	_Atomic uint64_t resets_sent[BWG_PORT_ROLE_MAX]; /* TCP RSTs sent, by port */
+	_Atomic uint64_t resets_failed;   /* RSTs not sent: no mbuf, not TCP/IP, TX full */
+	_Atomic uint64_t multiseg;        /* chained mbufs linearized */
+	_Atomic uint64_t multiseg_cut;    /* chained mbufs too long to linearize (first
+					   * segment inspected, whole frame forwarded) */
+};
+
+struct bwg_dp_lcore {
+	struct bwg_worker *w;
+	unsigned lcore;
+	uint16_t queue;
+	uint16_t port[BWG_PORT_ROLE_MAX];   /* port ids by role */
+	struct bwg_dp_txq txq[BWG_PORT_ROLE_MAX];
+	struct rte_mempool *pool;           /* for resets */
+	struct bwg_dp_clock clock;
+	struct bwg_dp_counters pub;
+	_Atomic bool quit; /* set by the control thread */
+} __attribute__((aligned(64)));
+
+/* Anchor a clock: TSC and wall time now. */
+void bwg_dp_clock_init(struct bwg_dp_clock *c);
+
+static inline uint64_t
+bwg_dp_clock_ns(const struct bwg_dp_clock *c, uint64_t tsc)
+{
+	return c->ns0 + (uint64_t)(((unsigned __int128)(tsc - c->tsc0) * c->mult) >> 32);
+}
+
+/* Prepare lc for worker w on queue q (allocates TX buffers). Returns 0 or -ENOMEM. */
+int bwg_dp_lcore_init(struct bwg_dp_lcore *lc, struct bwg_worker *w, unsigned lcore,
+		      uint16_t q, const struct bwg_ports *ps);
+void bwg_dp_lcore_fini(struct bwg_dp_lcore *lc);
+
+/* The worker loop (lcore_function_t): runs until lc->quit, then flushes its TX. */
+int bwg_dp_lcore_run(void *lc);
+
+#endif

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bwgate: the inline bandwidth gate.
+ *
+ *   bwgate [EAL options] -- -c CONFIG.json [--check] [--stats-interval SEC]
+ *                           [--exit-when-idle SEC]
+ *
+ * Start-up and shut-down on the main lcore, which then stays the control thread. The
+ * config is loaded and validated before EAL starts, so --check needs no DPDK
+ * resources. Then: ports and queues (ports.c), one pipeline worker per queue pair,
+ * each on its own lcore (datapath.c), and the control loop (control.c) until SIGINT or
+ * SIGTERM, or until the ports have been idle for --exit-when-idle seconds (replays of
+ * net_pcap files). On the way out: workers stop and drain their TX buffers, the
+ * remaining flows are ended (their records reach the events file), the final stats
+ * document goes to stdout and the ports are closed (which completes a tx_pcap file).
+ *
+ * Exit status: 0 stopped cleanly, 1 the platform failed (EAL, devices, memory),
+ * 2 bad usage or config.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "bwg_setup.h"
+#include "bwgate.h"
+#include "control.h"
+#include "datapath.h"
+#include "ports.h"
+
+#define EVENT_RING 8192
+#define FLUSH_STEP 1024      /* flows ended per step at shut-down: below EVENT_RING */
+#define CONTROL_TICK_NS 10000000ull /* 10 ms */
+#define STALL_EVERY_NS 100000000ull
+#define LINK_EVERY_NS 1000000000ull
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+struct options {
+	const char *config;
+	bool check;
+	double stats_interval; /* s, 0 = off */
+	double exit_when_idle; /* s, 0 = off */
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: bwgate [EAL options] -- -c CONFIG.json [--check] [--stats-interval SEC]\n"
+		   "                                [--exit-when-idle SEC]\n"
+		   "Forwards frames between the config's ports.inside and ports.outside through\n"
+		   "the policy; SIGINT/SIGTERM stops it and prints the final stats as JSON.\n"
+		   "  -c, --config FILE       the config (doc/configuration.md)\n"
+		   "      --check             validate the config and exit (0 valid, 2 invalid)\n"
+		   "      --stats-interval S  print a summary line to stderr every S seconds\n"
+		   "      --exit-when-idle S  stop as on SIGINT after S seconds without RX\n");
+}
+
+static int
+parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+options_parse(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'C'},
+		{"stats-interval", required_argument, NULL, 's'},
+		{"exit-when-idle", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': o->config = optarg; break;
+		case 'C': o->check = true; break;
+		case 's':
+			if (parse_seconds(optarg, &o->stats_interval) < 0) {
+				fprintf(stderr, "bwgate: --stats-interval: \"%s\" is not a number of "
+					"seconds\n", optarg);
+				return 2;
+			}
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->exit_when_idle) < 0) {
+				fprintf(stderr, "bwgate: --exit-when-idle: \"%s\" is not a number of "
+					"seconds\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!o->config || optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* Log what the flow state costs before the first packet does. */
+static void
+log_capacity(const struct bwg_config *c, uint32_t workers)
+{
+	double flows_mib = (double)c->flow_capacity * sizeof(struct bwg_flow) / (1024.0 * 1024.0);
+	double dpi_mib = (double)c->dpi_max_in_progress * bwg_dpi_state_size() / (1024.0 * 1024.0);
+	BWG_APP_LOG("flow table: %u flows x %zu bytes = %.1f MiB per worker; nDPI pool: %u states "
+		    "x %zu bytes = %.1f MiB per worker; %u worker%s: %.1f MiB",
+		    c->flow_capacity, sizeof(struct bwg_flow), flows_mib, c->dpi_max_in_progress,
+		    bwg_dpi_state_size(), dpi_mib, workers, workers > 1 ? "s" : "",
+		    (flows_mib + dpi_mib) * workers);
+}
+
+struct gate {
+	struct bwg_policy *policy;
+	struct bwg_dpi *dpi0; /* until worker 0 owns it */
+	struct bwg_ports ports;
+	bool eal, ports_open;
+	unsigned lcores[RTE_MAX_LCORE];
+	uint32_t n_lcores;
+	struct bwg_dp_lcore *dp; /* [ports.queues] */
+	uint32_t n;
+	struct bwg_control ctl;
+	bool ctl_ready;
+};
+
+static void
+gate_free(struct gate *g)
+{
+	if (g->ctl_ready)
+		bwg_control_fini(&g->ctl);
+	for (uint32_t i = 0; g->dp && i < g->n; i++) {
+		bwg_dp_lcore_fini(&g->dp[i]);
+		bwg_worker_destroy(g->dp[i].w);
+	}
+	free(g->dp);
+	if (g->ports_open)
+		bwg_ports_close(&g->ports);
+	bwg_dpi_destroy(g->dpi0);
+	bwg_policy_free(g->policy);
+	if (g->eal)
+		rte_eal_cleanup();
+}
+
+/* One pipeline worker per queue pair, each with its own nDPI context. */
+static int
+workers_create(struct gate *g, char *err, size_t errlen)
+{
+	const struct bwg_config *c = g->policy->conf;
+	g->dp = calloc(g->ports.queues, sizeof(*g->dp));
+	if (!g->dp) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint16_t q = 0; q < g->ports.queues; q++) {
+		struct bwg_dpi *dpi = NULL;
+		int rc;
+		if (q == 0) {
+			dpi = g->dpi0;
+			g->dpi0 = NULL;
+		} else if ((rc = bwg_setup_dpi(c, &dpi, err, errlen)) < 0) {
+			return rc;
+		}
+		struct bwg_worker_conf wc = {
+			.id = q,
+			.link = BWG_LINK_ETHER,
+			.event_ring_size = EVENT_RING,
+			.export_flows = false,
+			.aging_budget = 256,
+		};
+		struct bwg_worker *w;
+		if ((rc = bwg_worker_create(&w, &wc, g->policy, dpi, err, errlen)) < 0)
+			return rc;
+		if ((rc = bwg_dp_lcore_init(&g->dp[q], w, g->lcores[q], q, &g->ports)) < 0) {
+			bwg_worker_destroy(w);
+			snprintf(err, errlen, "out of memory for worker %u's TX buffers", q);
+			return rc;
+		}
+		g->n++;
+	}
+	return 0;
+}
+
+static void
+control_loop(struct gate *g, const struct options *o)
+{
+	uint64_t now = bwg_control_now_ns();
+	uint64_t next_stall = now + STALL_EVERY_NS, next_link = now + LINK_EVERY_NS;
+	uint64_t stats_ns = (uint64_t)(o->stats_interval * 1e9);
+	uint64_t idle_ns = (uint64_t)(o->exit_when_idle * 1e9);
+	uint64_t next_stats = now + stats_ns;
+	while (!stop_signal) {
+		struct timespec tick = {0, (long)CONTROL_TICK_NS};
+		nanosleep(&tick, NULL);
+		now = bwg_control_now_ns();
+		bwg_control_events_drain(&g->ctl);
+		if (now >= next_stall) {
+			bwg_control_stall_check(&g->ctl, now);
+			next_stall = now + STALL_EVERY_NS;
+		}
+		if (now >= next_link) {
+			bwg_ports_link_watch(&g->ports, false);
+			next_link = now + LINK_EVERY_NS;
+		}
+		if (stats_ns && now >= next_stats) {
+			bwg_control_summary_print(&g->ctl, now);
+			next_stats += stats_ns;
+		}
+		if (idle_ns && bwg_control_idle_ns(&g->ctl, now) >= idle_ns) {
+			BWG_APP_LOG("no frame received for %.1f s: stopping", o->exit_when_idle);
+			break;
+		}
+	}
+	if (stop_signal)
+		BWG_APP_LOG("%s: stopping", strsignal(stop_signal));
+}
+
+/* Workers stop and drain TX; their remaining flows end; the final document. */
+static int
+shutdown_and_report(struct gate *g)
+{
+	for (uint32_t i = 0; i < g->n; i++)
+		atomic_store_explicit(&g->dp[i].quit, true, memory_order_relaxed);
+	rte_eal_mp_wait_lcore();
+	/* Workers are stopped: this thread may now act as their single writer. */
+	for (uint32_t i = 0; i < g->n; i++) {
+		while (bwg_worker_flush(g->dp[i].w, FLUSH_STEP) > 0)
+			bwg_control_events_drain(&g->ctl);
+		bwg_control_events_drain(&g->ctl);
+	}
+	json_t *doc = bwg_control_stats_json(&g->ctl);
+	if (!doc) {
+		BWG_APP_LOG("out of memory for the final stats");
+		return 1;
+	}
+	int rc = json_dumpf(doc, stdout, JSON_INDENT(2) | BWG_JSON_REAL_FLAGS) == 0 ? 0 : 1;
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(doc);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	/* EAL options before "--", ours after it (or all of them when there is none). */
+	int dash = 0;
+	for (int i = 1; i < argc && !dash; i++)
+		if (strcmp(argv[i], "--") == 0)
+			dash = i;
+	char **app_argv = dash ? argv + dash : argv;
+	int app_argc = dash ? argc - dash : argc;
+	struct options o;
+	int rc = options_parse(&o, app_argc, app_argv);
+	if (rc >= 0)
+		return rc;
+
+	char err[BWG_CONFIG_ERR_MAX + 256];
+	struct gate g = {0};
+	if (bwg_setup_load(o.config, 1, &g.policy, &g.dpi0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate: %s\n", err);
+		return 2;
+	}
+	const struct bwg_config *c = g.policy->conf;
+	if (o.check) {
+		printf("%s: valid (%u classes, %u units, %u rules)\n", o.config,
+		       g.policy->n_classes, g.policy->n_units - 1, g.policy->n_rules);
+		gate_free(&g);
+		return 0;
+	}
+	if (!c->port_inside) {
+		fprintf(stderr, "bwgate: %s: ports: the appliance needs \"ports\": {\"inside\": "
+			"DEVICE, \"outside\": DEVICE}\n", o.config);
+		gate_free(&g);
+		return 2;
+	}
+
+	char *eal_argv0[] = {argv[0], NULL};
+	if (rte_eal_init(dash ? dash : 1, dash ? argv : eal_argv0) < 0) {
+		fprintf(stderr, "bwgate: EAL: %s\n", rte_strerror(rte_errno));
+		gate_free(&g);
+		return 1;
+	}
+	g.eal = true;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	unsigned lc;
+	RTE_LCORE_FOREACH_WORKER(lc)
+		g.lcores[g.n_lcores++] = lc;
+	if (g.n_lcores < c->workers) {
+		fprintf(stderr, "bwgate: %s: workers: %u, but EAL gave %u worker lcore%s (main "
+			"lcore %u is the control thread; use e.g. -l 0-%u)\n", o.config, c->workers,
+			g.n_lcores, g.n_lcores == 1 ? "" : "s", rte_get_main_lcore(), c->workers);
+		gate_free(&g);
+		return 2;
+	}
+	int status = 1;
+	if ((rc = bwg_ports_open(&g.ports, c, (uint16_t)c->workers, err, sizeof(err))) < 0) {
+		fprintf(stderr, "bwgate: %s\n", err);
+		status = rc == -ENODEV ? 2 : 1;
+		goto out;
+	}
+	g.ports_open = true;
+	if (bwg_ports_start(&g.ports, c, g.lcores, err, sizeof(err)) < 0 ||
+	    workers_create(&g, err, sizeof(err)) < 0 ||
+	    bwg_control_init(&g.ctl, g.policy, &g.ports, g.dp, g.n, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate: %s\n", err);
+		goto out;
+	}
+	g.ctl_ready = true;
+	log_capacity(c, g.n);
+	for (uint32_t i = 0; i < g.n; i++)
+		BWG_APP_LOG("worker %u: lcore %u, queue %u of both ports", i, g.lcores[i], i);
+	if (g.n_lcores > g.n)
+		BWG_APP_LOG("%u worker lcore%s left idle", g.n_lcores - g.n,
+			    g.n_lcores - g.n > 1 ? "s" : "");
+	bwg_ports_link_watch(&g.ports, true);
+
+	for (uint32_t i = 0; i < g.n; i++)
+		rte_eal_remote_launch(bwg_dp_lcore_run, &g.dp[i], g.lcores[i]);
+	BWG_APP_LOG("forwarding %s <-> %s with policy %s", c->port_inside, c->port_outside,
+		    c->path);
+	control_loop(&g, &o);
+	status = shutdown_and_report(&g);
+out:
+	gate_free(&g);
+	return status;
+}

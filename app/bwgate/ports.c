@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Port set-up and link watch (control thread).
+ *
+ * Both ports get the same queue layout: queue i, RX and TX, belongs to worker i. With
+ * more than one worker, RSS spreads flows over the RX queues with a symmetric Toeplitz
+ * key (0x6d5a repeated): swapping source and destination leaves the hash unchanged, so
+ * both directions of a flow, which enter on different ports, land on the same queue
+ * number and thus the same worker, the only writer of that flow's state. A device that
+ * cannot hash (most virtual devices) gets one queue and the gate one worker.
+ *
+ * Mbufs come from one pool per socket that runs a worker; a queue takes its buffers and
+ * descriptor memory from its worker's socket. Frames up to the MTU fit one mbuf, so RX
+ * scatter is never asked for.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "bwgate.h"
+#include "ports.h"
+
+const char *const bwg_port_role_names[BWG_PORT_ROLE_MAX] = {
+	[BWG_PORT_INSIDE] = "inside",
+	[BWG_PORT_OUTSIDE] = "outside",
+};
+
+#define RSS_WANTED                                                                                 \
+	(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP |          \
+	 RTE_ETH_RSS_IPV6 | RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_NONFRAG_IPV6_UDP)
+#define RSS_KEY_MAX 64
+#define POOL_CACHE 256
+#define VLAN_TAGS_BYTES 8 /* room for QinQ on top of the MTU */
+
+int
+bwg_ports_open(struct bwg_ports *ps, const struct bwg_config *c, uint16_t workers, char *err,
+	       size_t errlen)
+{
+	const char *names[BWG_PORT_ROLE_MAX] = {c->port_inside, c->port_outside};
+	bool rss = workers > 1;
+	memset(ps, 0, sizeof(*ps));
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		struct bwg_port *p = &ps->port[r];
+		p->name = names[r];
+		if (rte_eth_dev_get_port_by_name(p->name, &p->id) != 0) {
+			snprintf(err, errlen,
+				 "%s: ports.%s: no DPDK device \"%s\" (bind the NIC to a DPDK "
+				 "driver or add --vdev; %u ports available)",
+				 c->path, bwg_port_role_names[r], p->name,
+				 (unsigned)rte_eth_dev_count_avail());
+			return -ENODEV;
+		}
+		struct rte_eth_dev_info info;
+		int rc = rte_eth_dev_info_get(p->id, &info);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: cannot read device info: %s", p->name,
+				 rte_strerror(-rc));
+			return rc;
+		}
+		snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+		if (workers > 1 && ((info.flow_type_rss_offloads & RSS_WANTED) == 0 ||
+				    info.max_rx_queues < workers || info.max_tx_queues < workers)) {
+			BWG_APP_LOG("ports.%s %s (%s): no RSS over %u queues (RSS types 0x%llx, "
+				    "%u RX / %u TX queues): running one worker",
+				    bwg_port_role_names[r], p->name, p->driver, workers,
+				    (unsigned long long)info.flow_type_rss_offloads,
+				    info.max_rx_queues, info.max_tx_queues);
+			rss = false;
+		}
+	}
+	ps->queues = rss ? workers : 1;
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++)
+		ps->port[r].rss = rss;
+	return 0;
+}
+
+/* Socket of an lcore, as an index of ps->pools. */
+static unsigned
+lcore_socket(unsigned lcore)
+{
+	unsigned s = rte_lcore_to_socket_id(lcore);
+	return s < RTE_MAX_NUMA_NODES ? s : 0;
+}
+
+struct rte_mempool *
+bwg_ports_pool(const struct bwg_ports *ps, unsigned lcore)
+{
+	return ps->pools[lcore_socket(lcore)];
+}
+
+static int
+pools_create(struct bwg_ports *ps, const struct bwg_config *c, const unsigned *lcores,
+	     char *err, size_t errlen)
+{
+	/* Each worker holds at most: its RX rings full on both ports, its TX rings full on
+	 * both ports, a burst in flight per port, a full TX buffer per port, resets, and
+	 * the per-lcore cache. */
+	uint32_t per_worker = 2 * (c->rx_descriptors + c->tx_descriptors) + 4 * BWG_BURST;
+	uint32_t n = c->mbufs ? c->mbufs : ps->queues * per_worker + (ps->queues + 1) * POOL_CACHE;
+	uint32_t cache = RTE_MIN((uint32_t)POOL_CACHE, n / 2);
+	uint32_t room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+				RTE_PKTMBUF_HEADROOM + c->mtu + RTE_ETHER_HDR_LEN +
+					RTE_ETHER_CRC_LEN + VLAN_TAGS_BYTES);
+	ps->pool_size = n;
+	for (uint16_t q = 0; q < ps->queues; q++) {
+		unsigned s = lcore_socket(lcores[q]);
+		if (ps->pools[s])
+			continue;
+		char name[RTE_MEMPOOL_NAMESIZE];
+		snprintf(name, sizeof(name), "bwg_mbuf_s%u", s);
+		ps->pools[s] = rte_pktmbuf_pool_create(name, n, cache, 0, (uint16_t)room, (int)s);
+		if (!ps->pools[s]) {
+			snprintf(err, errlen,
+				 "cannot create mbuf pool %s (%u mbufs of %u bytes): %s; give EAL "
+				 "more memory (-m, hugepages) or lower ports.mbufs / "
+				 "ports.rx_descriptors",
+				 name, n, room, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		BWG_APP_LOG("mbuf pool %s: %u mbufs of %u bytes (%s: %u queues x 2 ports x "
+			    "(%u RX + %u TX descriptors) + bursts + caches), %.1f MiB",
+			    name, n, room, c->mbufs ? "ports.mbufs" : "computed", ps->queues,
+			    c->rx_descriptors, c->tx_descriptors,
+			    (double)n * (room + sizeof(struct rte_mbuf)) / (1024.0 * 1024.0));
+	}
+	return 0;
+}
+
+static int
+port_start(struct bwg_ports *ps, struct bwg_port *p, const struct bwg_config *c,
+	   const unsigned *lcores, char *err, size_t errlen)
+{
+	struct rte_eth_dev_info info;
+	int rc = rte_eth_dev_info_get(p->id, &info);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: cannot read device info: %s", p->name, rte_strerror(-rc));
+		return rc;
+	}
+	uint8_t key[RSS_KEY_MAX];
+	struct rte_eth_conf conf = {0};
+	conf.rxmode.mtu = c->mtu;
+	if (p->rss) {
+		uint8_t len = info.hash_key_size ? info.hash_key_size : 40;
+		if (len > RSS_KEY_MAX)
+			len = RSS_KEY_MAX;
+		for (uint8_t i = 0; i < len; i++)
+			key[i] = (i & 1) ? 0x5a : 0x6d;
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = len;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RSS_WANTED;
+	}
+	if (c->mtu > info.max_mtu || c->mtu < info.min_mtu) {
+		snprintf(err, errlen, "%s: ports.mtu: %u is outside what %s (%s) accepts (%u..%u)",
+			 c->path, c->mtu, p->name, p->driver, info.min_mtu, info.max_mtu);
+		return -EINVAL;
+	}
+	if ((rc = rte_eth_dev_configure(p->id, ps->queues, ps->queues, &conf)) != 0) {
+		snprintf(err, errlen, "%s: cannot configure %u queues: %s", p->name, ps->queues,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	p->nb_rxd = (uint16_t)c->rx_descriptors;
+	p->nb_txd = (uint16_t)c->tx_descriptors;
+	if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->id, &p->nb_rxd, &p->nb_txd)) != 0) {
+		snprintf(err, errlen, "%s: descriptors: %s", p->name, rte_strerror(-rc));
+		return rc;
+	}
+	if (p->nb_rxd != c->rx_descriptors || p->nb_txd != c->tx_descriptors)
+		BWG_APP_LOG("ports.%s %s: descriptors adjusted to the device: %u RX, %u TX",
+			    p == &ps->port[0] ? "inside" : "outside", p->name, p->nb_rxd,
+			    p->nb_txd);
+	for (uint16_t q = 0; q < ps->queues; q++) {
+		unsigned socket = lcore_socket(lcores[q]);
+		struct rte_eth_rxconf rxc = info.default_rxconf;
+		struct rte_eth_txconf txc = info.default_txconf;
+		rxc.offloads = conf.rxmode.offloads;
+		txc.offloads = conf.txmode.offloads;
+		if ((rc = rte_eth_rx_queue_setup(p->id, q, p->nb_rxd, socket, &rxc,
+						 bwg_ports_pool(ps, lcores[q]))) != 0 ||
+		    (rc = rte_eth_tx_queue_setup(p->id, q, p->nb_txd, socket, &txc)) != 0) {
+			snprintf(err, errlen, "%s: queue %u: %s", p->name, q, rte_strerror(-rc));
+			return rc;
+		}
+	}
+	if ((rc = rte_eth_dev_start(p->id)) != 0) {
+		snprintf(err, errlen, "%s: cannot start: %s", p->name, rte_strerror(-rc));
+		return rc;
+	}
+	p->started = true;
+	/* Bump in the wire: every frame is ours, whatever its destination MAC. */
+	if ((rc = rte_eth_promiscuous_enable(p->id)) != 0 && rc != -ENOTSUP)
+		BWG_APP_LOG("%s: cannot enable promiscuous mode: %s", p->name, rte_strerror(-rc));
+	return 0;
+}
+
+int
+bwg_ports_start(struct bwg_ports *ps, const struct bwg_config *c, const unsigned *lcores,
+		char *err, size_t errlen)
+{
+	int rc = pools_create(ps, c, lcores, err, errlen);
+	for (int r = 0; rc == 0 && r < BWG_PORT_ROLE_MAX; r++) {
+		struct bwg_port *p = &ps->port[r];
+		if ((rc = port_start(ps, p, c, lcores, err, errlen)) != 0)
+			return rc;
+		BWG_APP_LOG("ports.%s: %s, port %u, driver %s, %u queue%s (%s), %u RX / %u TX "
+			    "descriptors, MTU %u",
+			    bwg_port_role_names[r], p->name, p->id, p->driver, ps->queues,
+			    ps->queues > 1 ? "s" : "", p->rss ? "symmetric RSS" : "no RSS", p->nb_rxd,
+			    p->nb_txd, c->mtu);
+	}
+	return rc;
+}
+
+void
+bwg_ports_link_watch(struct bwg_ports *ps, bool log_all)
+{
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		struct bwg_port *p = &ps->port[r];
+		struct rte_eth_link link;
+		memset(&link, 0, sizeof(link));
+		if (!p->started || rte_eth_link_get_nowait(p->id, &link) != 0)
+			continue;
+		bool changed = link.link_status != p->link.link_status ||
+			       link.link_speed != p->link.link_speed;
+		p->link = link;
+		if (changed || log_all) {
+			if (!link.link_status)
+				BWG_APP_LOG("ports.%s %s: link down", bwg_port_role_names[r],
+					    p->name);
+			else
+				BWG_APP_LOG("ports.%s %s: link up, %u Mbps, %s-duplex",
+					    bwg_port_role_names[r], p->name, link.link_speed,
+					    link.link_duplex ? "full" : "half");
+		}
+	}
+}
+
+uint64_t
+bwg_ports_rx_total(const struct bwg_ports *ps)
+{
+	uint64_t n = 0;
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		struct rte_eth_stats st;
+		if (ps->port[r].started && rte_eth_stats_get(ps->port[r].id, &st) == 0)
+			n += st.ipackets + st.imissed;
+	}
+	return n;
+}
+
+json_t *
+bwg_ports_json(const struct bwg_ports *ps)
+{
+	json_t *a = json_array();
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		const struct bwg_port *p = &ps->port[r];
+		struct rte_eth_stats st;
+		memset(&st, 0, sizeof(st));
+		if (p->started)
+			rte_eth_stats_get(p->id, &st);
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:i, s:s, s:b, s:I, s:i, s:b, s:I, s:I, s:I, s:I, "
+				     "s:I, s:I, s:I, s:I}",
+				     "name", p->name, "role", bwg_port_role_names[r], "port_id",
+				     (int)p->id, "driver", p->driver, "link_up",
+				     (int)p->link.link_status, "link_speed_mbps",
+				     (json_int_t)p->link.link_speed, "queues", (int)ps->queues,
+				     "rss", (int)p->rss, "rx_packets", (json_int_t)st.ipackets,
+				     "rx_bytes", (json_int_t)st.ibytes, "tx_packets",
+				     (json_int_t)st.opackets, "tx_bytes", (json_int_t)st.obytes,
+				     "rx_missed", (json_int_t)st.imissed, "rx_nombuf",
+				     (json_int_t)st.rx_nombuf, "rx_errors", (json_int_t)st.ierrors,
+				     "tx_errors", (json_int_t)st.oerrors));
+	}
+	return a;
+}
+
+void
+bwg_ports_close(struct bwg_ports *ps)
+{
+	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
+		struct bwg_port *p = &ps->port[r];
+		if (!p->started)
+			continue;
+		rte_eth_dev_stop(p->id);
+		rte_eth_dev_close(p->id);
+		p->started = false;
+	}
+	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		rte_mempool_free(ps->pools[s]);
+		ps->pools[s] = NULL;
+	}
+}

@@ -1,0 +1,107 @@
+"""Helpers shared by the live appliance's tests: configs, EAL command lines, pcaps.
+
+Every process gets a timeout; EAL runs without hugepages or PCI, on lcores 0-1 (main
+lcore 0 is the control thread, lcore 1 the worker), with a file prefix of its own.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from scapy.utils import RawPcapReader
+
+EAL = ["-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning"]
+
+
+class Check:
+    """Counts and prints named checks; `done()` exits 1 when one failed."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failed = 0
+        self.passed = 0
+
+    def __call__(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   {what}")
+        else:
+            self.failed += 1
+            print(f"FAIL {what}" + (f": {detail}" if detail else ""))
+        sys.stdout.flush()
+        return ok
+
+    def done(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
+
+
+def write_config(src, tmp, name, mutate=None, **ports):
+    """Copy the config at src (and its hosts/ folder) into tmp with `ports` set; let
+    mutate(cfg) adjust it. Returns the new path."""
+    with open(src) as f:
+        cfg = json.load(f)
+    hosts = os.path.join(os.path.dirname(src), "hosts")
+    if os.path.isdir(hosts) and not os.path.isdir(os.path.join(tmp, "hosts")):
+        shutil.copytree(hosts, os.path.join(tmp, "hosts"))
+    if ports:
+        cfg["ports"] = dict(ports)
+    if mutate:
+        mutate(cfg)
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    return path
+
+
+def without_schedules(cfg):
+    """Drop schedule-bound rules and the schedules: verdicts then do not depend on the
+    time of day, which differs between live (now) and offline (capture time)."""
+    cfg["rules"] = [r for r in cfg["rules"] if "schedule" not in r]
+    cfg.pop("schedules", None)
+
+
+def without_resets(cfg):
+    for r in cfg["rules"]:
+        r.pop("reset", None)
+
+
+def run_bwgate(bwgate, prefix, vdevs, config, extra=(), timeout=120):
+    """Run the appliance to its end; returns (exit status, final stats or None, stderr)."""
+    cmd = [bwgate] + EAL + ["--file-prefix", prefix]
+    for v in vdevs:
+        cmd += ["--vdev", v]
+    cmd += ["--", "-c", config] + list(extra)
+    print("run: " + " ".join(cmd))
+    sys.stdout.flush()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return None, None, (e.stderr or b"").decode(errors="replace") + "\n(timed out)"
+    stats = None
+    if p.returncode == 0:
+        try:
+            stats = json.loads(p.stdout)
+        except ValueError:
+            pass
+    return p.returncode, stats, p.stderr
+
+
+def frames(path):
+    """Every frame of a pcap file as bytes, in order."""
+    if not os.path.exists(path):
+        return []
+    return [data for data, _ in RawPcapReader(path)]
+
+
+def conserves(stats):
+    """rx == tx + dropped == tx + sum(drops), for the totals and every worker."""
+    t = stats["totals"]
+    ok = t["rx_packets"] == t["tx_packets"] + t["dropped_packets"]
+    ok &= t["dropped_packets"] == sum(stats["drops"].values())
+    for w in stats["workers"]:
+        ok &= w["rx_packets"] == w["tx_packets"] + w["dropped_packets"]
+        ok &= w["dropped_packets"] == sum(w["drops"].values())
+    return bool(ok)
