@@ -109,6 +109,24 @@ struct bwg_flow *bwg_flow_lookup(struct bwg_flow_table *t, const struct bwg_pkt 
 struct bwg_flow *bwg_flow_insert(struct bwg_flow_table *t, const struct bwg_pkt *p,
 				 uint32_t hash);
 
+/*
+ * Warm the cache for a lookup of `hash` a few packets from now, in two steps issued a
+ * burst apart: the bucket first, then (once it has arrived) the record it points at.
+ */
+static inline void
+bwg_flow_prefetch_bucket(const struct bwg_flow_table *t, uint32_t hash)
+{
+	__builtin_prefetch(&t->index.slots[hash & t->index.mask]);
+}
+
+static inline void
+bwg_flow_prefetch_record(const struct bwg_flow_table *t, uint32_t hash)
+{
+	uint32_t idx = t->index.slots[hash & t->index.mask].idx;
+	if (idx != BWG_SLOT_EMPTY)
+		__builtin_prefetch(&t->flows[idx]);
+}
+
 /* Remove f from the table; its record is free for reuse. */
 void bwg_flow_remove(struct bwg_flow_table *t, struct bwg_flow *f);
 

@@ -9,6 +9,7 @@
  * flow table and by the interned host / per-host meter tables. Single writer.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define BWG_SLOT_EMPTY UINT32_MAX
@@ -22,6 +23,12 @@ struct bwg_slotmap {
 	struct bwg_slot *slots;
 	uint32_t mask;
 };
+
+/*
+ * Memory for a large table a worker indexes at random: 64-byte aligned, and from 2 MiB
+ * up on transparent huge pages where the kernel allows. Release with free().
+ */
+void *bwg_table_alloc(size_t bytes);
 
 /* At least 2 * entries slots, so chains stay short. Returns 0 or -ENOMEM. */
 int bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries);

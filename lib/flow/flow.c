@@ -19,6 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
+
 #include "bwg_flow.h"
 
 int
@@ -28,7 +32,7 @@ bwg_flow_table_init(struct bwg_flow_table *t, uint32_t capacity,
 	memset(t, 0, sizeof(*t));
 	if (capacity == 0 || capacity > (1u << 28))
 		return -EINVAL;
-	t->flows = aligned_alloc(64, (size_t)capacity * sizeof(*t->flows));
+	t->flows = bwg_table_alloc((size_t)capacity * sizeof(*t->flows));
 	t->free_stack = malloc((size_t)capacity * sizeof(*t->free_stack));
 	if (!t->flows || !t->free_stack || bwg_slotmap_init(&t->index, capacity) < 0) {
 		bwg_flow_table_fini(t);
@@ -54,14 +58,6 @@ bwg_flow_table_fini(struct bwg_flow_table *t)
 }
 
 static inline uint64_t
-mix(uint64_t h, uint64_t v)
-{
-	h ^= v;
-	h *= 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
-}
-
-static inline uint64_t
 load64(const uint8_t *b)
 {
 	uint64_t v;
@@ -69,21 +65,35 @@ load64(const uint8_t *b)
 	return v;
 }
 
+/* One endpoint (address, port). The flow hash adds the two, so it is the same in both
+ * directions without ordering the endpoints first. */
+static inline uint32_t
+endpoint_hash(const uint8_t *addr, uint16_t port)
+{
+#ifdef __SSE4_2__
+	uint32_t h = (uint32_t)_mm_crc32_u64(port, load64(addr));
+	return (uint32_t)_mm_crc32_u64(h, load64(addr + 8));
+#else
+	uint64_t h = (load64(addr) ^ port) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 29) ^ load64(addr + 8)) * 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h ^ (h >> 32));
+#endif
+}
+
 uint32_t
 bwg_flow_hash(const struct bwg_pkt *p)
 {
-	/* Order the endpoints so that both directions produce the same words. */
-	int c = memcmp(p->addr[0], p->addr[1], 16);
-	int lo = (c < 0 || (c == 0 && p->port[0] <= p->port[1])) ? 0 : 1;
-	const uint8_t *a = p->addr[lo], *b = p->addr[!lo];
-	uint64_t h = (uint64_t)p->proto << 48 | (uint64_t)p->vlan << 32 |
-		     (uint64_t)p->port[lo] << 16 | p->port[!lo];
-	h = mix(0x5bd1e9955bd1e995ull, h);
-	h = mix(h, load64(a));
-	h = mix(h, load64(a + 8));
-	h = mix(h, load64(b));
-	h = mix(h, load64(b + 8));
-	return (uint32_t)(h ^ (h >> 32));
+	uint32_t h = endpoint_hash(p->addr[0], p->port[0]) + endpoint_hash(p->addr[1], p->port[1]);
+	h ^= (uint32_t)p->proto << 24 ^ p->vlan;
+	/* Spread the bits: the index uses the low ones. */
+	h *= 0x9e3779b1u;
+	return h ^ (h >> 15);
+}
+
+static inline int
+addr_eq(const uint8_t *a, const uint8_t *b)
+{
+	return load64(a) == load64(b) && load64(a + 8) == load64(b + 8);
 }
 
 /* 0: same direction, 1: reversed, -1: different flow. */
@@ -93,10 +103,10 @@ key_match(const struct bwg_flow *f, const struct bwg_pkt *p)
 	if (f->proto != p->proto || f->vlan != p->vlan || f->family != p->family)
 		return -1;
 	if (f->port[0] == p->port[0] && f->port[1] == p->port[1] &&
-	    memcmp(f->addr[0], p->addr[0], 16) == 0 && memcmp(f->addr[1], p->addr[1], 16) == 0)
+	    addr_eq(f->addr[0], p->addr[0]) && addr_eq(f->addr[1], p->addr[1]))
 		return 0;
 	if (f->port[0] == p->port[1] && f->port[1] == p->port[0] &&
-	    memcmp(f->addr[0], p->addr[1], 16) == 0 && memcmp(f->addr[1], p->addr[0], 16) == 0)
+	    addr_eq(f->addr[0], p->addr[1]) && addr_eq(f->addr[1], p->addr[0]))
 		return 1;
 	return -1;
 }

@@ -5,8 +5,26 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "bwg_slotmap.h"
+
+void *
+bwg_table_alloc(size_t bytes)
+{
+	const size_t huge = 2u << 20;
+	if (bytes < huge)
+		return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	/*
+	 * Lookups land anywhere in a large table: with 4 KiB pages nearly every one also
+	 * misses the TLB. Ask for transparent huge pages (a hint; the kernel may say no).
+	 */
+	size_t n = (bytes + huge - 1) & ~(huge - 1);
+	void *p = aligned_alloc(huge, n);
+	if (p)
+		madvise(p, n, MADV_HUGEPAGE);
+	return p;
+}
 
 int
 bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries)
@@ -14,7 +32,7 @@ bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries)
 	uint32_t n = 16;
 	while (n < entries * 2)
 		n <<= 1;
-	m->slots = malloc((size_t)n * sizeof(*m->slots));
+	m->slots = bwg_table_alloc((size_t)n * sizeof(*m->slots));
 	if (!m->slots)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)

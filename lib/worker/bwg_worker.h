@@ -26,6 +26,9 @@
 #include "bwg_policy.h"
 #include "bwg_stats.h"
 
+/* Frames parsed ahead of processing in one go; bursts may be longer. */
+#define BWG_BURST_MAX 32
+
 /* Verdict of one frame: BWG_VERDICT_FORWARD or the enum bwg_drop reason. */
 #define BWG_VERDICT_FORWARD 0xff
 /* OR'ed onto BWG_DROP_POLICY_BLOCK when the rule asks for TCP resets. */

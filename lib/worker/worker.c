@@ -423,18 +423,16 @@ forward(struct bwg_worker *w, uint32_t bytes)
 }
 
 static uint8_t
-process_one(struct bwg_worker *w, const struct bwg_frame *fr)
+process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_pkt *p,
+	    enum bwg_pkt_result res, uint32_t hash)
 {
 	struct bwg_stats *s = &w->stats;
 	const uint32_t len = fr->wire_len;
-	struct bwg_pkt p;
 
 	s->cnt[BWG_CNT_RX_PACKETS]++;
 	s->cnt[BWG_CNT_RX_BYTES] += len;
 	clock_advance(w, fr->ts_ns);
 
-	enum bwg_pkt_result res = bwg_pkt_parse(&p, fr->data, fr->caplen, fr->wire_len,
-						w->conf.link, w->parse_flags);
 	if (res == BWG_PKT_NON_IP) {
 		s->cnt[BWG_CNT_NON_IP]++;
 		return w->non_ip_drop ? drop(w, BWG_DROP_NON_IP, len) : forward(w, len);
@@ -447,15 +445,15 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr)
 		/* A bad L4 header: still its flow's packet (and nDPI's, as in ndpiReader),
 		 * but the malformed-frame policy decides its fate. */
 	}
-	if (p.tunnels)
+	if (p->tunnels)
 		s->cnt[BWG_CNT_TUNNELS]++;
 
 	struct bwg_flow *f;
 	int dir = 0;
-	if (p.frag != BWG_FRAG_NONE) {
+	if (p->frag != BWG_FRAG_NONE) {
 		s->cnt[BWG_CNT_FRAGMENTS]++;
-		if (p.frag == BWG_FRAG_LATER) {
-			f = frag_flow(w, &p, &dir);
+		if (p->frag == BWG_FRAG_LATER) {
+			f = frag_flow(w, p, &dir);
 			if (!f) {
 				s->cnt[BWG_CNT_FRAGMENTS_UNMATCHED]++;
 				return forward(w, len);
@@ -464,10 +462,9 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr)
 		}
 	}
 
-	uint32_t hash = bwg_flow_hash(&p);
-	f = bwg_flow_lookup(&w->flows, &p, hash, &dir);
+	f = bwg_flow_lookup(&w->flows, p, hash, &dir);
 	if (!f) {
-		f = bwg_flow_insert(&w->flows, &p, hash);
+		f = bwg_flow_insert(&w->flows, p, hash);
 		if (!f) {
 			s->cnt[BWG_CNT_FLOW_TABLE_FULL]++;
 			return w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len)
@@ -475,24 +472,24 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr)
 		}
 		flow_start(w, f, w->clock_ns);
 	}
-	if (p.frag == BWG_FRAG_FIRST)
-		frag_remember(w, &p, f);
+	if (p->frag == BWG_FRAG_FIRST)
+		frag_remember(w, p, f);
 
 account:
 	f->pkts[dir]++;
 	f->bytes[dir] += len;
 	f->last_ts = w->clock_ns;
-	if (p.tcp_flags & BWG_TCP_RST)
+	if (p->tcp_flags & BWG_TCP_RST)
 		f->flags |= BWG_FLOW_RST;
-	if (p.tcp_flags & BWG_TCP_FIN)
+	if (p->tcp_flags & BWG_TCP_FIN)
 		f->flags |= dir ? BWG_FLOW_FIN_S2C : BWG_FLOW_FIN_C2S;
 
 	/* Like ndpiReader, nDPI sees whole captured packets only, never later fragments. */
-	if (f->state == BWG_FLOW_DETECTING && !p.cut && p.frag != BWG_FRAG_LATER) {
+	if (f->state == BWG_FLOW_DETECTING && !p->cut && p->frag != BWG_FRAG_LATER) {
 		struct bwg_dpi_result r;
 		s->cnt[BWG_CNT_DPI_PACKETS]++;
 		f->dpi_pkts++;
-		bool done = bwg_dpi_feed(w->dpi, f->dpi_slot, &p, w->clock_ns,
+		bool done = bwg_dpi_feed(w->dpi, f->dpi_slot, p, w->clock_ns,
 					 (uint32_t)(f->pkts[0] + f->pkts[1]), &r);
 		classify(w, f, &r, done);
 		if (done)
@@ -532,8 +529,30 @@ void
 bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t n,
 		 uint8_t *verdict)
 {
-	for (uint16_t i = 0; i < n; i++)
-		verdict[i] = process_one(w, &frames[i]);
+	/* Parse and hash the whole burst first and prefetch each flow's bucket and record,
+	 * so the lookups below find them in cache instead of waiting on memory one by one. */
+	struct bwg_pkt pkts[BWG_BURST_MAX];
+	enum bwg_pkt_result res[BWG_BURST_MAX];
+	uint32_t hash[BWG_BURST_MAX];
+	for (uint16_t base = 0; base < n; base += BWG_BURST_MAX) {
+		uint16_t m = n - base < BWG_BURST_MAX ? n - base : BWG_BURST_MAX;
+		for (uint16_t i = 0; i < m; i++) {
+			const struct bwg_frame *fr = &frames[base + i];
+			res[i] = bwg_pkt_parse(&pkts[i], fr->data, fr->caplen, fr->wire_len,
+					       w->conf.link, w->parse_flags);
+			hash[i] = 0;
+			if (bwg_pkt_has_ip(res[i]) && pkts[i].frag != BWG_FRAG_LATER) {
+				hash[i] = bwg_flow_hash(&pkts[i]);
+				bwg_flow_prefetch_bucket(&w->flows, hash[i]);
+			}
+		}
+		for (uint16_t i = 0; i < m; i++)
+			if (hash[i])
+				bwg_flow_prefetch_record(&w->flows, hash[i]);
+		for (uint16_t i = 0; i < m; i++)
+			verdict[base + i] = process_one(w, &frames[base + i], &pkts[i], res[i],
+							hash[i]);
+	}
 	w->stats.flows_active = w->flows.active;
 }
 
