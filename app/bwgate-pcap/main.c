@@ -27,6 +27,7 @@
 #include "bwg_setup.h"
 #include "bwg_worker.h"
 
+#define HOUSEKEEPING_EVERY 64 /* packets */
 #define FLUSH_STEP 1024       /* flows ended per step at the end */
 
 struct out {
@@ -36,7 +37,6 @@ struct out {
 	pcap_dumper_t *dump;
 	int dump_linktype;
 	const char *dump_path;
-	struct burst *burst;
 };
 
 static void
@@ -120,41 +120,6 @@ open_dump(struct out *o, int dlt, const char *in)
 	return 0;
 }
 
-/* Frames read ahead and handed to the pipeline together, as a NIC's RX burst would. */
-#define BURST_BYTES (4u << 20) /* room for any frame (snaplen <= 256 KiB) and then some */
-
-struct burst {
-	struct pcap_pkthdr hdr[BWG_BURST_MAX];
-	struct bwg_frame frames[BWG_BURST_MAX];
-	uint8_t verdict[BWG_BURST_MAX];
-	uint16_t n;
-	size_t used;
-	uint8_t data[BURST_BYTES];
-};
-
-/* Run the buffered frames through the pipeline, write the forwarded ones. */
-static uint64_t
-burst_run(struct bwg_worker *w, struct burst *b, struct out *o)
-{
-	uint64_t fwd = 0;
-	if (b->n == 0)
-		return 0;
-	bwg_worker_burst(w, b->frames, b->n, b->verdict);
-	for (uint16_t i = 0; i < b->n; i++) {
-		if (b->verdict[i] != BWG_VERDICT_FORWARD)
-			continue;
-		fwd++;
-		if (o->dump)
-			pcap_dump((u_char *)o->dump, &b->hdr[i], b->frames[i].data);
-	}
-	b->n = 0;
-	b->used = 0;
-	/* Every burst: what the appliance's workers do every few loops. */
-	bwg_worker_housekeeping(w, 0);
-	drain(w, o);
-	return fwd;
-}
-
 /* Replay one capture. Returns 0, or -1 when it could not be read at all. */
 static int
 replay(struct bwg_worker *w, const char *path, struct out *o, json_t *ports)
@@ -185,27 +150,26 @@ replay(struct bwg_worker *w, const char *path, struct out *o, json_t *ports)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int rc;
-	struct burst *b = o->burst;
-	b->n = 0;
-	b->used = 0;
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
-		/* libpcap reuses its buffer for the next packet: keep a copy for the burst. */
-		if (b->used + h->caplen > BURST_BYTES)
-			fwd += burst_run(w, b, o);
-		memcpy(b->data + b->used, data, h->caplen);
-		b->hdr[b->n] = *h;
-		b->frames[b->n] = (struct bwg_frame){
-			.data = b->data + b->used,
+		struct bwg_frame fr = {
+			.data = data,
 			.caplen = h->caplen,
 			.wire_len = h->len,
 			.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
 		};
-		b->used += h->caplen;
+		uint8_t verdict;
+		bwg_worker_burst(w, &fr, 1, &verdict);
 		rx++;
-		if (++b->n == BWG_BURST_MAX)
-			fwd += burst_run(w, b, o);
+		if (verdict == BWG_VERDICT_FORWARD) {
+			fwd++;
+			if (o->dump)
+				pcap_dump((u_char *)o->dump, h, data);
+		}
+		if (rx % HOUSEKEEPING_EVERY == 0) {
+			bwg_worker_housekeeping(w, 0);
+			drain(w, o);
+		}
 	}
-	fwd += burst_run(w, b, o);
 	if (rc == PCAP_ERROR)
 		fprintf(stderr, "bwgate-pcap: %s: stopped after %llu packets: %s\n", path,
 			(unsigned long long)rx, pcap_geterr(pc));
@@ -319,13 +283,7 @@ main(int argc, char **argv)
 	}
 
 	int status = 0;
-	struct out o = {.dump_path = wpath, .burst = malloc(sizeof(struct burst))};
-	if (!o.burst) {
-		fprintf(stderr, "bwgate-pcap: out of memory\n");
-		bwg_worker_destroy(w);
-		bwg_policy_free(pol);
-		return 1;
-	}
+	struct out o = {.dump_path = wpath};
 	o.flows = open_out(flows);
 	o.events = open_out(events);
 	if ((flows && !o.flows) || (events && !o.events))
@@ -351,7 +309,6 @@ main(int argc, char **argv)
 		pcap_dump_close(o.dump);
 	if (o.dead)
 		pcap_close(o.dead);
-	free(o.burst);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);
 	return status;
