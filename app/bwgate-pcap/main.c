@@ -27,7 +27,10 @@
 #include "bwg_setup.h"
 #include "bwg_worker.h"
 
-#define HOUSEKEEPING_EVERY 64 /* packets */
+/* Packets between housekeeping ticks. libpcap hands out one frame at a time (its
+ * buffer is reused), so frames go to the pipeline one by one rather than copied into
+ * bursts; aging and event draining run every HOUSEKEEPING_EVERY of them. */
+#define HOUSEKEEPING_EVERY 256
 #define FLUSH_STEP 1024       /* flows ended per step at the end */
 
 struct out {
