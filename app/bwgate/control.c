@@ -8,6 +8,13 @@
  * targets); events leave each worker's single-producer ring through the consumer side;
  * loop counters feed the stall detector. The stats document is a pure function of the
  * snapshot (bwg_stats_json) plus the ports[] and workers[] arrays built here.
+ *
+ * For the HTTP API it publishes a snapshot every 200 ms (two buffers: the HTTP thread
+ * reads the front one under the API lock while the back one is filled) and answers the
+ * requests the HTTP thread hands over. Policy replacement happens here too: parse,
+ * validate and compile against the control thread's own nDPI context, then a pointer
+ * per worker, adopted at the worker's housekeeping tick and acknowledged by version;
+ * a replaced policy is freed once every worker acknowledged a newer one.
  */
 
 #include <errno.h>
@@ -30,45 +37,110 @@ bwg_control_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The API is on by default (127.0.0.1:8080); without an "api" section in the config, a
+ * failure to listen is logged and the gate runs without it. */
+static int
+api_start(struct bwg_control *ctl, char *err, size_t errlen)
+{
+	const struct bwg_config *c = ctl->policy->conf;
+	uint32_t apps = bwg_dpi_app_count(ctl->dpi);
+	if (!(ctl->app_names = calloc(apps + 1, sizeof(*ctl->app_names))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < apps; i++)
+		ctl->app_names[i] = bwg_dpi_app_name(ctl->dpi, (uint16_t)i);
+	for (int i = 0; i < 2; i++)
+		if (bwg_api_snapshot_init(&ctl->snaps[i], ctl->snap.app_count, ctl->n) < 0)
+			return -ENOMEM;
+	ctl->front = -1;
+	int rc = bwg_http_start(&ctl->http, c->api_listen, c->api_token_file, ctl->dpi, err, errlen);
+	if (rc < 0) {
+		bwg_http_stop(&ctl->http);
+		if (json_object_get(c->root, "api"))
+			return rc;
+		BWG_APP_LOG("%s: running without the HTTP API", err);
+		return 0;
+	}
+	ctl->http_on = true;
+	bwg_http_publish_policy(&ctl->http, ctl->policy);
+	bwg_control_api_tick(ctl, bwg_control_now_ns());
+	return 0;
+}
+
 int
-bwg_control_init(struct bwg_control *ctl, const struct bwg_policy *policy,
+bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char *config_path,
 		 struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n, char *err,
 		 size_t errlen)
 {
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->policy = policy;
+	ctl->config_path = config_path;
 	ctl->ports = ports;
 	ctl->lcores = lcores;
 	ctl->n = n;
 	ctl->stall_timeout_ms = policy->conf->stall_timeout_ms;
+	ctl->front = -1;
 	ctl->watch = calloc(n, sizeof(*ctl->watch));
 	if (!ctl->watch || bwg_stats_init(&ctl->snap, lcores[0].w->stats.app_count) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	const char *path = policy->conf->events_file;
+	/* A detection context of its own with one state: replacements compile against the
+	 * same names as the workers' (same protocol files), and explain looks apps up. */
+	const struct bwg_config *c = policy->conf;
+	struct bwg_dpi_conf dc = {
+		.protocols_file = c->protocols_file,
+		.categories_file = c->categories_file,
+		.pool_size = 1,
+		.max_pkts = {c->dpi_max_pkts[0], c->dpi_max_pkts[1], c->dpi_max_pkts[2]},
+	};
+	char msg[512];
+	int rc;
+	if ((rc = bwg_dpi_create(&ctl->dpi, &dc, msg, sizeof(msg))) < 0) {
+		snprintf(err, errlen, "%s: %s", c->path, msg);
+		return rc;
+	}
+	const char *path = c->events_file;
 	if (path && !(ctl->events = fopen(path, "a"))) {
 		int e = errno;
-		snprintf(err, errlen, "%s: events.file: %s: %s", policy->conf->path, path,
-			 strerror(e));
+		snprintf(err, errlen, "%s: events.file: %s: %s", c->path, path, strerror(e));
 		return -e;
 	}
 	uint64_t now = bwg_control_now_ns();
 	ctl->last_ns = ctl->idle_since_ns = now;
 	for (uint32_t i = 0; i < n; i++)
 		ctl->watch[i].since_ns = now;
+	if ((rc = api_start(ctl, err, errlen)) < 0) {
+		if (rc == -ENOMEM)
+			snprintf(err, errlen, "out of memory");
+		return rc;
+	}
 	return 0;
 }
 
-void
+struct bwg_policy *
 bwg_control_fini(struct bwg_control *ctl)
 {
+	if (ctl->http_on)
+		bwg_http_stop(&ctl->http);
+	ctl->http_on = false;
+	for (int i = 0; i < 2; i++)
+		bwg_api_snapshot_fini(&ctl->snaps[i]);
+	free(ctl->app_names);
+	ctl->app_names = NULL;
+	for (uint32_t i = 0; i < ctl->n_retired; i++)
+		bwg_policy_free(ctl->retired[i].policy);
+	ctl->n_retired = 0;
+	bwg_dpi_destroy(ctl->dpi);
+	ctl->dpi = NULL;
 	if (ctl->events)
 		fclose(ctl->events);
 	ctl->events = NULL;
 	bwg_stats_fini(&ctl->snap);
 	free(ctl->watch);
 	ctl->watch = NULL;
+	struct bwg_policy *p = ctl->policy;
+	ctl->policy = NULL;
+	return p;
 }
 
 void
@@ -89,17 +161,39 @@ bwg_control_events_drain(struct bwg_control *ctl)
 		while ((e = bwg_event_ring_peek(r))) {
 			if (ctl->events && e->type != BWG_EVENT_FLOW) {
 				json_t *o = bwg_log_event_json(e);
-				json_dumpf(o, ctl->events, JSON_COMPACT | BWG_JSON_REAL_FLAGS);
-				fputc('\n', ctl->events);
+				if (!o ||
+				    json_dumpf(o, ctl->events, JSON_COMPACT | BWG_JSON_REAL_FLAGS) < 0 ||
+				    fputc('\n', ctl->events) == EOF)
+					ctl->events_write_errors++;
+				else
+					ctl->events_written++;
 				json_decref(o);
-				ctl->events_written++;
 				wrote = true;
 			}
 			bwg_event_ring_pop(r);
 		}
 	}
-	if (wrote)
-		fflush(ctl->events);
+	if (wrote && fflush(ctl->events) == EOF) {
+		ctl->events_write_errors++;
+		clearerr(ctl->events);
+	}
+}
+
+void
+bwg_control_events_reopen(struct bwg_control *ctl)
+{
+	const char *path = ctl->policy->conf->events_file;
+	if (!path)
+		return;
+	if (ctl->events && fclose(ctl->events) == EOF)
+		ctl->events_write_errors++;
+	if (!(ctl->events = fopen(path, "a"))) {
+		ctl->events_write_errors++;
+		BWG_APP_LOG("events.file: cannot reopen %s: %s (events are dropped until the next "
+			    "SIGUSR1)", path, strerror(errno));
+		return;
+	}
+	BWG_APP_LOG("events.file: reopened %s", path);
 }
 
 void
@@ -262,4 +356,304 @@ bwg_control_stats_json(struct bwg_control *ctl)
 				      (json_int_t)rte_get_tsc_hz()));
 	json_object_set_new(doc, "events_written", json_integer((json_int_t)ctl->events_written));
 	return doc;
+}
+
+/* ---- HTTP API: snapshots ---------------------------------------------------------------- */
+
+/* Build the back snapshot from the workers and the ports, then publish it. */
+static void
+snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
+{
+	int back = ctl->front == 0 ? 1 : 0;
+	struct bwg_api_snapshot *s = &ctl->snaps[back];
+	const struct bwg_api_snapshot *f = ctl->front >= 0 ? &ctl->snaps[ctl->front] : NULL;
+	const struct bwg_policy *p = ctl->policy;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+
+	s->seq = f ? f->seq + 1 : 1;
+	s->time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	s->interval_ns = f ? now_ns - ctl->snap_mono_ns : 0;
+	bwg_stats_clear(&s->prev);
+	if (f)
+		bwg_stats_add(&s->prev, &f->cur);
+	bwg_stats_clear(&s->cur);
+	s->flow_capacity = 0;
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		const struct bwg_dp_lcore *lc = &ctl->lcores[i];
+		const struct bwg_worker *w = lc->w;
+		struct bwg_api_worker *aw = &s->workers[i];
+		bwg_stats_add(&s->cur, &w->stats);
+		s->flow_capacity += w->flows.capacity;
+		/* cnt[] and drops[] are read once: totals are the sum of workers[] exactly. */
+		aw->id = i;
+		aw->lcore = lc->lcore;
+		aw->queue = lc->queue;
+		aw->alive = !ctl->watch[i].stalled;
+		memcpy(aw->cnt, w->stats.cnt, sizeof(aw->cnt));
+		memcpy(aw->drops, w->stats.drops, sizeof(aw->drops));
+		aw->flows_active = w->stats.flows_active;
+		aw->flow_capacity = w->flows.capacity;
+		aw->loops_prev = f ? f->workers[i].loops : 0;
+		aw->busy_prev = f ? f->workers[i].busy_loops : 0;
+#define LOAD(x) atomic_load_explicit(&lc->pub.x, memory_order_relaxed)
+		aw->loops = LOAD(loops);
+		aw->busy_loops = LOAD(busy_loops);
+		aw->pipeline_cycles = LOAD(pipeline_cycles);
+		aw->pipeline_packets = LOAD(pipeline_packets);
+#undef LOAD
+	}
+	memset(s->cur.cnt, 0, sizeof(s->cur.cnt));
+	memset(s->cur.drops, 0, sizeof(s->cur.drops));
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		for (int k = 0; k < BWG_CNT_MAX; k++)
+			s->cur.cnt[k] += s->workers[i].cnt[k];
+		for (int d = 0; d < BWG_DROP_MAX; d++)
+			s->cur.drops[d] += s->workers[i].drops[d];
+	}
+	s->n_ports = 0;
+	for (int r = 0; r < BWG_PORT_ROLE_MAX && r < BWG_API_PORTS; r++) {
+		const struct bwg_port *pt = &ctl->ports->port[r];
+		struct bwg_api_port *ap = &s->ports[s->n_ports++];
+		memset(ap, 0, sizeof(*ap));
+		snprintf(ap->role, sizeof(ap->role), "%s", bwg_port_role_names[r]);
+		snprintf(ap->name, sizeof(ap->name), "%s", pt->name);
+		snprintf(ap->driver, sizeof(ap->driver), "%s", pt->driver);
+		ap->id = pt->id;
+		ap->queues = ctl->ports->queues;
+		ap->link_up = pt->link.link_status == RTE_ETH_LINK_UP;
+		ap->speed_mbps = pt->link.link_speed;
+		struct rte_eth_stats st;
+		if (pt->started && rte_eth_stats_get(pt->id, &st) == 0) {
+			ap->ipackets = st.ipackets, ap->opackets = st.opackets;
+			ap->ibytes = st.ibytes, ap->obytes = st.obytes;
+			ap->imissed = st.imissed, ap->ierrors = st.ierrors;
+			ap->oerrors = st.oerrors, ap->rx_nombuf = st.rx_nombuf;
+		}
+		for (uint32_t i = 0; i < ctl->n; i++)
+			ap->resets_sent += atomic_load_explicit(&ctl->lcores[i].pub.resets_sent[r],
+								memory_order_relaxed);
+	}
+	bwg_api_snapshot_names(s, p->class_names, p->n_classes, p->unit_names, p->n_units);
+	s->app_names = ctl->app_names;
+	s->policy_version = p->version;
+	s->policy_loaded_at = p->loaded_at;
+	snprintf(s->policy_file, sizeof(s->policy_file), "%s", p->conf->path);
+	s->reloads_ok = ctl->reloads_ok;
+	s->reloads_failed = ctl->reloads_failed;
+	s->events_written = ctl->events_written;
+	s->events_write_errors = ctl->events_write_errors;
+
+	bwg_http_publish_snapshot(&ctl->http, s);
+	ctl->front = back;
+	ctl->snap_mono_ns = now_ns;
+}
+
+/* ---- policy replacement ------------------------------------------------------------------ */
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* The first key sized or fixed at start-up that `n` changes, or NULL. */
+static const char *
+fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
+{
+	if (o->flow_capacity != n->flow_capacity)
+		return "flows.capacity";
+	if (o->flow_full_drop != n->flow_full_drop)
+		return "flows.on_full";
+	if (o->hosts_capacity != n->hosts_capacity)
+		return "flows.hosts_capacity";
+	if (o->timeout_tcp != n->timeout_tcp || o->timeout_tcp_closed != n->timeout_tcp_closed ||
+	    o->timeout_udp != n->timeout_udp || o->timeout_other != n->timeout_other)
+		return "flows.timeouts";
+	if (memcmp(o->dpi_max_pkts, n->dpi_max_pkts, sizeof(o->dpi_max_pkts)) != 0)
+		return "dpi.max_packets";
+	if (o->dpi_max_in_progress != n->dpi_max_in_progress)
+		return "dpi.max_in_progress";
+	if (str_differs(o->protocols_file, n->protocols_file))
+		return "dpi.protocols_file";
+	if (str_differs(o->categories_file, n->categories_file))
+		return "dpi.categories_file";
+	if (o->non_ip_drop != n->non_ip_drop || o->malformed_drop != n->malformed_drop ||
+	    o->sniff_ip != n->sniff_ip)
+		return "packets";
+	if (str_differs(o->port_inside, n->port_inside) ||
+	    str_differs(o->port_outside, n->port_outside) ||
+	    o->rx_descriptors != n->rx_descriptors || o->tx_descriptors != n->tx_descriptors ||
+	    o->mbufs != n->mbufs || o->mtu != n->mtu || o->stall_timeout_ms != n->stall_timeout_ms)
+		return "ports";
+	if (o->workers != n->workers)
+		return "workers";
+	if (str_differs(o->api_listen, n->api_listen) ||
+	    str_differs(o->api_token_file, n->api_token_file))
+		return "api";
+	if (str_differs(o->events_file, n->events_file))
+		return "events.file";
+	return NULL;
+}
+
+/* Free replaced policies no worker reads any more. */
+static void
+retired_collect(struct bwg_control *ctl)
+{
+	uint32_t seen = UINT32_MAX;
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		uint32_t v = atomic_load_explicit(&ctl->lcores[i].policy_seen, memory_order_acquire);
+		if (v < seen)
+			seen = v;
+	}
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < ctl->n_retired; i++) {
+		if (ctl->retired[i].until <= seen)
+			bwg_policy_free(ctl->retired[i].policy);
+		else
+			ctl->retired[k++] = ctl->retired[i];
+	}
+	ctl->n_retired = k;
+}
+
+unsigned
+bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len, char *msg,
+			   size_t msglen)
+{
+	const struct bwg_config *old = ctl->policy->conf;
+	const char *source = body ? "PUT /api/v1/policy" : ctl->config_path;
+	char err[BWG_CONFIG_ERR_MAX + 256];
+	struct bwg_config *conf;
+	int rc;
+	retired_collect(ctl);
+	if (ctl->n_retired == BWG_CTL_RETIRED_MAX) {
+		snprintf(msg, msglen, "%u replaced policies are still in use by workers: try again",
+			 ctl->n_retired);
+		return 503;
+	}
+	if (body)
+		rc = bwg_config_parse(&conf, body, len, source, old->dir, err, sizeof(err));
+	else
+		rc = bwg_config_load(&conf, ctl->config_path, err, sizeof(err));
+	if (rc < 0)
+		goto bad;
+	const char *key = fixed_key_changed(old, conf);
+	if (key) {
+		snprintf(err, sizeof(err), "%s: %s differs from the running config: it is fixed at "
+			 "start-up, restart bwgate to change it", source, key);
+		bwg_config_free(conf);
+		goto bad;
+	}
+	struct bwg_policy *p;
+	if (bwg_policy_compile(&p, conf, ctl->dpi, ctl->policy->version + 1, err, sizeof(err)) < 0)
+		goto bad;
+	/* Publish: workers adopt it at their next housekeeping tick; the HTTP thread at once.
+	 * The old one is freed once every worker acknowledged the new version. */
+	for (uint32_t i = 0; i < ctl->n; i++)
+		atomic_store_explicit(&ctl->lcores[i].policy_next, p, memory_order_release);
+	if (ctl->http_on)
+		bwg_http_publish_policy(&ctl->http, p);
+	ctl->retired[ctl->n_retired++] = (struct bwg_ctl_retired){ctl->policy, p->version};
+	ctl->policy = p;
+	ctl->reloads_ok++;
+	snprintf(msg, msglen, "policy version %u from %s: %u classes, %u units, %u rules",
+		 p->version, source, p->n_classes, p->n_units - 1, p->n_rules);
+	BWG_APP_LOG("%s", msg);
+	return 200;
+bad:
+	ctl->reloads_failed++;
+	snprintf(msg, msglen, "%s", err);
+	BWG_APP_LOG("policy not replaced, version %u stays in force: %s", ctl->policy->version, err);
+	return 400;
+}
+
+/* ---- HTTP API: requests ------------------------------------------------------------------ */
+
+static int
+view_cmp(const void *a, const void *b)
+{
+	const struct bwg_flow_view *x = a, *y = b;
+	uint64_t bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
+	return bx < by ? 1 : bx > by ? -1 : 0;
+}
+
+/* Ask every worker for its largest flows (answered at their housekeeping ticks). */
+static void
+flows_start(struct bwg_control *ctl, struct bwg_http_req *r, uint64_t now_ns)
+{
+	ctl->flows_req = r;
+	ctl->flows_seq++;
+	ctl->flows_deadline_ns = now_ns + BWG_CTL_SNAPSHOT_NS;
+	for (uint32_t i = 0; i < ctl->n; i++)
+		atomic_store_explicit(&ctl->lcores[i].flows.req, ctl->flows_seq,
+				      memory_order_release);
+}
+
+/* Answer once every worker is done, or with what there is at the deadline. */
+static void
+flows_finish(struct bwg_control *ctl, uint64_t now_ns)
+{
+	uint32_t answered = 0, total = 0;
+	for (uint32_t i = 0; i < ctl->n; i++)
+		if (atomic_load_explicit(&ctl->lcores[i].flows.done, memory_order_acquire) ==
+		    ctl->flows_seq)
+			answered++;
+	if (answered < ctl->n && now_ns < ctl->flows_deadline_ns)
+		return;
+	struct bwg_http_req *r = ctl->flows_req;
+	struct bwg_flow_view *all = calloc((size_t)ctl->n * BWG_DP_FLOWS_MAX + 1, sizeof(*all));
+	if (!all) {
+		r->status = 503;
+		snprintf(r->msg, sizeof(r->msg), "out of memory");
+	} else {
+		for (uint32_t i = 0; i < ctl->n; i++) {
+			const struct bwg_dp_flows *fl = &ctl->lcores[i].flows;
+			if (atomic_load_explicit(&fl->done, memory_order_acquire) != ctl->flows_seq)
+				continue;
+			memcpy(all + total, fl->views, fl->n * sizeof(*all));
+			total += fl->n;
+		}
+		qsort(all, total, sizeof(*all), view_cmp);
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < total && i < r->limit; i++)
+			json_array_append_new(a, bwg_log_flow_json(&all[i]));
+		free(all);
+		uint64_t active = 0;
+		for (uint32_t i = 0; i < ctl->n; i++)
+			active += ctl->lcores[i].w->stats.flows_active;
+		r->result = json_pack("{s:i, s:I, s:i, s:i, s:b, s:o}", "limit", (int)r->limit,
+				      "flows_active", (json_int_t)active, "workers", (int)ctl->n,
+				      "workers_answered", (int)answered, "complete",
+				      answered == ctl->n, "flows", a);
+		r->status = 200;
+	}
+	ctl->flows_req = NULL;
+	bwg_http_answer(&ctl->http, r);
+}
+
+void
+bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns)
+{
+	if (ctl->n_retired)
+		retired_collect(ctl);
+	if (!ctl->http_on)
+		return;
+	if (ctl->front < 0 || now_ns - ctl->snap_mono_ns >= BWG_CTL_SNAPSHOT_NS)
+		snapshot_publish(ctl, now_ns);
+	if (ctl->flows_req) {
+		flows_finish(ctl, now_ns);
+		return;
+	}
+	struct bwg_http_req *r = bwg_http_pending(&ctl->http);
+	if (!r)
+		return;
+	if (r->kind == BWG_HTTP_REQ_FLOWS) {
+		flows_start(ctl, r, now_ns);
+		return;
+	}
+	r->status = bwg_control_policy_replace(ctl, r->kind == BWG_HTTP_REQ_PUT_POLICY ? r->body
+									       : NULL,
+					       r->len, r->msg, sizeof(r->msg));
+	r->version = ctl->policy->version;
+	bwg_http_answer(&ctl->http, r);
 }

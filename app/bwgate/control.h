@@ -14,10 +14,14 @@
 
 #include <jansson.h>
 
+#include "bwg_api.h"
 #include "bwg_policy.h"
 #include "bwg_stats.h"
 #include "datapath.h"
+#include "http.h"
 #include "ports.h"
+
+#define BWG_CTL_RETIRED_MAX 16 /* replaced policies workers may still be reading */
 
 struct bwg_ctl_worker_watch {
 	uint64_t loops;    /* last value seen */
@@ -25,8 +29,16 @@ struct bwg_ctl_worker_watch {
 	bool stalled;      /* reported */
 };
 
+/* A replaced policy, freed once every worker acknowledged version `until`. */
+struct bwg_ctl_retired {
+	struct bwg_policy *policy;
+	uint32_t until;
+};
+
 struct bwg_control {
-	const struct bwg_policy *policy;
+	struct bwg_policy *policy; /* in force; owned from bwg_control_init on */
+	const char *config_path;   /* what POST /api/v1/reload and SIGHUP re-read */
+	struct bwg_dpi *dpi;       /* the control thread's own: compiles replacements */
 	struct bwg_ports *ports;
 	struct bwg_dp_lcore *lcores; /* [n] */
 	uint32_t n;
@@ -35,17 +47,55 @@ struct bwg_control {
 	struct bwg_stats snap;        /* last aggregate */
 	struct bwg_ctl_worker_watch *watch; /* [n] */
 	uint64_t events_written;
+	uint64_t events_write_errors; /* failed writes, flushes and reopens */
+	/* policy replacement */
+	struct bwg_ctl_retired retired[BWG_CTL_RETIRED_MAX];
+	uint32_t n_retired;
+	uint64_t reloads_ok, reloads_failed;
+	/* HTTP API: snapshots published to its thread, requests answered here */
+	bool http_on;
+	struct bwg_http http;
+	struct bwg_api_snapshot snaps[2];
+	int front;              /* snaps[front] is published; -1 before the first */
+	uint64_t snap_mono_ns;  /* when it was taken */
+	const char **app_names; /* [app count], from the DPI context */
+	struct bwg_http_req *flows_req; /* a GET /api/v1/flows the workers are working on */
+	uint32_t flows_seq;
+	uint64_t flows_deadline_ns;
 	/* summary line */
 	uint64_t last_rx, last_tx, last_ns;
 	/* idle watch */
 	uint64_t idle_rx, idle_since_ns;
 };
 
-/* Returns 0, or -errno with a message in err (events file, memory). */
-int bwg_control_init(struct bwg_control *ctl, const struct bwg_policy *policy,
+/*
+ * Take over `policy` (loaded from config_path) and start the HTTP API. Returns 0, or
+ * -errno with a message in err (events file, API address or token file, memory).
+ */
+int bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char *config_path,
 		     struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n, char *err,
 		     size_t errlen);
-void bwg_control_fini(struct bwg_control *ctl);
+/* Stop the API and free replaced policies (workers stopped). Returns the policy in force,
+ * which the caller frees after the workers. */
+struct bwg_policy *bwg_control_fini(struct bwg_control *ctl);
+
+/*
+ * Periodic API work: publish a snapshot every BWG_CTL_SNAPSHOT_NS, answer the pending
+ * HTTP request, free policies every worker has stopped reading.
+ */
+#define BWG_CTL_SNAPSHOT_NS 200000000ull
+void bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns);
+
+/*
+ * Replace the policy: from `body` (a config document) or, when body is NULL, by re-reading
+ * config_path. Parse, validate and compile here; on success workers adopt it at their
+ * next housekeeping tick. Returns an HTTP status (200, 400, 503) with a message in msg.
+ */
+unsigned bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len,
+				    char *msg, size_t msglen);
+
+/* Reopen events.file (after logrotate moved it). */
+void bwg_control_events_reopen(struct bwg_control *ctl);
 
 /* Sum the workers' counters into ctl->snap. */
 void bwg_control_snapshot(struct bwg_control *ctl);

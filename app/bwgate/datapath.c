@@ -6,9 +6,12 @@
  * -> frames (the clock read once per burst) -> bwg_worker_burst() -> buffered TX of the
  * forwarded frames to the peer port's queue of the same number; dropped frames are
  * freed, and those of `reset: true` rules answered with TCP RSTs. Every HOUSEKEEPING
- * loops a tick ages flows, drains the TX buffers and publishes the loop counter the
- * control thread's stall detector watches. A loop that received nothing also drains the
- * TX buffers, so a light load never waits for a buffer to fill.
+ * loops a tick adopts a policy the control thread published (and acknowledges its
+ * version, which lets the control thread free the one it replaced), ages flows, drains
+ * the TX buffers, takes a bounded step of a largest-flows request (GET /api/v1/flows)
+ * and publishes the loop counter the control thread's stall detector watches. A loop
+ * that received nothing also drains the TX buffers, so a light load never waits for a
+ * buffer to fill.
  *
  * Nothing here blocks, locks, logs or touches the heap. A frame the TX queue refuses
  * (after a few retries) is counted as drop reason tx_full and taken back out of
@@ -81,6 +84,13 @@ bwg_dp_lcore_init(struct bwg_dp_lcore *lc, struct bwg_worker *w, unsigned lcore,
 	lc->queue = q;
 	lc->pool = bwg_ports_pool(ps, lcore);
 	bwg_dp_clock_init(&lc->clock);
+	atomic_init(&lc->policy_next, w->policy);
+	atomic_init(&lc->policy_seen, w->policy->version);
+	lc->flows.views = rte_zmalloc_socket("bwg_flowviews",
+					     BWG_DP_FLOWS_MAX * sizeof(struct bwg_flow_view), 0,
+					     (int)rte_lcore_to_socket_id(lcore));
+	if (!lc->flows.views)
+		return -ENOMEM;
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
 		struct bwg_dp_txq *t = &lc->txq[r];
 		lc->port[r] = ps->port[r].id;
@@ -106,6 +116,8 @@ bwg_dp_lcore_fini(struct bwg_dp_lcore *lc)
 		rte_free(lc->txq[r].buf);
 		lc->txq[r].buf = NULL;
 	}
+	rte_free(lc->flows.views);
+	lc->flows.views = NULL;
 }
 
 static inline void
@@ -319,6 +331,71 @@ publish(struct bwg_dp_lcore *lc, const struct loop_counters *c)
 	atomic_store_explicit(&p->multiseg_cut, c->multiseg_cut, memory_order_relaxed);
 }
 
+/* ---- housekeeping requests ------------------------------------------------------------ */
+
+#define FLOWS_SCAN_STEP 4096 /* flow records visited per housekeeping tick */
+
+/* Adopt the policy the control thread published, and say so. */
+static inline void
+policy_follow(struct bwg_dp_lcore *lc)
+{
+	const struct bwg_policy *p = atomic_load_explicit(&lc->policy_next, memory_order_acquire);
+	if (unlikely(p != lc->w->policy)) {
+		bwg_worker_set_policy(lc->w, p);
+		atomic_store_explicit(&lc->policy_seen, p->version, memory_order_release);
+	}
+}
+
+/* Keep the BWG_DP_FLOWS_MAX largest flows seen so far (replace the smallest). */
+static void
+flows_keep(struct bwg_dp_flows *fl, uint32_t idx, uint64_t bytes)
+{
+	if (fl->k < BWG_DP_FLOWS_MAX) {
+		fl->idx[fl->k] = idx;
+		fl->bytes[fl->k++] = bytes;
+		return;
+	}
+	uint32_t min = 0;
+	for (uint32_t i = 1; i < fl->k; i++)
+		if (fl->bytes[i] < fl->bytes[min])
+			min = i;
+	if (bytes > fl->bytes[min]) {
+		fl->idx[min] = idx;
+		fl->bytes[min] = bytes;
+	}
+}
+
+/* One bounded step of a largest-flows request, when one is pending. */
+static void
+flows_step(struct bwg_dp_lcore *lc)
+{
+	struct bwg_dp_flows *fl = &lc->flows;
+	uint32_t req = atomic_load_explicit(&fl->req, memory_order_acquire);
+	if (likely(req == atomic_load_explicit(&fl->done, memory_order_relaxed)))
+		return;
+	if (fl->scan_seq != req) {
+		fl->scan_seq = req;
+		fl->cursor = 0;
+		fl->k = 0;
+	}
+	const struct bwg_flow_table *t = &lc->w->flows;
+	uint32_t end = fl->cursor + FLOWS_SCAN_STEP;
+	if (end > t->high_water)
+		end = t->high_water;
+	for (uint32_t i = fl->cursor; i < end; i++) {
+		const struct bwg_flow *f = &t->flows[i];
+		if (f->state != BWG_FLOW_FREE)
+			flows_keep(fl, i, f->bytes[0] + f->bytes[1]);
+	}
+	fl->cursor = end;
+	if (end < t->high_water)
+		return;
+	for (uint32_t i = 0; i < fl->k; i++)
+		bwg_worker_flow_view(lc->w, &t->flows[fl->idx[i]], &fl->views[i]);
+	fl->n = fl->k;
+	atomic_store_explicit(&fl->done, req, memory_order_release);
+}
+
 /* One RX burst of `side` through the pipeline and out. */
 static inline void
 burst_run(struct bwg_dp_lcore *lc, int side, struct rte_mbuf **pkts, uint16_t n,
@@ -382,7 +459,9 @@ bwg_dp_lcore_run(void *arg)
 			tx_drain(lc);
 		if (c.loops % HOUSEKEEPING == 0) {
 			tx_drain(lc);
+			policy_follow(lc);
 			bwg_worker_housekeeping(lc->w, bwg_dp_clock_ns(&lc->clock, rte_rdtsc()));
+			flows_step(lc);
 			publish(lc, &c);
 		}
 	}

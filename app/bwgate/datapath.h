@@ -47,6 +47,25 @@ struct bwg_dp_counters {
 					   * segment inspected, whole frame forwarded) */
 };
 
+#define BWG_DP_FLOWS_MAX 100 /* largest flows a worker reports per request */
+
+/*
+ * A request for the worker's largest active flows (GET /api/v1/flows): the control
+ * thread bumps `req`; the worker scans its table over a few housekeeping ticks (a
+ * bounded number of records each), fills `views` and stores `done = req` (release).
+ * The control thread reads `views` only when done == the req it made.
+ */
+struct bwg_dp_flows {
+	_Atomic uint32_t req;
+	_Atomic uint32_t done;
+	uint32_t n; /* views filled */
+	struct bwg_flow_view *views; /* [BWG_DP_FLOWS_MAX] */
+	/* worker-private scan state */
+	uint32_t scan_seq, cursor, k;
+	uint32_t idx[BWG_DP_FLOWS_MAX];
+	uint64_t bytes[BWG_DP_FLOWS_MAX];
+};
+
 struct bwg_dp_lcore {
 	struct bwg_worker *w;
 	unsigned lcore;
@@ -56,6 +75,12 @@ struct bwg_dp_lcore {
 	struct rte_mempool *pool;           /* for resets */
 	struct bwg_dp_clock clock;
 	struct bwg_dp_counters pub;
+	/* The policy to run: set by the control thread, adopted at a housekeeping tick,
+	 * whose version is then acknowledged in policy_seen (release): from then on the
+	 * worker no longer reads the policy it replaced. */
+	const struct bwg_policy *_Atomic policy_next;
+	_Atomic uint32_t policy_seen;
+	struct bwg_dp_flows flows;
 	_Atomic bool quit; /* set by the control thread */
 } __attribute__((aligned(64)));
 

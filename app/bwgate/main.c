@@ -14,6 +14,9 @@
  * remaining flows are ended (their records reach the events file), the final stats
  * document goes to stdout and the ports are closed (which completes a tx_pcap file).
  *
+ * Signals: SIGHUP re-reads the config and replaces the policy (as POST /api/v1/reload);
+ * SIGUSR1 reopens events.file (logrotate's postrotate).
+ *
  * Exit status: 0 stopped cleanly, 1 the platform failed (EAL, devices, memory),
  * 2 bad usage or config.
  */
@@ -42,12 +45,26 @@
 #define STALL_EVERY_NS 100000000ull
 #define LINK_EVERY_NS 1000000000ull
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal, reopen_signal;
 
 static void
 on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload_signal = 1;
+}
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	reopen_signal = 1;
 }
 
 struct options {
@@ -155,7 +172,7 @@ static void
 gate_free(struct gate *g)
 {
 	if (g->ctl_ready)
-		bwg_control_fini(&g->ctl);
+		g->policy = bwg_control_fini(&g->ctl); /* the one in force now */
 	for (uint32_t i = 0; g->dp && i < g->n; i++) {
 		bwg_dp_lcore_fini(&g->dp[i]);
 		bwg_worker_destroy(g->dp[i].w);
@@ -221,6 +238,16 @@ control_loop(struct gate *g, const struct options *o)
 		nanosleep(&tick, NULL);
 		now = bwg_control_now_ns();
 		bwg_control_events_drain(&g->ctl);
+		bwg_control_api_tick(&g->ctl, now);
+		if (reload_signal) {
+			reload_signal = 0;
+			char msg[BWG_CONFIG_ERR_MAX + 256];
+			bwg_control_policy_replace(&g->ctl, NULL, 0, msg, sizeof(msg));
+		}
+		if (reopen_signal) {
+			reopen_signal = 0;
+			bwg_control_events_reopen(&g->ctl);
+		}
 		if (now >= next_stall) {
 			bwg_control_stall_check(&g->ctl, now);
 			next_stall = now + STALL_EVERY_NS;
@@ -311,6 +338,9 @@ main(int argc, char **argv)
 	g.eal = true;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_hup);   /* re-read the config: a new policy */
+	signal(SIGUSR1, on_usr1); /* reopen events.file (logrotate) */
+	signal(SIGPIPE, SIG_IGN); /* HTTP clients that hang up */
 
 	unsigned lc;
 	RTE_LCORE_FOREACH_WORKER(lc)
@@ -331,7 +361,7 @@ main(int argc, char **argv)
 	g.ports_open = true;
 	if (bwg_ports_start(&g.ports, c, g.lcores, err, sizeof(err)) < 0 ||
 	    workers_create(&g, err, sizeof(err)) < 0 ||
-	    bwg_control_init(&g.ctl, g.policy, &g.ports, g.dp, g.n, err, sizeof(err)) < 0) {
+	    bwg_control_init(&g.ctl, g.policy, o.config, &g.ports, g.dp, g.n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate: %s\n", err);
 		goto out;
 	}

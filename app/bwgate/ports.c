@@ -45,7 +45,7 @@ bwg_ports_open(struct bwg_ports *ps, const struct bwg_config *c, uint16_t worker
 	memset(ps, 0, sizeof(*ps));
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
 		struct bwg_port *p = &ps->port[r];
-		p->name = names[r];
+		snprintf(p->name, sizeof(p->name), "%s", names[r]);
 		if (rte_eth_dev_get_port_by_name(p->name, &p->id) != 0) {
 			snprintf(err, errlen,
 				 "%s: ports.%s: no DPDK device \"%s\" (bind the NIC to a DPDK "

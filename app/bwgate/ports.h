@@ -26,7 +26,8 @@ extern const char *const bwg_port_role_names[BWG_PORT_ROLE_MAX];
 
 struct bwg_port {
 	uint16_t id;
-	const char *name; /* device name, as the config gives it */
+	char name[RTE_ETH_NAME_MAX_LEN]; /* device name, as the config gives it (a copy: the
+					 * config is replaced on reload) */
 	char driver[32];
 	bool rss;          /* RSS configured on this port */
 	uint16_t nb_rxd;   /* descriptors per queue, after the device's limits */

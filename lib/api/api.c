@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The HTTP API's documents and the Prometheus exposition, as pure functions of a
+ * `struct bwg_api_snapshot` (HTTP thread; the unit tests call them without EAL).
+ *
+ * Counters are exact integers, never reals. Rates are the difference between the two
+ * sums of a snapshot over its interval: they are reals, and absent (0) until a second
+ * snapshot exists. The metrics text is written in one pass per family so every family
+ * has exactly one HELP and one TYPE line, as promtool wants.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bwg_api.h"
+
+const char *const bwg_api_top_by_names[BWG_API_TOP_BY_MAX] = {
+    [BWG_API_TOP_APPS] = "apps",
+    [BWG_API_TOP_UNITS] = "units",
+    [BWG_API_TOP_CLASSES] = "classes",
+};
+
+int
+bwg_api_snapshot_init(struct bwg_api_snapshot *s, uint32_t app_count, uint32_t n_workers)
+{
+	memset(s, 0, sizeof(*s));
+	if (bwg_stats_init(&s->cur, app_count) < 0 || bwg_stats_init(&s->prev, app_count) < 0 ||
+	    !(s->workers = calloc(n_workers ? n_workers : 1, sizeof(*s->workers)))) {
+		bwg_api_snapshot_fini(s);
+		return -ENOMEM;
+	}
+	s->n_workers = n_workers;
+	return 0;
+}
+
+void
+bwg_api_snapshot_fini(struct bwg_api_snapshot *s)
+{
+	bwg_stats_fini(&s->cur);
+	bwg_stats_fini(&s->prev);
+	free(s->workers);
+	s->workers = NULL;
+}
+
+void
+bwg_api_snapshot_names(struct bwg_api_snapshot *s, const char *const *classes, uint32_t n_classes,
+		       const char *const *units, uint32_t n_units)
+{
+	s->n_classes = n_classes < BWG_CLASS_MAX ? n_classes : BWG_CLASS_MAX;
+	for (uint32_t i = 0; i < s->n_classes; i++)
+		snprintf(s->class_names[i], BWG_NAME_MAX, "%s", classes[i] ? classes[i] : "");
+	s->n_units = n_units < BWG_UNIT_MAX + 1 ? n_units : BWG_UNIT_MAX + 1;
+	for (uint32_t i = 0; i < s->n_units; i++)
+		snprintf(s->unit_names[i], BWG_NAME_MAX, "%s", units[i] ? units[i] : "");
+}
+
+json_t *
+bwg_api_error_json(const char *msg)
+{
+	return json_pack("{s:s}", "error", msg);
+}
+
+static double
+seconds(const struct bwg_api_snapshot *s)
+{
+	return (double)s->interval_ns / 1e9;
+}
+
+/* Per-second rate of a counter over the snapshot's interval; 0 without one. */
+static double
+rate(const struct bwg_api_snapshot *s, uint64_t cur, uint64_t prev)
+{
+	if (!s->interval_ns || cur < prev)
+		return 0.0;
+	return (double)(cur - prev) / seconds(s);
+}
+
+static json_t *
+drops_json(const uint64_t *drops)
+{
+	json_t *o = json_object();
+	for (int d = 0; d < BWG_DROP_MAX; d++)
+		json_object_set_new(o, bwg_drop_names[d], json_integer((json_int_t)drops[d]));
+	return o;
+}
+
+json_t *
+bwg_api_ports_json(const struct bwg_api_snapshot *s)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < s->n_ports; i++) {
+		const struct bwg_api_port *p = &s->ports[i];
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+				 "s:I, s:I, s:I, s:I}",
+				 "role", p->role, "name", p->name, "driver", p->driver, "id",
+				 (int)p->id, "queues", (int)p->queues, "link_up", p->link_up,
+				 "speed_mbps", (json_int_t)p->speed_mbps, "rx_packets",
+				 (json_int_t)p->ipackets, "rx_bytes", (json_int_t)p->ibytes,
+				 "tx_packets", (json_int_t)p->opackets, "tx_bytes",
+				 (json_int_t)p->obytes, "rx_missed", (json_int_t)p->imissed,
+				 "rx_errors", (json_int_t)p->ierrors, "tx_errors",
+				 (json_int_t)p->oerrors, "rx_nombuf", (json_int_t)p->rx_nombuf,
+				 "resets_sent", (json_int_t)p->resets_sent));
+	}
+	return a;
+}
+
+static double
+busy_ratio(const struct bwg_api_worker *w)
+{
+	uint64_t loops = w->loops - w->loops_prev;
+	return loops ? (double)(w->busy_loops - w->busy_prev) / (double)loops : 0.0;
+}
+
+json_t *
+bwg_api_workers_json(const struct bwg_api_snapshot *s)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		const struct bwg_api_worker *w = &s->workers[i];
+		json_t *o = json_pack(
+		    "{s:i, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:f}",
+		    "id", (int)w->id, "lcore", (int)w->lcore, "queue", (int)w->queue, "alive",
+		    w->alive, "rx_packets", (json_int_t)w->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
+		    (json_int_t)w->cnt[BWG_CNT_RX_BYTES], "tx_packets",
+		    (json_int_t)w->cnt[BWG_CNT_TX_PACKETS], "tx_bytes",
+		    (json_int_t)w->cnt[BWG_CNT_TX_BYTES], "dropped_packets",
+		    (json_int_t)w->cnt[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
+		    (json_int_t)w->cnt[BWG_CNT_DROPPED_BYTES], "drops", drops_json(w->drops),
+		    "flows_active", (json_int_t)w->flows_active, "flow_capacity",
+		    (json_int_t)w->flow_capacity, "flows_created",
+		    (json_int_t)w->cnt[BWG_CNT_FLOWS_CREATED], "loops", (json_int_t)w->loops,
+		    "busy_loops", (json_int_t)w->busy_loops, "pipeline_cycles",
+		    (json_int_t)w->pipeline_cycles, "pipeline_packets",
+		    (json_int_t)w->pipeline_packets, "busy_ratio", busy_ratio(w));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *
+bwg_api_stats_json(const struct bwg_api_snapshot *s)
+{
+	const char *classes[BWG_CLASS_MAX], *units[BWG_UNIT_MAX + 1];
+	for (uint32_t i = 0; i < s->n_classes; i++)
+		classes[i] = s->class_names[i];
+	for (uint32_t i = 0; i < s->n_units; i++)
+		units[i] = s->unit_names[i];
+	struct bwg_stats_names names = {
+	    .classes = classes,
+	    .n_classes = s->n_classes,
+	    .units = units,
+	    .n_units = s->n_units,
+	    .apps = (const char *const *)s->app_names,
+	    .n_apps = s->app_names ? s->cur.app_count : 0,
+	};
+	json_t *doc = bwg_stats_json(&s->cur, &names, s->flow_capacity, bwg_api_ports_json(s),
+				     bwg_api_workers_json(s));
+	if (!doc)
+		return NULL;
+	const uint64_t *c = s->cur.cnt, *p = s->prev.cnt;
+	json_object_set_new(
+	    doc, "rates",
+	    json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "interval_s", seconds(s), "rx_pps",
+		      rate(s, c[BWG_CNT_RX_PACKETS], p[BWG_CNT_RX_PACKETS]), "rx_bps",
+		      8 * rate(s, c[BWG_CNT_RX_BYTES], p[BWG_CNT_RX_BYTES]), "tx_pps",
+		      rate(s, c[BWG_CNT_TX_PACKETS], p[BWG_CNT_TX_PACKETS]), "tx_bps",
+		      8 * rate(s, c[BWG_CNT_TX_BYTES], p[BWG_CNT_TX_BYTES]), "drop_pps",
+		      rate(s, c[BWG_CNT_DROPPED_PACKETS], p[BWG_CNT_DROPPED_PACKETS]),
+		      "flows_per_s", rate(s, c[BWG_CNT_FLOWS_CREATED], p[BWG_CNT_FLOWS_CREATED])));
+	json_object_set_new(doc, "policy",
+			    json_pack("{s:s, s:I, s:I}", "file", s->policy_file, "version",
+				      (json_int_t)s->policy_version, "loaded_at",
+				      (json_int_t)s->policy_loaded_at));
+	json_object_set_new(doc, "snapshot",
+			    json_pack("{s:I, s:f}", "seq", (json_int_t)s->seq, "time",
+				      (double)(s->time_ns / 1000) / 1e6));
+	json_object_set_new(doc, "events_written", json_integer((json_int_t)s->events_written));
+	return doc;
+}
+
+static bool
+all_alive(const struct bwg_api_snapshot *s, uint32_t *alive)
+{
+	*alive = 0;
+	for (uint32_t i = 0; i < s->n_workers; i++)
+		*alive += s->workers[i].alive;
+	return *alive == s->n_workers;
+}
+
+json_t *
+bwg_api_health_json(const struct bwg_api_snapshot *s)
+{
+	uint32_t alive;
+	bool ok = all_alive(s, &alive) && s->events_write_errors == 0;
+	return json_pack(
+	    "{s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "ok", ok, "workers", (int)s->n_workers,
+	    "workers_alive", (int)alive, "policy_version", (json_int_t)s->policy_version,
+	    "events_written", (json_int_t)s->events_written, "events_write_errors",
+	    (json_int_t)s->events_write_errors, "events_lost",
+	    (json_int_t)s->cur.cnt[BWG_CNT_EVENTS_LOST], "snapshot_seq", (json_int_t)s->seq);
+}
+
+int
+bwg_api_top_by_parse(const char *str)
+{
+	for (int i = 0; i < BWG_API_TOP_BY_MAX; i++)
+		if (str && strcmp(str, bwg_api_top_by_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+struct top_item {
+	const char *name;
+	const struct bwg_obj_stats *cur, *prev;
+	uint64_t dbytes;
+};
+
+static int
+top_cmp(const void *a, const void *b)
+{
+	const struct top_item *x = a, *y = b;
+	if (x->dbytes != y->dbytes)
+		return x->dbytes < y->dbytes ? 1 : -1;
+	if (x->cur->bytes != y->cur->bytes)
+		return x->cur->bytes < y->cur->bytes ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+json_t *
+bwg_api_top_json(const struct bwg_api_snapshot *s, enum bwg_api_top_by by, uint32_t limit)
+{
+	const struct bwg_obj_stats *cur, *prev;
+	uint32_t n, first = 0;
+	switch (by) {
+	case BWG_API_TOP_APPS:
+		cur = s->cur.apps, prev = s->prev.apps;
+		n = s->app_names ? s->cur.app_count : 0;
+		break;
+	case BWG_API_TOP_UNITS:
+		cur = s->cur.units, prev = s->prev.units, n = s->n_units;
+		first = 1; /* [0] is "no unit" */
+		break;
+	default:
+		cur = s->cur.classes, prev = s->prev.classes, n = s->n_classes;
+		break;
+	}
+	struct top_item *items = calloc(n ? n : 1, sizeof(*items));
+	if (!items)
+		return NULL;
+	uint32_t k = 0;
+	for (uint32_t i = first; i < n; i++) {
+		if (!cur[i].packets && !cur[i].flows)
+			continue;
+		const char *name = by == BWG_API_TOP_APPS    ? s->app_names[i]
+				   : by == BWG_API_TOP_UNITS ? s->unit_names[i]
+							     : s->class_names[i];
+		uint64_t d = cur[i].bytes >= prev[i].bytes ? cur[i].bytes - prev[i].bytes : 0;
+		items[k++] = (struct top_item){name, &cur[i], &prev[i], d};
+	}
+	qsort(items, k, sizeof(*items), top_cmp);
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < k && i < limit; i++) {
+		const struct top_item *t = &items[i];
+		uint64_t dp =
+		    t->cur->packets >= t->prev->packets ? t->cur->packets - t->prev->packets : 0;
+		json_array_append_new(
+		    a, json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I}", "name", t->name,
+				 "interval_bytes", (json_int_t)t->dbytes, "interval_packets",
+				 (json_int_t)dp, "bps", 8 * rate(s, t->cur->bytes, t->prev->bytes),
+				 "pps", rate(s, t->cur->packets, t->prev->packets), "bytes",
+				 (json_int_t)t->cur->bytes, "packets", (json_int_t)t->cur->packets,
+				 "flows", (json_int_t)t->cur->flows, "dropped_packets",
+				 (json_int_t)t->cur->dropped_packets));
+	}
+	free(items);
+	return json_pack("{s:s, s:i, s:f, s:o}", "by", bwg_api_top_by_names[by], "limit",
+			 (int)limit, "interval_s", seconds(s), "top", a);
+}
+
+/* ---- Prometheus ----------------------------------------------------------------------- */
+
+static void
+family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped. */
+static void
+label(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*v, f);
+	}
+}
+
+static void
+sample(FILE *f, const char *name, const char *lname, const char *lvalue, uint64_t v)
+{
+	fputs(name, f);
+	if (lname) {
+		fprintf(f, "{%s=\"", lname);
+		label(f, lvalue);
+		fputs("\"}", f);
+	}
+	fprintf(f, " %llu\n", (unsigned long long)v);
+}
+
+/* packets/bytes/flows/dropped of classes, apps or units. */
+static void
+objs(FILE *f, const char *what, const char *lname, const struct bwg_obj_stats *o, uint32_t first,
+     uint32_t n, const char *(*name)(const struct bwg_api_snapshot *, uint32_t),
+     const struct bwg_api_snapshot *s)
+{
+	static const char *const fields[] = {"packets", "bytes", "flows", "dropped_packets"};
+	for (int k = 0; k < 4; k++) {
+		char mname[96], help[128];
+		snprintf(mname, sizeof(mname), "bwgate_%s_%s_total", what, fields[k]);
+		snprintf(help, sizeof(help), "%s by %s since start", fields[k], lname);
+		family(f, mname, "counter", help);
+		for (uint32_t i = first; i < n; i++) {
+			const struct bwg_obj_stats *x = &o[i];
+			if (!x->packets && !x->flows && lname[0] == 'a')
+				continue; /* apps: only those seen */
+			uint64_t v = k == 0   ? x->packets
+				     : k == 1 ? x->bytes
+				     : k == 2 ? x->flows
+					      : x->dropped_packets;
+			sample(f, mname, lname, name(s, i), v);
+		}
+	}
+}
+
+static const char *
+class_name(const struct bwg_api_snapshot *s, uint32_t i)
+{
+	return s->class_names[i];
+}
+
+static const char *
+unit_name(const struct bwg_api_snapshot *s, uint32_t i)
+{
+	return s->unit_names[i];
+}
+
+static const char *
+app_name(const struct bwg_api_snapshot *s, uint32_t i)
+{
+	return s->app_names[i];
+}
+
+char *
+bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (!f)
+		return NULL;
+	const uint64_t *c = s->cur.cnt;
+	static const struct {
+		enum bwg_counter id;
+		const char *name, *help;
+	} totals[] = {
+	    {BWG_CNT_RX_PACKETS, "bwgate_rx_packets_total", "frames received by the pipeline"},
+	    {BWG_CNT_RX_BYTES, "bwgate_rx_bytes_total", "bytes received by the pipeline"},
+	    {BWG_CNT_TX_PACKETS, "bwgate_tx_packets_total", "frames forwarded"},
+	    {BWG_CNT_TX_BYTES, "bwgate_tx_bytes_total", "bytes forwarded"},
+	    {BWG_CNT_DROPPED_PACKETS, "bwgate_dropped_packets_total", "frames dropped"},
+	    {BWG_CNT_DROPPED_BYTES, "bwgate_dropped_bytes_total", "bytes dropped"},
+	    {BWG_CNT_FLOWS_CREATED, "bwgate_flows_created_total", "flows created"},
+	    {BWG_CNT_FLOWS_EXPIRED, "bwgate_flows_expired_total", "flows expired"},
+	    {BWG_CNT_EVENTS_LOST, "bwgate_events_lost_total", "events lost to a full ring"},
+	};
+	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
+		family(f, totals[i].name, "counter", totals[i].help);
+		sample(f, totals[i].name, NULL, NULL, c[totals[i].id]);
+	}
+	family(f, "bwgate_drops_total", "counter", "frames dropped by reason");
+	for (int d = 0; d < BWG_DROP_MAX; d++)
+		sample(f, "bwgate_drops_total", "reason", bwg_drop_names[d], s->cur.drops[d]);
+
+	static const char *const pf[] = {"rx_packets", "rx_bytes",  "tx_packets", "tx_bytes",
+					 "rx_missed",  "rx_errors", "tx_errors",  "rx_nombuf"};
+	for (int k = 0; k < 8; k++) {
+		char mname[96];
+		snprintf(mname, sizeof(mname), "bwgate_port_%s_total", pf[k]);
+		family(f, mname, "counter", "device counter (rte_eth_stats) by port role");
+		for (uint32_t i = 0; i < s->n_ports; i++) {
+			const struct bwg_api_port *p = &s->ports[i];
+			uint64_t v[] = {p->ipackets, p->ibytes,	 p->opackets, p->obytes,
+					p->imissed,  p->ierrors, p->oerrors,  p->rx_nombuf};
+			sample(f, mname, "port", p->role, v[k]);
+		}
+	}
+	family(f, "bwgate_port_link_up", "gauge", "1 when the port's link is up");
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		sample(f, "bwgate_port_link_up", "port", s->ports[i].role, s->ports[i].link_up);
+
+	objs(f, "class", "class", s->cur.classes, 0, s->n_classes, class_name, s);
+	objs(f, "unit", "unit", s->cur.units, 1, s->n_units, unit_name, s);
+	if (s->app_names)
+		objs(f, "app", "app", s->cur.apps, 0, s->cur.app_count, app_name, s);
+
+	family(f, "bwgate_flows_active", "gauge", "flows in the flow tables");
+	sample(f, "bwgate_flows_active", NULL, NULL, s->cur.flows_active);
+	family(f, "bwgate_flows_capacity", "gauge", "flow records across workers");
+	sample(f, "bwgate_flows_capacity", NULL, NULL, s->flow_capacity);
+	family(f, "bwgate_flow_table_occupancy_ratio", "gauge", "active flows / capacity");
+	fprintf(f, "bwgate_flow_table_occupancy_ratio %.6f\n",
+		s->flow_capacity ? (double)s->cur.flows_active / (double)s->flow_capacity : 0.0);
+
+	family(f, "bwgate_worker_busy_ratio", "gauge",
+	       "share of loop iterations that received frames, last interval");
+	for (uint32_t i = 0; i < s->n_workers; i++)
+		fprintf(f, "bwgate_worker_busy_ratio{worker=\"%u\"} %.6f\n", s->workers[i].id,
+			busy_ratio(&s->workers[i]));
+	family(f, "bwgate_worker_alive", "gauge", "1 while the worker's loop counter moves");
+	for (uint32_t i = 0; i < s->n_workers; i++)
+		fprintf(f, "bwgate_worker_alive{worker=\"%u\"} %d\n", s->workers[i].id,
+			s->workers[i].alive ? 1 : 0);
+
+	family(f, "bwgate_policy_version", "gauge", "version of the policy in force");
+	sample(f, "bwgate_policy_version", NULL, NULL, s->policy_version);
+	family(f, "bwgate_policy_loaded_timestamp_seconds", "gauge", "when it was loaded");
+	sample(f, "bwgate_policy_loaded_timestamp_seconds", NULL, NULL, s->policy_loaded_at);
+	family(f, "bwgate_policy_reloads_total", "counter", "policy reloads by result");
+	sample(f, "bwgate_policy_reloads_total", "result", "ok", s->reloads_ok);
+	sample(f, "bwgate_policy_reloads_total", "result", "failed", s->reloads_failed);
+	family(f, "bwgate_events_written_total", "counter", "audit events written");
+	sample(f, "bwgate_events_written_total", NULL, NULL, s->events_written);
+	family(f, "bwgate_events_write_errors_total", "counter", "audit log write errors");
+	sample(f, "bwgate_events_write_errors_total", NULL, NULL, s->events_write_errors);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}

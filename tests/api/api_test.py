@@ -1,0 +1,478 @@
+#!/usr/bin/python3
+"""The HTTP API of the live appliance, end to end.
+
+usage: api_test.py BWGATE BWGATE_PCAP CONFIG GEN_FIXTURES
+
+bwgate runs on DPDK virtual ports (net_pcap replaying the generated mixed.pcap in a
+loop -> net_null) with an "api" section on 127.0.0.1 and a free port, a token file and
+an events file. Checked, each request bounded in time:
+  - every endpoint's shape and values; counters move and conserve (rx == tx + drops);
+  - /metrics passes `promtool check metrics` (skipped without promtool);
+  - writes are refused without the token (401) and accepted with it;
+  - ~1000 malformed or hostile requests (bad JSON, huge bodies, bad methods, unknown
+    paths, long URLs, bad queries, garbage request lines, slow clients) get the right
+    status while the gate keeps forwarding;
+  - a flood gets 429s, and the API serves again once it stops;
+  - 100 policy replacements alternating good and bad: each bad one keeps the policy in
+    force (same version), each good one bumps it; no unexplained drops;
+  - SIGHUP reloads, SIGUSR1 reopens the events file;
+  - at the end the final stats conserve exactly and the event log holds exactly one
+    block event per flow the offline replay (bwgate-pcap) blocks.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+import livelib  # noqa: E402
+
+TOKEN = "t0ken-for-the-api-test-0123456789"
+AUTH = {"Authorization": "Bearer " + TOKEN}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Api:
+    def __init__(self, port):
+        self.port = port
+
+    def req(self, method, path, body=None, headers=None, timeout=10):
+        """(status, headers dict, body bytes); status None when the connection failed."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, dict(r.getheaders()), r.read()
+        except (OSError, http.client.HTTPException) as e:
+            return None, {}, str(e).encode()
+        finally:
+            c.close()
+
+    def json(self, path, **kw):
+        st, _, body = self.req("GET", path, **kw)
+        try:
+            return st, json.loads(body)
+        except ValueError:
+            return st, None
+
+
+def conserves_live(s, slack):
+    """A live snapshot may catch a worker mid-burst: allow `slack` frames."""
+    t = s["totals"]
+    return abs(t["rx_packets"] - t["tx_packets"] - t["dropped_packets"]) <= slack
+
+
+def flow_key(r):
+    return (r["proto"], r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"], r["vlan"])
+
+
+def main():
+    if len(sys.argv) != 5:
+        print(__doc__)
+        return 2
+    bwgate, bwgate_pcap, config, gen = sys.argv[1:5]
+    ck = livelib.Check("api")
+    tmp = tempfile.mkdtemp(prefix="bwgate-api.")
+    proc = None
+    try:
+        fx = os.path.join(tmp, "fx")
+        subprocess.run(["/usr/bin/python3", gen, fx], check=True, timeout=120,
+                       stdout=subprocess.DEVNULL)
+        mixed = os.path.join(fx, "mixed.pcap")
+        port = free_port()
+        token_file = os.path.join(tmp, "token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        events = os.path.join(tmp, "events.jsonl")
+
+        def api_section(cfg):
+            livelib.without_schedules(cfg)
+            cfg["api"] = {"listen": f"127.0.0.1:{port}", "token_file": token_file}
+            cfg["events"] = {"file": events}
+
+        cfg_path = livelib.write_config(config, tmp, "gate.json", api_section,
+                                        inside="net_pcap0", outside="net_null0")
+        with open(cfg_path) as f:
+            cfg_text = f.read()
+        cfg = json.loads(cfg_text)
+
+        # The offline replay's verdicts: which flows of the fixture are blocked.
+        offline_flows = os.path.join(tmp, "offline.jsonl")
+        p = subprocess.run([bwgate_pcap, "-c", cfg_path, "--flows", offline_flows, mixed],
+                           capture_output=True, text=True, timeout=120)
+        ck(p.returncode == 0, "offline replay of mixed.pcap", p.stderr[-500:])
+        blocked = set()
+        with open(offline_flows) as f:
+            for line in f:
+                r = json.loads(line)
+                if r["action"] == "block":
+                    blocked.add(flow_key(r))
+        ck(len(blocked) >= 3, f"the fixture has blocked flows ({len(blocked)})")
+
+        cmd = [bwgate] + livelib.EAL + ["--file-prefix", f"bwg-api-{os.getpid()}",
+                                        "--vdev", f"net_pcap0,rx_pcap={mixed},infinite_rx=1",
+                                        "--vdev", "net_null0", "--", "-c", cfg_path]
+        print("run: " + " ".join(cmd))
+        err_path = os.path.join(tmp, "stderr.txt")
+        err = open(err_path, "w")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        api = Api(port)
+        deadline = time.time() + 30
+        st = None
+        while time.time() < deadline and proc.poll() is None:
+            st, _, _ = api.req("GET", "/healthz", timeout=2)
+            if st == 200:
+                break
+            time.sleep(0.2)
+        if not ck(st == 200, "bwgate serves /healthz", open(err_path).read()[-2000:]):
+            return ck.done()
+
+        read_endpoints(ck, api, cfg)
+        auth_checks(ck, api)
+        hostile(ck, api, cfg_text)
+        flood(ck, api)
+        reloads(ck, api, cfg, tmp, proc)
+        reopen(ck, api, proc, events)
+
+        # Stop: exit 0, the final document conserves exactly.
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        ck(proc.returncode == 0, "bwgate stops cleanly on SIGINT", f"exit {proc.returncode}")
+        try:
+            final = json.loads(out)
+        except ValueError:
+            final = None
+        ck(final is not None and livelib.conserves(final), "final stats conserve exactly")
+        if final:
+            d = final["drops"]
+            ck(d["tx_full"] == 0 and d["flow_table_full"] == 0,
+               "no unexplained drops (tx_full, flow_table_full)", json.dumps(d))
+
+        # Exactly one block event per blocked flow (the file was rotated once).
+        seen = {}
+        for path in (events + ".1", events):
+            if os.path.exists(path):
+                with open(path) as f:
+                    for line in f:
+                        e = json.loads(line)
+                        if e["event"] == "block":
+                            k = flow_key(e)
+                            seen[k] = seen.get(k, 0) + 1
+        dup = {k: n for k, n in seen.items() if n != 1}
+        ck(not dup, "one block event per blocked flow", str(dup))
+        ck(set(seen) == blocked, f"block events name the offline replay's blocked flows "
+           f"({len(seen)} of {len(blocked)})",
+           f"missing {blocked - set(seen)}, extra {set(seen) - blocked}")
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if ck.failed:
+            try:
+                print("--- bwgate stderr (tail) ---")
+                print(open(os.path.join(tmp, "stderr.txt")).read()[-3000:])
+            except OSError:
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ck.done()
+
+
+def read_endpoints(ck, api, cfg):
+    st, s1 = api.json("/api/v1/stats")
+    ck(st == 200 and s1 is not None, "GET /api/v1/stats")
+    for k in ("totals", "drops", "ports", "workers", "flows", "classes", "apps", "units",
+              "rates", "policy"):
+        ck(k in s1, f"stats has {k}")
+    time.sleep(0.6)
+    _, s2 = api.json("/api/v1/stats")
+    ck(s2["totals"]["rx_packets"] > s1["totals"]["rx_packets"], "counters move",
+       f'{s1["totals"]["rx_packets"]} -> {s2["totals"]["rx_packets"]}')
+    ck(conserves_live(s2, 256), "live totals conserve (within a burst)", json.dumps(s2["totals"]))
+    ck(s2["totals"]["dropped_packets"] == sum(s2["drops"].values()),
+       "dropped_packets == sum(drops)")
+    ck(all(isinstance(v, int) for v in s2["totals"].values()), "counters are integers")
+    ck(s2["rates"]["rx_pps"] > 0, "rates.rx_pps > 0")
+    ck(s2["flows"]["active"] > 0 and s2["flows"]["capacity"] == cfg["flows"]["capacity"],
+       "flows.active and capacity", json.dumps(s2["flows"]))
+    st, pretty = api.req("GET", "/api/v1/stats?pretty")[0], api.req("GET", "/api/v1/stats?pretty")[2]
+    ck(st == 200 and b'\n  "totals"' in pretty, "?pretty indents")
+
+    st, ports = api.json("/api/v1/ports")
+    ck(st == 200 and [p["role"] for p in ports] == ["inside", "outside"], "GET /api/v1/ports")
+    ck(ports[0]["rx_packets"] > 0 and ports[0]["driver"] == "net_pcap", "inside port counts")
+    st, workers = api.json("/api/v1/workers")
+    ck(st == 200 and len(workers) == 1 and workers[0]["alive"], "GET /api/v1/workers")
+    ck(0 <= workers[0]["busy_ratio"] <= 1, "busy_ratio in [0, 1]")
+
+    st, pol = api.json("/api/v1/policy")
+    ck(st == 200 and pol["version"] == 1 and pol["policy"] == cfg, "GET /api/v1/policy is "
+       "the config in force, version 1")
+
+    for by in ("apps", "units", "classes"):
+        st, top = api.json(f"/api/v1/top?by={by}&limit=3")
+        ok = st == 200 and len(top["top"]) <= 3 and top["by"] == by
+        b = [t["interval_bytes"] for t in top["top"]] if ok else []
+        ck(ok and b == sorted(b, reverse=True) and len(b) > 0, f"top by {by}", json.dumps(top))
+    st, top = api.json("/api/v1/top?by=hosts")
+    ck(st == 400 and "error" in top, "top by=hosts: 400 with an error")
+
+    st, fl = api.json("/api/v1/flows?limit=5")
+    ok = st == 200 and 0 < len(fl["flows"]) <= 5 and fl["complete"]
+    ck(ok, "GET /api/v1/flows?limit=5", json.dumps(fl)[:500])
+    if ok:
+        keys = {"proto", "src_ip", "src_port", "dst_ip", "dst_port", "vlan", "app", "category",
+                "class", "host", "unit", "rule", "action", "pkts_c2s", "bytes_c2s", "pkts_s2c",
+                "bytes_s2c", "dropped_pkts", "first_ts", "last_ts"}
+        ck(keys <= set(fl["flows"][0]), "flow records carry the contract's fields")
+        b = [f["bytes_c2s"] + f["bytes_s2c"] for f in fl["flows"]]
+        ck(b == sorted(b, reverse=True), "flows: largest first")
+
+    st, ex = api.json("/api/v1/explain?src=10.1.0.5&dst=198.51.100.7&app=BitTorrent")
+    ck(st == 200 and ex["class"] == "p2p" and ex["action"] == "block" and
+       ex["unit"] == "district-office" and ex["why"], "explain: BitTorrent from "
+       "district-office is blocked", json.dumps(ex))
+    st, ex = api.json("/api/v1/explain?src=10.2.0.9&dst=203.0.113.1&host=www.10jqka.com.cn")
+    ck(st == 200 and ex["class"] == "stock" and ex["action"] == "block", "explain: stock host",
+       json.dumps(ex))
+    st, ex = api.json("/api/v1/explain?src=10.2.0.9&dst=203.0.113.1&host=www.gov.cn")
+    ck(st == 200 and ex["class"] == "business" and ex["action"] == "allow",
+       "explain: business host allowed", json.dumps(ex))
+
+    st, h = api.json("/healthz")
+    ck(st == 200 and h["ok"] and h["workers_alive"] == 1 and h["events_write_errors"] == 0,
+       "GET /healthz", json.dumps(h))
+
+    st, hdr, m = api.req("GET", "/metrics")
+    ck(st == 200 and hdr.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+       "GET /metrics")
+    for name in (b"bwgate_rx_packets_total ", b'bwgate_drops_total{reason="policy_block"}',
+                 b'bwgate_port_rx_packets_total{port="inside"}', b"bwgate_class_bytes_total{",
+                 b"bwgate_app_packets_total{", b"bwgate_unit_packets_total{",
+                 b"bwgate_flow_table_occupancy_ratio ", b"bwgate_worker_busy_ratio{",
+                 b"bwgate_policy_version 1"):
+        ck(name in m, f"metrics has {name.decode()}")
+    promtool = shutil.which("promtool")
+    if promtool:
+        p = subprocess.run([promtool, "check", "metrics"], input=m, capture_output=True,
+                           timeout=30)
+        ck(p.returncode == 0, "promtool check metrics", (p.stdout + p.stderr).decode()[-800:])
+    else:
+        print("skip promtool check metrics: promtool not installed")
+
+
+def auth_checks(ck, api):
+    for method, path in (("POST", "/api/v1/reload"), ("PUT", "/api/v1/policy")):
+        st, _, body = api.req(method, path, body=b"{}")
+        ck(st == 401 and b"error" in body, f"{method} {path} without a token: 401")
+        st, hdr, _ = api.req(method, path, body=b"{}", headers={"Authorization": "Bearer nope"})
+        ck(st == 401 and "Bearer" in hdr.get("WWW-Authenticate", ""),
+           f"{method} {path} with a wrong token: 401")
+        st, _, _ = api.req(method, path, body=b"{}", headers={"Authorization": TOKEN})
+        ck(st == 401, f"{method} {path} without 'Bearer': 401")
+    st, _, body = api.req("POST", "/api/v1/reload", headers=AUTH)
+    ck(st == 200 and json.loads(body)["version"] == 2, "POST /api/v1/reload with the token",
+       body.decode()[:300])
+
+
+def raw(port, data, timeout=5):
+    """Send raw bytes; the status code of the answer, or None."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        buf = b""
+        while b"\r\n" not in buf:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+        parts = buf.split(b" ", 2)
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def hostile(ck, api, cfg_text):
+    _, s0 = api.json("/api/v1/stats")
+    # Slow clients: half a request each, held open while the rest runs.
+    slow = []
+    for _ in range(10):
+        s = socket.create_connection(("127.0.0.1", api.port), timeout=5)
+        s.sendall(b"GET /api/v1/stats HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    cases = []
+    bad_json = [b"{", b"[1,2", b"null", b"\"x\"", b"{\"rules\": 5}", b"\xff\xfe",
+                b"{\"classes\": {\"p2p\": {\"apps\": [\"NoSuchApp\"]}}}",
+                cfg_text.replace('"allow"', '"maybe"', 1).encode()]
+    for i in range(160):
+        cases.append(("PUT", "/api/v1/policy", bad_json[i % len(bad_json)], AUTH, 400))
+    for i in range(8):
+        cases.append(("PUT", "/api/v1/policy", b"{" + b" " * (1 << 20) + b"}", AUTH, 413))
+    for i in range(200):
+        m = ("DELETE", "PATCH", "POST", "PUT", "OPTIONS")[i % 5]
+        path = ("/api/v1/stats", "/metrics", "/healthz", "/api/v1/top", "/api/v1/ports")[i % 5]
+        cases.append((m, path, b"x" if m in ("POST", "PUT") else None, None, 405))
+    for i in range(50):
+        cases.append(("GET", "/api/v1/reload", None, None, 405))
+    for i in range(200):
+        path = ("/", "/api", "/api/v1", "/api/v2/stats", "/api/v1/stats/x", "/..%2f..%2fetc",
+                "/metrics/", "/healthz?x")[i % 8]
+        want = 200 if path == "/healthz?x" else 404
+        cases.append(("GET", path, None, None, want))
+    for i in range(250):
+        q = ("/api/v1/top?limit=0", "/api/v1/top?limit=abc", "/api/v1/top?limit=100000",
+             "/api/v1/top?by=nothing", "/api/v1/flows?limit=-1", "/api/v1/explain",
+             "/api/v1/explain?src=300.1.1.1", "/api/v1/explain?src=10.1.1.1&dst=::1",
+             "/api/v1/explain?src=10.1.1.1&app=NoSuchApp",
+             "/api/v1/explain?src=10.1.1.1&host=" + "a" * 200)[i % 10]
+        cases.append(("GET", q, None, None, 400))
+    for i in range(100):
+        cases.append(("POST", "/api/v1/reload", None, None, 401))
+    for i in range(20):
+        cases.append(("GET", "/api/v1/stats?" + "a" * 100000, None, None, 414))
+    wrong = {}
+    for i, (m, path, body, hdr, want) in enumerate(cases):
+        st, _, _ = api.req(m, path, body=body, headers=hdr)
+        if st != want:
+            wrong.setdefault((m, path[:60], want), []).append(st)
+    ck(not wrong, f"{len(cases)} hostile requests answered with the right status",
+       str(list(wrong.items())[:5]))
+    garbage = [b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+               b"BLAH /api/v1/stats HTTP/1.1\r\nHost: x\r\n\r\n",
+               b"GET /api/v1/stats HTTP/1.1\r\n" + b"X-Long: " + b"a" * 100000 + b"\r\n\r\n"]
+    statuses = [raw(api.port, g) for g in garbage for _ in range(10)]
+    ck(all(s is None or 400 <= s < 600 for s in statuses),
+       f"{len(statuses)} garbage requests refused", str(statuses))
+    st, _, _ = api.req("GET", "/healthz")
+    ck(st == 200, "serving while slow clients hold connections")
+    for s in slow:
+        s.close()
+    _, s1 = api.json("/api/v1/stats")
+    ck(s1["totals"]["tx_packets"] > s0["totals"]["tx_packets"], "the gate kept forwarding")
+    ck(conserves_live(s1, 256), "and conserving")
+    _, pol = api.json("/api/v1/policy")
+    ck(pol["version"] == 2, "bad writes left the policy alone", str(pol["version"]))
+
+
+def flood(ck, api):
+    time.sleep(2.5)  # let the bucket fill
+    codes = {}
+    c = http.client.HTTPConnection("127.0.0.1", api.port, timeout=5)
+    t0 = time.time()
+    for _ in range(4000):
+        try:
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            r.read()
+            codes[r.status] = codes.get(r.status, 0) + 1
+            if r.status == 429:
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", api.port, timeout=5)
+        except (OSError, http.client.HTTPException):
+            codes[None] = codes.get(None, 0) + 1
+            c.close()
+            c = http.client.HTTPConnection("127.0.0.1", api.port, timeout=5)
+        if time.time() - t0 > 60:
+            break
+    c.close()
+    ck(codes.get(429, 0) > 0 and set(codes) <= {200, 429}, "a flood gets 429s", str(codes))
+    time.sleep(2.5)
+    st, _, _ = api.req("GET", "/healthz")
+    ck(st == 200, "served again after the flood")
+
+
+def reloads(ck, api, cfg, tmp, proc):
+    _, pol = api.json("/api/v1/policy")
+    version = pol["version"]
+    good = dict(cfg)
+    bads = []
+    b = json.loads(json.dumps(cfg))
+    b["rules"][0]["action"] = "explode"
+    bads.append(json.dumps(b).encode())
+    b = json.loads(json.dumps(cfg))
+    b["classes"]["p2p"]["apps"].append("NoSuchApp")
+    bads.append(json.dumps(b).encode())
+    b = json.loads(json.dumps(cfg))
+    b["flows"]["timeouts"]["tcp"] = cfg["flows"]["timeouts"]["tcp"] + 1
+    bads.append(json.dumps(b).encode())
+    bads.append(b'{"timezone": ')
+    _, s0 = api.json("/api/v1/stats")
+    errors = []
+    restart_msg = None
+    for i in range(100):
+        if i % 2 == 0:
+            if i % 4 == 0:
+                st, _, body = api.req("PUT", "/api/v1/policy", body=json.dumps(good).encode(),
+                                      headers=AUTH, timeout=20)
+            else:
+                st, _, body = api.req("POST", "/api/v1/reload", headers=AUTH, timeout=20)
+            if st != 200:
+                errors.append((i, st, body[:200]))
+                continue
+            version += 1
+        else:
+            bad = bads[(i // 2) % len(bads)]
+            st, _, body = api.req("PUT", "/api/v1/policy", body=bad, headers=AUTH, timeout=20)
+            if st != 400 or b"error" not in body:
+                errors.append((i, st, body[:200]))
+            if b"restart" in body:
+                restart_msg = body
+        _, pol = api.json("/api/v1/policy")
+        if pol["version"] != version:
+            errors.append((i, "version", pol["version"], version))
+    ck(not errors, "100 replacements: good ones bump the version, bad ones keep it",
+       str(errors[:5]))
+    ck(restart_msg is not None and b"flows.timeouts" in restart_msg,
+       "a changed sizing key is refused: restart needed", str(restart_msg))
+    os.kill(proc.pid, signal.SIGHUP)
+    deadline, v = time.time() + 10, None
+    while time.time() < deadline:
+        _, pol = api.json("/api/v1/policy")
+        v = pol["version"]
+        if v == version + 1:
+            break
+        time.sleep(0.1)
+    ck(v == version + 1, "SIGHUP reloads", f"{v} != {version + 1}")
+    time.sleep(0.5)
+    _, s1 = api.json("/api/v1/stats")
+    ck(s1["totals"]["tx_packets"] > s0["totals"]["tx_packets"], "forwarding through reloads")
+    ck(conserves_live(s1, 256) and s1["drops"]["tx_full"] == 0 and
+       s1["drops"]["flow_table_full"] == 0, "no unexplained drops across reloads",
+       json.dumps(s1["drops"]))
+    _, h = api.json("/healthz")
+    ck(h["ok"] and h["policy_version"] == version + 1, "healthy on the new version", str(h))
+
+
+def reopen(ck, api, proc, events):
+    ck(os.path.exists(events), "events file written")
+    os.rename(events, events + ".1")
+    os.kill(proc.pid, signal.SIGUSR1)
+    deadline = time.time() + 5
+    while time.time() < deadline and not os.path.exists(events):
+        time.sleep(0.05)
+    ck(os.path.exists(events), "SIGUSR1 reopens the events file")
+    _, h = api.json("/healthz")
+    ck(h["events_write_errors"] == 0, "no event write errors")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
