@@ -28,6 +28,7 @@
 #include "bwg_setup.h"
 #include "bwgate.h"
 #include "control.h"
+#include "telemetry.h"
 
 uint64_t
 bwg_control_now_ns(void)
@@ -62,6 +63,7 @@ api_start(struct bwg_control *ctl, char *err, size_t errlen)
 	}
 	ctl->http_on = true;
 	bwg_http_publish_policy(&ctl->http, ctl->policy);
+	bwg_telemetry_register(&ctl->http);
 	bwg_control_api_tick(ctl, bwg_control_now_ns());
 	return 0;
 }

@@ -142,6 +142,7 @@ def main():
             return ck.done()
 
         read_endpoints(ck, api, cfg)
+        telemetry(ck, f"bwg-api-{os.getpid()}")
         auth_checks(ck, api)
         hostile(ck, api, cfg_text)
         flood(ck, api)
@@ -193,6 +194,37 @@ def main():
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
     return ck.done()
+
+
+def telemetry(ck, prefix):
+    """The same snapshots through DPDK telemetry (dpdk-telemetry.py, Debian dpdk-dev)."""
+    tool = shutil.which("dpdk-telemetry.py")
+    if not tool:
+        print("skip telemetry: dpdk-telemetry.py not installed")
+        return
+    docs = {}
+    for cmd in ("/bwgate/stats", "/bwgate/classes", "/bwgate/ports", "/bwgate/workers"):
+        p = subprocess.run([tool, "-f", prefix], input=cmd + "\n", capture_output=True,
+                           text=True, timeout=20)
+        for line in p.stdout.splitlines():
+            line = line.strip().lstrip("-> ").strip()
+            if line.startswith("{"):
+                try:
+                    docs.update(json.loads(line))
+                except ValueError:
+                    pass
+    st = docs.get("/bwgate/stats", {})
+    ck(st.get("totals/rx_packets", 0) > 0 and
+       st.get("totals/rx_packets") >= st.get("totals/tx_packets", 0) +
+       st.get("totals/dropped_packets", 0) - 2048,
+       "telemetry /bwgate/stats: totals move and add up",
+       json.dumps({k: v for k, v in st.items() if k.startswith("totals/")}))
+    ck(any(k.startswith("classes/") for k in docs.get("/bwgate/classes", {})),
+       "telemetry /bwgate/classes lists classes")
+    ck(any(k.endswith("/rx_packets") for k in docs.get("/bwgate/ports", {})),
+       "telemetry /bwgate/ports has port counters")
+    ck(any(k.startswith("workers/") for k in docs.get("/bwgate/workers", {})),
+       "telemetry /bwgate/workers has worker counters")
 
 
 def read_endpoints(ck, api, cfg):
