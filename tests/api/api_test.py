@@ -125,7 +125,7 @@ def main():
 
         cmd = [bwgate] + livelib.EAL + ["--file-prefix", f"bwg-api-{os.getpid()}",
                                         "--vdev", f"net_pcap0,rx_pcap={mixed},infinite_rx=1",
-                                        "--vdev", "net_null0", "--", "-c", cfg_path]
+                                        "--vdev", "net_null0,no-rx=1", "--", "-c", cfg_path]
         print("run: " + " ".join(cmd))
         err_path = os.path.join(tmp, "stderr.txt")
         err = open(err_path, "w")
