@@ -62,14 +62,8 @@ tx_unsent(struct rte_mbuf **pkts, uint16_t n, void *arg)
 	uint16_t sent = 0;
 	for (int i = 0; i < TX_RETRIES && sent < n; i++)
 		sent += rte_eth_tx_burst(t->port, t->queue, pkts + sent, n - sent);
-	struct bwg_stats *s = &t->w->stats;
 	for (uint16_t i = sent; i < n; i++) {
-		uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
-		s->drops[BWG_DROP_TX_FULL]++;
-		s->cnt[BWG_CNT_TX_PACKETS]--;
-		s->cnt[BWG_CNT_TX_BYTES] -= len;
-		s->cnt[BWG_CNT_DROPPED_PACKETS]++;
-		s->cnt[BWG_CNT_DROPPED_BYTES] += len;
+		bwg_worker_tx_failed(t->w, rte_pktmbuf_pkt_len(pkts[i]));
 		rte_pktmbuf_free(pkts[i]);
 	}
 }
@@ -129,63 +123,39 @@ tx_drain(struct bwg_dp_lcore *lc)
 
 /* ---- TCP resets ----------------------------------------------------------------------- */
 
-/* The headers of a plain Ethernet [VLAN [VLAN]] IPv4/IPv6 TCP frame. */
+/* The headers of a plain Ethernet [VLAN...] IPv4/IPv6 TCP frame. */
 struct tcp_view {
 	const uint8_t *frame;
 	uint16_t l2_len; /* bytes before the IP header, tags included */
-	uint16_t l3_len; /* IP header bytes */
 	uint8_t family;
 	const struct rte_tcp_hdr *tcp;
 	uint32_t seg_len; /* sequence space the segment used: payload, SYN, FIN */
 };
 
+/*
+ * The pipeline's own parser finds the headers; a reset is built only where its L2
+ * header can be copied as it is (Ethernet and VLAN tags right before IP: not MPLS, not
+ * PPPoE, whose length field would be wrong), with no tunnel, fragment or IPv6
+ * extension header in the way.
+ */
 static bool
 tcp_view_parse(struct tcp_view *v, const uint8_t *f, uint32_t len)
 {
-	uint32_t off = RTE_ETHER_HDR_LEN;
-	if (len < off)
+	struct bwg_pkt p;
+	if (bwg_pkt_parse(&p, f, len, len, BWG_LINK_ETHER, 0) != BWG_PKT_OK ||
+	    p.proto != IPPROTO_TCP || p.tunnels || p.frag != BWG_FRAG_NONE || p.cut)
 		return false;
-	uint16_t type = (uint16_t)(f[12] << 8 | f[13]);
-	for (int tags = 0; tags < 2 && (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ);
-	     tags++) {
-		if (len < off + 4)
-			return false;
-		type = (uint16_t)(f[off + 2] << 8 | f[off + 3]);
-		off += 4;
-	}
-	uint32_t l4_len;
-	if (type == RTE_ETHER_TYPE_IPV4) {
-		const struct rte_ipv4_hdr *ip = (const void *)(f + off);
-		if (len < off + sizeof(*ip) || (ip->version_ihl >> 4) != 4 ||
-		    ip->next_proto_id != IPPROTO_TCP ||
-		    (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK))
-			return false;
-		v->l3_len = (uint16_t)((ip->version_ihl & 0xf) * 4);
-		uint16_t total = rte_be_to_cpu_16(ip->total_length);
-		if (v->l3_len < sizeof(*ip) || total < v->l3_len)
-			return false;
-		l4_len = total - v->l3_len;
-		v->family = 4;
-	} else if (type == RTE_ETHER_TYPE_IPV6) {
-		const struct rte_ipv6_hdr *ip = (const void *)(f + off);
-		if (len < off + sizeof(*ip) || ip->proto != IPPROTO_TCP)
-			return false; /* extension headers: no reset */
-		v->l3_len = sizeof(*ip);
-		l4_len = rte_be_to_cpu_16(ip->payload_len);
-		v->family = 6;
-	} else {
-		return false;
-	}
-	if (len < off + v->l3_len + sizeof(struct rte_tcp_hdr))
+	uint32_t l2 = (uint32_t)(p.l3 - f);
+	uint16_t type = (uint16_t)(p.l3[-2] << 8 | p.l3[-1]);
+	if (l2 < RTE_ETHER_HDR_LEN ||
+	    type != (p.family == 4 ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6) ||
+	    (p.family == 6 && p.l4_off != sizeof(struct rte_ipv6_hdr)))
 		return false;
 	v->frame = f;
-	v->l2_len = (uint16_t)off;
-	v->tcp = (const void *)(f + off + v->l3_len);
-	uint32_t doff = (uint32_t)(v->tcp->data_off >> 4) * 4;
-	if (doff < sizeof(struct rte_tcp_hdr) || l4_len < doff)
-		return false;
-	v->seg_len = l4_len - doff + !!(v->tcp->tcp_flags & RTE_TCP_SYN_FLAG) +
-		     !!(v->tcp->tcp_flags & RTE_TCP_FIN_FLAG);
+	v->l2_len = (uint16_t)l2;
+	v->family = p.family;
+	v->tcp = (const void *)(p.l3 + p.l4_off);
+	v->seg_len = p.l4_payload + !!(p.tcp_flags & BWG_TCP_SYN) + !!(p.tcp_flags & BWG_TCP_FIN);
 	return true;
 }
 

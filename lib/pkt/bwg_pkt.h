@@ -76,6 +76,7 @@ struct bwg_pkt {
 	uint16_t l3_cap;   /* captured bytes from l3 to the end of the frame (what nDPI reads,
 			    * as ndpiReader passes it: L2 padding included) */
 	uint8_t cut;       /* the capture holds less than the IP total length */
+	uint16_t l4_off;   /* L4 header at l3 + l4_off (IPv4 options, IPv6 extensions skipped) */
 	uint8_t family;    /* 4 or 6 */
 	uint8_t proto;     /* L4 protocol number */
 	uint8_t addr[2][16];

@@ -113,6 +113,7 @@ parse_ipv4(struct bwg_pkt *p, const uint8_t *ip, uint32_t cap, uint32_t wire, un
 		p->tunnels++;
 		return parse_ip(p, ip + ihl, have - ihl, total - ihl, depth + 1);
 	}
+	p->l4_off = (uint16_t)ihl;
 	return parse_l4(p, ip + ihl, have - ihl);
 }
 
@@ -180,6 +181,7 @@ done:
 		p->tunnels++;
 		return parse_ip(p, ip + off, have - off, total - off, depth + 1);
 	}
+	p->l4_off = (uint16_t)off;
 	return parse_l4(p, ip + off, have - off);
 }
 

@@ -330,6 +330,7 @@ test_ipv4_options(void **state)
 	assert_int_equal(p.tcp_flags, BWG_TCP_ACK);
 	assert_int_equal(p.l4_payload, 2);
 	assert_int_equal(p.l3_len, 32 + 20 + 2);
+	assert_int_equal(p.l4_off, 32);
 }
 
 static void
@@ -506,6 +507,7 @@ test_ipv6_extension_headers(void **state)
 	assert_int_equal(p.frag_id, 0xdeadbeef);
 	assert_int_equal(p.l4_payload, 4);
 	assert_int_equal(p.l3_len, 40 + 16 + 8 + 8 + 8 + 4);
+	assert_int_equal(p.l4_off, 40 + 16 + 8 + 8);
 
 	/* Without the fragment header: hop-by-hop -> dest-opts -> TCP. */
 	struct fb g = {0};

@@ -98,6 +98,21 @@ void bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint
 		      uint8_t *verdict);
 
 /*
+ * A frame bwg_worker_burst() forwarded could not be sent after all (the TX queue stayed
+ * full): move it from tx to drop reason tx_full, so rx == tx + drops still holds.
+ */
+static inline void
+bwg_worker_tx_failed(struct bwg_worker *w, uint32_t bytes)
+{
+	struct bwg_stats *s = &w->stats;
+	s->drops[BWG_DROP_TX_FULL]++;
+	s->cnt[BWG_CNT_TX_PACKETS]--;
+	s->cnt[BWG_CNT_TX_BYTES] -= bytes;
+	s->cnt[BWG_CNT_DROPPED_PACKETS]++;
+	s->cnt[BWG_CNT_DROPPED_BYTES] += bytes;
+}
+
+/*
  * Housekeeping tick at `now_ns`: expire idle flows (conf.aging_budget records at most)
  * and follow schedule boundaries. Returns the number of flows expired.
  */
