@@ -15,19 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bwg_hash.h"
 #include "bwg_hostset.h"
 
 #define EMPTY UINT32_MAX
 
+/* Keyed: the names looked up come from the network (SNI, Host, DNS). */
 static uint32_t
 hash_lower(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u; /* FNV-1a over the lower-cased bytes */
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)tolower((unsigned char)s[i]);
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)bwg_siphash13_lower(&bwg_hash_secret, s, n);
 }
 
 int

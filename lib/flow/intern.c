@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bwg_hash.h"
 #include "bwg_intern.h"
 
 int
@@ -43,15 +44,11 @@ bwg_intern_fini(struct bwg_intern *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Keyed: host names and client addresses come from the network. */
 static uint32_t
 hash_bytes(const uint8_t *b, uint32_t n)
 {
-	uint32_t h = 2166136261u;
-	for (uint32_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)bwg_siphash13(&bwg_hash_secret, b, n);
 }
 
 uint32_t

@@ -4,7 +4,9 @@
  */
 
 #include <stdio.h>
+#include <string.h>
 
+#include "bwg_hash.h"
 #include "bwg_setup.h"
 
 int
@@ -23,8 +25,15 @@ int
 bwg_setup_load(const char *path, uint32_t version, struct bwg_policy **policy,
 	       struct bwg_dpi **dpi, char *err, size_t errlen)
 {
+	/* Every table an outsider can fill is keyed: draw the secret before the first one. */
+	int rc = bwg_hash_secret_init();
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot draw the hash secret from the kernel: %s",
+			 strerror(-rc));
+		return rc;
+	}
 	struct bwg_config *conf;
-	int rc = bwg_config_load(&conf, path, err, errlen);
+	rc = bwg_config_load(&conf, path, err, errlen);
 	if (rc < 0)
 		return rc;
 	char msg[512];

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bwg_hash.h"
 #include "bwg_worker.h"
 
 struct meter_key {
@@ -351,9 +352,12 @@ flow_end(struct bwg_flow *f, void *ctx)
 static inline uint32_t
 frag_slot(const struct bwg_pkt *p)
 {
-	uint32_t h = p->frag_id * 2654435761u;
-	h ^= (uint32_t)p->addr[0][3] << 8 ^ p->addr[1][3] ^ p->proto;
-	return h & (BWG_FRAG_SLOTS - 1);
+	/* Keyed: fragments are the sender's to choose. */
+	uint64_t a[4];
+	memcpy(a, p->addr, sizeof(a));
+	uint64_t h = bwg_siphash13_5w(&bwg_hash_secret, a[0], a[1], a[2], a[3],
+				      (uint64_t)p->frag_id << 8 | p->proto);
+	return (uint32_t)h & (BWG_FRAG_SLOTS - 1);
 }
 
 static void

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SipHash tests: the specification's SipHash-2-4 vectors, SipHash-1-3 against OpenSSL's
+ * SIPHASH MAC (c-rounds 1, d-rounds 3), the five-word flow form against the generic one,
+ * the lower-casing variant, and a secret that really is drawn.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bwg_hash.h"
+
+static const struct bwg_hash_key spec_key = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+
+static void
+test_siphash24_vectors(void **state)
+{
+	(void)state;
+	uint8_t in[15];
+	for (int i = 0; i < 15; i++)
+		in[i] = (uint8_t)i;
+	assert_true(bwg_siphash24(&spec_key, in, 0) == 0x726fdb47dd0e0e31ull);
+	assert_true(bwg_siphash24(&spec_key, in, 1) == 0x74f839c593dc67fdull);
+	assert_true(bwg_siphash24(&spec_key, in, 15) == 0xa129ca6149be45e5ull);
+}
+
+static void
+test_siphash13_vectors(void **state)
+{
+	(void)state;
+	uint8_t in[40];
+	for (int i = 0; i < 40; i++)
+		in[i] = (uint8_t)i;
+	/* openssl mac -macopt hexkey:000102...0f -macopt size:8 -macopt c-rounds:1
+	 *             -macopt d-rounds:3 SIPHASH (printed little-endian) */
+	assert_true(bwg_siphash13(&spec_key, in, 1) == 0xc9f49bf37d57ca93ull);
+	assert_true(bwg_siphash13(&spec_key, "abc", 3) == 0x6fce24e8af8146ebull);
+	assert_true(bwg_siphash13(&spec_key, in, 40) == 0xc1d2363299e41531ull);
+}
+
+static void
+test_five_words_equal_generic(void **state)
+{
+	(void)state;
+	uint64_t w[5] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull, 0x1716151413121110ull,
+			 0x1f1e1d1c1b1a1918ull, 0x2726252423222120ull};
+	assert_true(bwg_siphash13_5w(&spec_key, w[0], w[1], w[2], w[3], w[4]) ==
+		    0xc1d2363299e41531ull);
+	struct bwg_hash_key k = {0x1234, 0x5678};
+	for (int i = 0; i < 5; i++)
+		w[i] = w[i] * 0x9e3779b97f4a7c15ull + (uint64_t)i;
+	assert_true(bwg_siphash13_5w(&k, w[0], w[1], w[2], w[3], w[4]) ==
+		    bwg_siphash13(&k, w, sizeof(w)));
+}
+
+static void
+test_lower(void **state)
+{
+	(void)state;
+	const char *a = "WWW.Example.COM.long.name.example", *b = "www.example.com.long.name.example";
+	assert_true(bwg_siphash13_lower(&spec_key, a, strlen(a)) ==
+		    bwg_siphash13(&spec_key, b, strlen(b)));
+	assert_true(bwg_siphash13_lower(&spec_key, a, strlen(a)) !=
+		    bwg_siphash13(&spec_key, a, strlen(a)));
+}
+
+static void
+test_secret_drawn(void **state)
+{
+	(void)state;
+	assert_int_equal(bwg_hash_secret_init(), 0);
+	struct bwg_hash_key k = bwg_hash_secret;
+	assert_true(k.k0 != 0 || k.k1 != 0);
+	/* Drawn once: a second call keeps it. */
+	assert_int_equal(bwg_hash_secret_init(), 0);
+	assert_true(bwg_hash_secret.k0 == k.k0 && bwg_hash_secret.k1 == k.k1);
+	bwg_hash_secret_set(1, 2);
+	assert_true(bwg_hash_secret.k0 == 1 && bwg_hash_secret.k1 == 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_siphash24_vectors),
+		cmocka_unit_test(test_siphash13_vectors),
+		cmocka_unit_test(test_five_words_equal_generic),
+		cmocka_unit_test(test_lower),
+		cmocka_unit_test(test_secret_drawn),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
