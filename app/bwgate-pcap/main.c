@@ -271,17 +271,29 @@ main(int argc, char **argv)
 		bwg_dpi_destroy(dpi);
 		return 0;
 	}
+	struct bwg_dnsnames *names;
+	struct bwg_behaviour *behaviour;
+	if (bwg_setup_shared(pol->conf, &names, &behaviour, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s\n", err);
+		bwg_policy_free(pol);
+		bwg_dpi_destroy(dpi);
+		return 1;
+	}
 	struct bwg_worker_conf wc = {
 		.id = 0,
 		.link = BWG_LINK_ETHER,
 		.event_ring_size = 8192,
 		.export_flows = flows != NULL,
 		.aging_budget = 256,
+		.names = names,
+		.behaviour = behaviour,
 	};
 	struct bwg_worker *w;
 	if (bwg_worker_create(&w, &wc, pol, dpi, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate-pcap: %s\n", err);
 		bwg_policy_free(pol);
+		bwg_dnsnames_destroy(names);
+		bwg_behaviour_destroy(behaviour);
 		return 1;
 	}
 
@@ -314,5 +326,7 @@ main(int argc, char **argv)
 		pcap_close(o.dead);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);
+	bwg_dnsnames_destroy(names);
+	bwg_behaviour_destroy(behaviour);
 	return status;
 }

@@ -495,6 +495,12 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 		return "api";
 	if (str_differs(o->events_file, n->events_file))
 		return "events.file";
+	if (str_differs(o->lists_dir, n->lists_dir))
+		return "lists_dir";
+	if (o->dns_cache_entries != n->dns_cache_entries || o->dns_max_ttl != n->dns_max_ttl)
+		return "dns";
+	if (o->behaviour_hosts != n->behaviour_hosts)
+		return "behaviour";
 	return NULL;
 }
 

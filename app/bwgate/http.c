@@ -210,7 +210,11 @@ get_explain(struct bwg_http *h, struct MHD_Connection *c)
 	uint32_t mask = bwg_policy_schedules_active(
 	    p, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, &next);
 	uint16_t unit = bwg_policy_unit(p, fs, as, ad);
-	uint8_t cls = bwg_policy_classify(p, 0, (uint16_t)app_id, 0, host);
+	struct bwg_class_evidence ev = {.app = (uint16_t)app_id, .host = host, .family = fs,
+					.client = as, .server = ad};
+	struct bwg_class_decision dec;
+	bwg_classes_decide(&p->classes, &ev, &dec);
+	uint8_t cls = dec.cls;
 	uint16_t rule = bwg_policy_match(p, cls, unit, 0, (uint16_t)app_id, host, mask);
 	const struct bwg_rule *r = &p->rules[rule];
 	json_t *active = json_array();

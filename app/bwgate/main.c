@@ -158,6 +158,8 @@ log_capacity(const struct bwg_config *c, uint32_t workers)
 struct gate {
 	struct bwg_policy *policy;
 	struct bwg_dpi *dpi0; /* until worker 0 owns it */
+	struct bwg_dnsnames *names;      /* shared by the workers */
+	struct bwg_behaviour *behaviour; /* shared by the workers */
 	struct bwg_ports ports;
 	bool eal, ports_open;
 	unsigned lcores[RTE_MAX_LCORE];
@@ -182,6 +184,8 @@ gate_free(struct gate *g)
 		bwg_ports_close(&g->ports);
 	bwg_dpi_destroy(g->dpi0);
 	bwg_policy_free(g->policy);
+	bwg_dnsnames_destroy(g->names);
+	bwg_behaviour_destroy(g->behaviour);
 	if (g->eal)
 		rte_eal_cleanup();
 }
@@ -211,6 +215,8 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.event_ring_size = EVENT_RING,
 			.export_flows = false,
 			.aging_budget = 256,
+			.names = g->names,
+			.behaviour = g->behaviour,
 		};
 		struct bwg_worker *w;
 		if ((rc = bwg_worker_create(&w, &wc, g->policy, dpi, err, errlen)) < 0)
@@ -360,6 +366,7 @@ main(int argc, char **argv)
 	}
 	g.ports_open = true;
 	if (bwg_ports_start(&g.ports, c, g.lcores, err, sizeof(err)) < 0 ||
+	    bwg_setup_shared(c, &g.names, &g.behaviour, err, sizeof(err)) < 0 ||
 	    workers_create(&g, err, sizeof(err)) < 0 ||
 	    bwg_control_init(&g.ctl, g.policy, o.config, &g.ports, g.dp, g.n, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate: %s\n", err);

@@ -42,8 +42,12 @@ struct bwg_dpi_result {
 	uint16_t master;
 	uint16_t app;
 	uint16_t category;
-	const char *host; /* HTTP Host, TLS/QUIC SNI or DNS query; "" when none. Valid until
-			   * the slot is returned. */
+	bool guessed;     /* no dissector named it: nothing yet, or a guess by port */
+	/* What nDPI extracted; pointers are valid until the slot is returned. */
+	const char *host; /* HTTP Host, TLS/QUIC SNI or DNS query; "" when none */
+	const char *url;          /* HTTP request URL, or NULL */
+	const char *content_type; /* HTTP response Content-Type, or NULL */
+	const char *cert_names;   /* TLS/DTLS/QUIC server certificate names ("a,b"), or NULL */
 };
 
 struct bwg_dpi;
@@ -64,6 +68,7 @@ uint32_t bwg_dpi_slot_get(struct bwg_dpi *d);
 /* Return a state to the pool, releasing what nDPI allocated for it. */
 void bwg_dpi_slot_put(struct bwg_dpi *d, uint32_t slot);
 uint32_t bwg_dpi_slots_free(const struct bwg_dpi *d);
+uint32_t bwg_dpi_pool_size(const struct bwg_dpi *d);
 
 /*
  * Give one packet of a flow to nDPI. `flow_pkts` is the number of packets the flow has

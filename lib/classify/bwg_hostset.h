@@ -8,6 +8,7 @@
  * matching pattern wins. Built by the control thread, read by workers once per flow.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bwg_hostset_entry {
@@ -16,6 +17,8 @@ struct bwg_hostset_entry {
 	uint16_t len;
 	uint8_t subonly; /* "*.x": x itself does not match */
 	uint8_t value;   /* what a match returns (e.g. a class id) */
+	uint16_t src;    /* the caller's tag: which list the pattern came from */
+	uint16_t pad;
 };
 
 struct bwg_hostset {
@@ -38,11 +41,25 @@ void bwg_hostset_fini(struct bwg_hostset *s);
  */
 int bwg_hostset_add(struct bwg_hostset *s, const char *pattern, uint8_t value,
 		    uint8_t *old_value);
+/* The same, tagging the pattern with `src` (kept from the first add of a domain). */
+int bwg_hostset_add_src(struct bwg_hostset *s, const char *pattern, uint8_t value, uint16_t src,
+			uint8_t *old_value);
 
 /*
  * Longest pattern matching `host`; returns 1 and its value in *value, or 0. `host` may
  * be in any case and may end in a dot.
  */
 int bwg_hostset_match(const struct bwg_hostset *s, const char *host, uint8_t *value);
+
+/* The longest pattern matching `host` (its entry), or NULL. */
+const struct bwg_hostset_entry *bwg_hostset_lookup(const struct bwg_hostset *s,
+						   const char *host);
+
+/* The pattern of an entry as text ("*.example.com" or "example.com") into buf. */
+const char *bwg_hostset_pattern(const struct bwg_hostset *s, const struct bwg_hostset_entry *e,
+				char *buf, size_t len);
+
+/* Bytes the set holds (slots and names): for list-size figures. */
+size_t bwg_hostset_bytes(const struct bwg_hostset *s);
 
 #endif

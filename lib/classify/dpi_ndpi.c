@@ -151,13 +151,34 @@ bwg_dpi_slots_free(const struct bwg_dpi *d)
 	return d->free_top;
 }
 
+uint32_t
+bwg_dpi_pool_size(const struct bwg_dpi *d)
+{
+	return d->pool_size;
+}
+
+static inline bool
+is_proto(ndpi_protocol p, uint16_t id)
+{
+	return p.master_protocol == id || p.app_protocol == id;
+}
+
 static void
 fill_result(const struct ndpi_flow_struct *s, ndpi_protocol proto, struct bwg_dpi_result *r)
 {
 	r->master = proto.master_protocol;
 	r->app = proto.app_protocol;
 	r->category = (uint16_t)proto.category;
+	r->guessed = s->confidence < NDPI_CONFIDENCE_MATCH_BY_IP;
 	r->host = s->host_server_name;
+	r->url = s->http.url;
+	r->content_type = s->http.content_type;
+	/* protos is a union: its TLS member means something only for TLS-like flows (the
+	 * test nDPI itself makes before freeing those names). */
+	r->cert_names = NULL;
+	if (is_proto(proto, NDPI_PROTOCOL_TLS) || is_proto(proto, NDPI_PROTOCOL_DTLS) ||
+	    is_proto(proto, NDPI_PROTOCOL_QUIC))
+		r->cert_names = s->protos.tls_quic.server_names;
 }
 
 bool

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,13 @@ find(const struct bwg_hostset *s, const char *name, size_t n, uint32_t h)
 int
 bwg_hostset_add(struct bwg_hostset *s, const char *pattern, uint8_t value, uint8_t *old_value)
 {
+	return bwg_hostset_add_src(s, pattern, value, 0, old_value);
+}
+
+int
+bwg_hostset_add_src(struct bwg_hostset *s, const char *pattern, uint8_t value, uint16_t src,
+		    uint8_t *old_value)
+{
 	uint8_t subonly = 0;
 	if (pattern[0] == '*' && pattern[1] == '.') {
 		pattern += 2;
@@ -126,31 +134,53 @@ bwg_hostset_add(struct bwg_hostset *s, const char *pattern, uint8_t value, uint8
 		i = (i + 1) & s->mask;
 	s->slots[i] = (struct bwg_hostset_entry){
 		.hash = h, .off = s->names_len, .len = (uint16_t)n, .subonly = subonly,
-		.value = value};
+		.value = value, .src = src};
 	s->names_len += (uint32_t)n + 1;
 	s->count++;
 	return 0;
 }
 
-int
-bwg_hostset_match(const struct bwg_hostset *s, const char *host, uint8_t *value)
+const struct bwg_hostset_entry *
+bwg_hostset_lookup(const struct bwg_hostset *s, const char *host)
 {
 	if (!s->slots || s->count == 0 || !host)
-		return 0;
+		return NULL;
 	size_t n = strlen(host);
 	while (n > 0 && host[n - 1] == '.')
 		n--;
 	for (size_t start = 0; start < n;) {
 		const struct bwg_hostset_entry *e =
 			find(s, host + start, n - start, hash_lower(host + start, n - start));
-		if (e && (start > 0 || !e->subonly)) {
-			*value = e->value;
-			return 1;
-		}
+		if (e && (start > 0 || !e->subonly))
+			return e;
 		const char *dot = memchr(host + start, '.', n - start);
 		if (!dot)
 			break;
 		start = (size_t)(dot - host) + 1;
 	}
-	return 0;
+	return NULL;
+}
+
+int
+bwg_hostset_match(const struct bwg_hostset *s, const char *host, uint8_t *value)
+{
+	const struct bwg_hostset_entry *e = bwg_hostset_lookup(s, host);
+	if (!e)
+		return 0;
+	*value = e->value;
+	return 1;
+}
+
+const char *
+bwg_hostset_pattern(const struct bwg_hostset *s, const struct bwg_hostset_entry *e, char *buf,
+		    size_t len)
+{
+	snprintf(buf, len, "%s%.*s", e->subonly ? "*." : "", (int)e->len, s->names + e->off);
+	return buf;
+}
+
+size_t
+bwg_hostset_bytes(const struct bwg_hostset *s)
+{
+	return (size_t)(s->mask + 1) * sizeof(*s->slots) + s->names_cap;
 }

@@ -65,7 +65,11 @@ struct bwg_conf_class {
 	char *name;
 	struct bwg_strlist apps;
 	struct bwg_strlist categories;
-	struct bwg_strlist hosts; /* inline patterns and those read from host_files */
+	struct bwg_strlist hosts;         /* inline host patterns, checked and lower-cased */
+	struct bwg_strlist host_files;    /* domain list files, as written (lists_dir) */
+	struct bwg_strlist addresses;     /* inline CIDRs, checked */
+	struct bwg_strlist address_files; /* address list files, as written (lists_dir) */
+	struct bwg_strlist detectors;     /* bwgate detector names (checked when compiled) */
 };
 
 struct bwg_conf_window {
@@ -100,6 +104,7 @@ struct bwg_conf_rule {
 struct bwg_config {
 	char *path; /* as given */
 	char *dir;  /* folder relative paths in the config are resolved against */
+	char *lists_dir; /* folder host and address list files are read from (and only there) */
 	json_t *root;
 
 	char *timezone;
@@ -114,6 +119,11 @@ struct bwg_config {
 	uint32_t dpi_max_in_progress;
 	char *protocols_file;  /* resolved, or NULL */
 	char *categories_file; /* resolved, or NULL */
+
+	/* recognition (lib/classify) */
+	uint32_t dns_cache_entries; /* names learned from DNS: addresses kept (0: off) */
+	uint32_t dns_max_ttl;       /* seconds a learned name lives at most */
+	uint32_t behaviour_hosts;   /* inside hosts whose behaviour is followed (0: off) */
 
 	bool non_ip_drop;
 	bool malformed_drop;
@@ -160,7 +170,15 @@ int bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen
 int bwg_config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
 /* "10.0.0.0/8", "2001:db8::/32", "10.1.2.3" */
 int bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errlen);
-/* Host pattern syntax check and normalisation to lower case (in place). */
+#define BWG_HOST_NAME_MAX 253 /* a DNS name, as text */
+
+/*
+ * Check and normalise one host pattern in place: ASCII lower case, a Unicode name to its
+ * IDNA `xn--` form (what SNI and Host carry), a leading "*." kept. `cap` is the buffer's
+ * size. On a fault writes the reason, without quoting the pattern, to why; -EINVAL.
+ */
+int bwg_config_host_normalise(char *s, size_t cap, char *why, size_t whylen);
+/* The same for a pattern written in the config: the message quotes it. */
 int bwg_config_check_host(char *s, char *err, size_t errlen);
 
 #endif

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <idn2.h>
+
 #include "bwg_config.h"
 
 const char *const bwg_action_names[BWG_ACTION_MAX] = {
@@ -347,28 +349,104 @@ bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errle
 	return 0;
 }
 
+static int
+is_name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 int
-bwg_config_check_host(char *s, char *err, size_t errlen)
+bwg_config_host_normalise(char *s, size_t cap, char *why, size_t whylen)
 {
 	size_t n = strlen(s);
-	const char *p = s;
-	if (n > 2 && s[0] == '*' && s[1] == '.')
-		p += 2;
-	if (n == 0 || n > 253 || *p == 0 || *p == '.' || s[n - 1] == '.') {
-		snprintf(err, errlen, "\"%s\" is not a host pattern (\"example.com\" or "
-			 "\"*.example.com\")", s);
+	int wild = n >= 2 && s[0] == '*' && s[1] == '.';
+	char *p = s + (wild ? 2 : 0);
+	int ascii = 1;
+	for (const char *q = p; *q; q++)
+		ascii &= (unsigned char)*q < 0x80;
+	if (!ascii) {
+		char *out = NULL;
+		int rc = idn2_to_ascii_8z(p, &out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+		if (rc != IDN2_OK) {
+			snprintf(why, whylen, "not a valid international domain name (%s)",
+				 idn2_strerror(rc));
+			return -EINVAL;
+		}
+		size_t m = strlen(out);
+		if ((size_t)(p - s) + m + 1 > cap) {
+			idn2_free(out);
+			snprintf(why, whylen, "longer than %d characters in its xn-- form",
+				 BWG_HOST_NAME_MAX);
+			return -EINVAL;
+		}
+		memcpy(p, out, m + 1);
+		idn2_free(out);
+		n = strlen(s);
+	}
+	for (char *q = p; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q + 32);
+	if (*p == 0) {
+		snprintf(why, whylen, "an empty name");
 		return -EINVAL;
 	}
-	for (const char *q = p; *q; q++) {
-		if (!(isalnum((unsigned char)*q) || *q == '-' || *q == '_' ||
-		      (*q == '.' && q[1] != '.'))) {
-			snprintf(err, errlen, "\"%s\" is not a host pattern: bad character '%c'",
-				 s, *q);
+	if (n > BWG_HOST_NAME_MAX) {
+		snprintf(why, whylen, "longer than %d characters", BWG_HOST_NAME_MAX);
+		return -EINVAL;
+	}
+	unsigned char a[16];
+	if (inet_pton(AF_INET, p, a) == 1 || inet_pton(AF_INET6, p, a) == 1) {
+		snprintf(why, whylen, "an IP address, not a host name (put addresses in an "
+			 "address list)");
+		return -EINVAL;
+	}
+	size_t label = 0;
+	for (size_t i = 0; p[i]; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '.') {
+			if (label == 0) {
+				snprintf(why, whylen, "an empty label at column %zu",
+					 (size_t)(p - s) + i + 1);
+				return -EINVAL;
+			}
+			label = 0;
+			continue;
+		}
+		if (!is_name_char(c)) {
+			if (c == '*')
+				snprintf(why, whylen, "'*' is only allowed as a leading \"*.\"");
+			else if (c == ':' || c == '/')
+				snprintf(why, whylen, "bad character '%c' at column %zu: give the "
+					 "host name alone, not a URL", c, (size_t)(p - s) + i + 1);
+			else if (c >= 0x20 && c < 0x7f)
+				snprintf(why, whylen, "bad character '%c' at column %zu", c,
+					 (size_t)(p - s) + i + 1);
+			else
+				snprintf(why, whylen, "bad byte 0x%02x at column %zu", c,
+					 (size_t)(p - s) + i + 1);
+			return -EINVAL;
+		}
+		if (++label > 63) {
+			snprintf(why, whylen, "a label longer than 63 characters");
 			return -EINVAL;
 		}
 	}
-	for (char *q = s; *q; q++)
-		*q = (char)tolower((unsigned char)*q);
+	if (label == 0) {
+		snprintf(why, whylen, "ends with a dot");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+bwg_config_check_host(char *s, char *err, size_t errlen)
+{
+	char orig[BWG_HOST_NAME_MAX + 1], why[256];
+	snprintf(orig, sizeof(orig), "%s", s);
+	if (bwg_config_host_normalise(s, BWG_HOST_NAME_MAX + 1, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "\"%s\" is not a host pattern: %s", orig, why);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -436,46 +514,18 @@ get_strlist(struct ctx *x, json_t *obj, const char *path, const char *key, struc
 	return 0;
 }
 
+/* Array of CIDR strings at obj[key] (optional), each checked. */
 static int
-read_host_file(struct ctx *x, const char *where, const char *file, struct bwg_strlist *l)
+get_cidrlist(struct ctx *x, json_t *obj, const char *path, const char *key,
+	     struct bwg_strlist *l)
 {
-	char *path = resolve_path(x->dir, file);
-	if (!path)
-		return -ENOMEM;
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		fail(x, where, "cannot read host file \"%s\": %s", path, strerror(e));
-		free(path);
-		return -e;
+	int rc = get_strlist(x, obj, path, key, l, false, NULL);
+	for (uint32_t i = 0; rc == 0 && i < l->n; i++) {
+		struct bwg_cidr cd;
+		char msg[BWG_CONFIG_ERR_MAX];
+		if (bwg_config_parse_cidr(l->v[i], &cd, msg, sizeof(msg)) < 0)
+			rc = fail(x, l->where[i], "%s", msg);
 	}
-	char line[512];
-	unsigned lineno = 0;
-	int rc = 0;
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		lineno++;
-		char *s = line, *hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		while (isspace((unsigned char)*s))
-			s++;
-		char *e = s + strlen(s);
-		while (e > s && isspace((unsigned char)e[-1]))
-			*--e = 0;
-		if (!*s)
-			continue;
-		char here[PATH_MAX_LEN + 64], msg[BWG_CONFIG_ERR_MAX];
-		snprintf(here, sizeof(here), "%s:%u", path, lineno);
-		if (bwg_config_check_host(s, msg, sizeof(msg)) < 0) {
-			snprintf(x->err, x->errlen, "%s:%u: %s (listed by %s: %s)", path, lineno,
-				 msg, x->name, where);
-			rc = -EINVAL;
-		} else {
-			rc = strlist_add(l, s, here);
-		}
-	}
-	fclose(f);
-	free(path);
 	return rc;
 }
 
@@ -549,6 +599,35 @@ parse_dpi(struct ctx *x, json_t *o)
 	return 0;
 }
 
+/* dns: the names learned from DNS answers (lib/classify/dnsnames.c). */
+static int
+parse_dns(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"cache_entries", "max_ttl", NULL};
+	struct bwg_config *c = x->c;
+	int rc;
+	if (o && ((rc = want_object(x, "dns", o)) || (rc = check_keys(x, "dns", o, keys))))
+		return rc;
+	if ((rc = get_uint(x, o, "dns", "cache_entries", &c->dns_cache_entries, 65536, 0,
+			   16777216)) ||
+	    (rc = get_uint(x, o, "dns", "max_ttl", &c->dns_max_ttl, 3600, 1, 604800)))
+		return rc;
+	return 0;
+}
+
+/* behaviour: P2P behaviour of inside hosts (lib/classify/behaviour.c). */
+static int
+parse_behaviour(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"hosts", NULL};
+	struct bwg_config *c = x->c;
+	int rc;
+	if (o && ((rc = want_object(x, "behaviour", o)) ||
+		  (rc = check_keys(x, "behaviour", o, keys))))
+		return rc;
+	return get_uint(x, o, "behaviour", "hosts", &c->behaviour_hosts, 16384, 0, 16777216);
+}
+
 static int
 parse_packets(struct ctx *x, json_t *o)
 {
@@ -617,7 +696,8 @@ parse_units(struct ctx *x, json_t *o)
 static int
 parse_classes(struct ctx *x, json_t *o)
 {
-	static const char *const keys[] = {"apps", "categories", "hosts", "host_files", NULL};
+	static const char *const keys[] = {"apps", "categories", "hosts", "host_files",
+					   "addresses", "address_files", "detectors", NULL};
 	struct bwg_config *c = x->c;
 	int rc;
 	if (!o)
@@ -649,16 +729,15 @@ parse_classes(struct ctx *x, json_t *o)
 		k->name = strdup(name);
 		if (!k->name)
 			return -ENOMEM;
+		/* List files are read when the policy is compiled (lib/classify). */
 		if ((rc = get_strlist(x, cl, p, "apps", &k->apps, false, NULL)) ||
 		    (rc = get_strlist(x, cl, p, "categories", &k->categories, false, NULL)) ||
-		    (rc = get_strlist(x, cl, p, "hosts", &k->hosts, true, NULL)))
-			return rc;
-		struct bwg_strlist files = {0};
-		rc = get_strlist(x, cl, p, "host_files", &files, false, NULL);
-		for (uint32_t i = 0; rc == 0 && i < files.n; i++)
-			rc = read_host_file(x, files.where[i], files.v[i], &k->hosts);
-		strlist_free(&files);
-		if (rc)
+		    (rc = get_strlist(x, cl, p, "hosts", &k->hosts, true, NULL)) ||
+		    (rc = get_strlist(x, cl, p, "host_files", &k->host_files, false, NULL)) ||
+		    (rc = get_cidrlist(x, cl, p, "addresses", &k->addresses)) ||
+		    (rc = get_strlist(x, cl, p, "address_files", &k->address_files, false,
+				      NULL)) ||
+		    (rc = get_strlist(x, cl, p, "detectors", &k->detectors, false, NULL)))
 			return rc;
 	}
 	return 0;
@@ -1024,12 +1103,27 @@ parse_live(struct ctx *x, json_t *root)
 	return 0;
 }
 
+/* lists_dir: where list files are read from; the config's folder by default. */
+static int
+parse_lists_dir(struct ctx *x, json_t *root)
+{
+	char *d = NULL;
+	int rc = get_string(x, root, "", "lists_dir", &d);
+	if (rc)
+		return rc;
+	x->c->lists_dir = d ? resolve_path(x->dir, d) : strdup(x->dir);
+	free(d);
+	/* Whether it exists is found when the first list is read from it. */
+	return x->c->lists_dir ? 0 : -ENOMEM;
+}
+
 static int
 parse_root(struct ctx *x, json_t *root)
 {
-	static const char *const keys[] = {"timezone", "default_action", "flows", "dpi",
-					   "packets", "units", "classes", "schedules", "rules",
-					   "ports", "workers", "api", "events", NULL};
+	static const char *const keys[] = {"timezone", "default_action", "lists_dir", "flows",
+					   "dpi", "dns", "behaviour", "packets", "units",
+					   "classes", "schedules", "rules", "ports", "workers",
+					   "api", "events", NULL};
 	static const char *const actions[] = {"allow", "block", NULL};
 	struct bwg_config *c = x->c;
 	int rc, def;
@@ -1053,8 +1147,12 @@ parse_root(struct ctx *x, json_t *root)
 	if ((rc = get_enum(x, root, "", "default_action", &def, -1, actions)))
 		return rc;
 	c->default_action = (enum bwg_action)def;
+	if ((rc = parse_lists_dir(x, root)))
+		return rc;
 	if ((rc = parse_flows(x, json_object_get(root, "flows"))) ||
 	    (rc = parse_dpi(x, json_object_get(root, "dpi"))) ||
+	    (rc = parse_dns(x, json_object_get(root, "dns"))) ||
+	    (rc = parse_behaviour(x, json_object_get(root, "behaviour"))) ||
 	    (rc = parse_packets(x, json_object_get(root, "packets"))) ||
 	    (rc = parse_units(x, json_object_get(root, "units"))) ||
 	    (rc = parse_classes(x, json_object_get(root, "classes"))) ||
@@ -1151,6 +1249,10 @@ bwg_config_free(struct bwg_config *c)
 		strlist_free(&c->classes[i].apps);
 		strlist_free(&c->classes[i].categories);
 		strlist_free(&c->classes[i].hosts);
+		strlist_free(&c->classes[i].host_files);
+		strlist_free(&c->classes[i].addresses);
+		strlist_free(&c->classes[i].address_files);
+		strlist_free(&c->classes[i].detectors);
 	}
 	free(c->classes);
 	for (uint32_t i = 0; i < c->n_schedules; i++) {
@@ -1167,6 +1269,7 @@ bwg_config_free(struct bwg_config *c)
 	free(c->rules);
 	free(c->path);
 	free(c->dir);
+	free(c->lists_dir);
 	free(c->timezone);
 	free(c->protocols_file);
 	free(c->categories_file);

@@ -281,9 +281,9 @@ test_top_level_faults(void **state)
 	(void)state;
 	cfg_fails("[]", NAME ": must be an object, not an array");
 	cfg_fails(MIN(", 'shedule': {}"),
-		  NAME ": shedule: unknown key (expected one of: timezone, default_action, flows, "
-		       "dpi, packets, units, classes, schedules, rules, ports, workers, api, "
-		       "events)");
+		  NAME ": shedule: unknown key (expected one of: timezone, default_action, lists_dir, flows, "
+		       "dpi, dns, behaviour, packets, units, classes, schedules, rules, ports, "
+		       "workers, api, events)");
 	cfg_fails("{'classes': {}, 'rules': []}", NAME ": default_action: is required");
 	cfg_fails("{'default_action': 'limit', 'classes': {}, 'rules': []}",
 		  NAME ": default_action: \"limit\" is not one of \"allow\", \"block\"");
@@ -393,17 +393,17 @@ test_class_faults(void **state)
 		  NAME ": classes.P2P: class names use a-z, 0-9, '_' and '-' (at most 63)");
 	cfg_fails(MIN_HEAD "'classes': {'p2p': {'app': ['BitTorrent']}}, 'rules': []}",
 		  NAME ": classes.p2p.app: unknown key (expected one of: apps, categories, hosts, "
-		       "host_files)");
+		       "host_files, addresses, address_files, detectors)");
 	cfg_fails(MIN_HEAD "'classes': {'p2p': {'apps': 'BitTorrent'}}, 'rules': []}",
 		  NAME ": classes.p2p.apps: must be an array of strings, not a string");
 	cfg_fails(MIN_HEAD "'classes': {'p2p': {'apps': ['BitTorrent', '']}}, 'rules': []}",
 		  NAME ": classes.p2p.apps[1]: must be a non-empty string");
 	cfg_fails(MIN_HEAD "'classes': {'web': {'hosts': ['http://example.com/x']}}, 'rules': []}",
 		  NAME ": classes.web.hosts[0]: \"http://example.com/x\" is not a host pattern: "
-		       "bad character ':'");
+		       "bad character ':' at column 5: give the host name alone, not a URL");
 	cfg_fails(MIN_HEAD "'classes': {'web': {'hosts': ['example.com.']}}, 'rules': []}",
-		  NAME ": classes.web.hosts[0]: \"example.com.\" is not a host pattern "
-		       "(\"example.com\" or \"*.example.com\")");
+		  NAME ": classes.web.hosts[0]: \"example.com.\" is not a host pattern: "
+		       "ends with a dot");
 	cfg_fails(MIN_HEAD "'classes': {'web': []}, 'rules': []}",
 		  NAME ": classes.web: must be an object, not an array");
 }
@@ -489,7 +489,7 @@ test_rule_faults(void **state)
 		  NAME ": rules[0].limit.ceil: unknown key (expected one of: rate, burst, scope)");
 	cfg_fails(RULE("'hosts': ['bad host'], 'action': 'block'"),
 		  NAME ": rules[0].hosts[0]: \"bad host\" is not a host pattern: bad character "
-		       "' '");
+		       "' ' at column 4");
 	cfg_fails(MIN_HEAD "'classes': {}, 'rules': [{'action': 'block'}]}",
 		  NAME ": rules[0].name: is required");
 	cfg_fails(MIN_HEAD "'classes': {}, 'rules': [{'name': 'a', 'action': 'block'}, "
@@ -544,92 +544,46 @@ test_load_file(void **state)
 /* ---- host files ---------------------------------------------------------------------------- */
 
 static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
 test_host_files(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/bwg-hosts-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char rel[300], abs[] = "/tmp/bwg-abs-XXXXXX", json[1024];
-	snprintf(rel, sizeof(rel), "%s/stock.txt", dir);
-	write_file(rel, "# brokers\n"
-			"10jqka.com.cn\n"
-			"  *.EastMoney.com   # quotes\n"
-			"\n"
-			"\t xueqiu.com\t\n");
-	int fd = mkstemp(abs);
-	assert_true(fd >= 0);
-	close(fd);
-	write_file(abs, "gw.com.cn\n");
-
-	/* Relative paths resolve against the config's folder; absolute ones stand. */
-	snprintf(json, sizeof(json),
-		 "{\"default_action\": \"allow\", \"rules\": [], \"classes\": {\"stock\": "
-		 "{\"hosts\": [\"tdx.com.cn\"], \"host_files\": [\"stock.txt\", \"%s\"]}}}",
-		 abs);
+	/* List files are named here and read when the policy is compiled (lib/classify):
+	 * the config keeps the names as written, and lists_dir defaults to its folder. */
+	const char *json =
+		"{\"default_action\": \"allow\", \"rules\": [], \"classes\": {\"stock\": "
+		"{\"hosts\": [\"tdx.com.cn\"], \"host_files\": [\"stock.txt\", \"/abs/x.txt\"], "
+		"\"addresses\": [\"192.0.2.0/24\", \"2001:db8::1\"], \"address_files\": "
+		"[\"stock-nets.txt\"], \"detectors\": [\"fully_encrypted\"]}}}";
 	struct bwg_config *c = NULL;
-	int rc = bwg_config_parse(&c, json, strlen(json), NAME, dir, err, sizeof(err));
+	int rc = bwg_config_parse(&c, json, strlen(json), NAME, "/etc/bwgate", err, sizeof(err));
 	if (rc)
 		fail_msg("%s", err);
-	const struct bwg_strlist *h = &c->classes[1].hosts;
-	assert_int_equal(h->n, 5);
-	assert_string_equal(h->v[0], "tdx.com.cn");
-	assert_string_equal(h->where[0], "classes.stock.hosts[0]");
-	assert_string_equal(h->v[1], "10jqka.com.cn");
-	char where[400];
-	snprintf(where, sizeof(where), "%s:2", rel);
-	assert_string_equal(h->where[1], where);
-	assert_string_equal(h->v[2], "*.eastmoney.com");
-	snprintf(where, sizeof(where), "%s:3", rel);
-	assert_string_equal(h->where[2], where);
-	assert_string_equal(h->v[3], "xueqiu.com");
-	snprintf(where, sizeof(where), "%s:5", rel);
-	assert_string_equal(h->where[3], where);
-	assert_string_equal(h->v[4], "gw.com.cn");
-	snprintf(where, sizeof(where), "%s:1", abs);
-	assert_string_equal(h->where[4], where);
+	const struct bwg_conf_class *k = &c->classes[1];
+	assert_int_equal(k->hosts.n, 1);
+	assert_int_equal(k->host_files.n, 2);
+	assert_string_equal(k->host_files.v[0], "stock.txt");
+	assert_string_equal(k->host_files.where[1], "classes.stock.host_files[1]");
+	assert_string_equal(k->host_files.v[1], "/abs/x.txt");
+	assert_int_equal(k->addresses.n, 2);
+	assert_int_equal(k->address_files.n, 1);
+	assert_string_equal(k->detectors.v[0], "fully_encrypted");
+	assert_string_equal(c->lists_dir, "/etc/bwgate");
 	bwg_config_free(c);
 
-	/* A bad line: FILE:LINE: fault (listed by CONFIG: PATH). */
-	write_file(abs, "gw.com.cn\n\nhttp://www.example.com/path\n");
-	snprintf(json, sizeof(json),
-		 "{\"default_action\": \"allow\", \"rules\": [], \"classes\": {\"stock\": "
-		 "{\"host_files\": [\"stock.txt\", \"%s\"]}}}",
-		 abs);
-	c = NULL;
-	assert_int_equal(bwg_config_parse(&c, json, strlen(json), NAME, dir, err, sizeof(err)),
-			 -EINVAL);
-	assert_null(c);
-	char want[600];
-	snprintf(want, sizeof(want),
-		 "%s:3: \"http://www.example.com/path\" is not a host pattern: bad character ':' "
-		 "(listed by " NAME ": classes.stock.host_files[1])",
-		 abs);
-	assert_string_equal(err, want);
+	json = "{\"default_action\": \"allow\", \"lists_dir\": \"lists\", \"rules\": [], "
+	       "\"classes\": {}}";
+	assert_int_equal(bwg_config_parse(&c, json, strlen(json), NAME, "/etc/bwgate", err,
+					  sizeof(err)), 0);
+	assert_string_equal(c->lists_dir, "/etc/bwgate/lists");
+	bwg_config_free(c);
 
-	/* A missing file. */
-	snprintf(json, sizeof(json),
-		 "{\"default_action\": \"allow\", \"rules\": [], \"classes\": {\"stock\": "
-		 "{\"host_files\": [\"missing.txt\"]}}}");
-	assert_int_equal(bwg_config_parse(&c, json, strlen(json), NAME, dir, err, sizeof(err)),
-			 -ENOENT);
-	snprintf(want, sizeof(want),
-		 NAME ": classes.stock.host_files[0]: cannot read host file \"%s/missing.txt\": "
-		      "No such file or directory",
-		 dir);
-	assert_string_equal(err, want);
-
-	unlink(abs);
-	unlink(rel);
-	rmdir(dir);
+	/* An inline address is checked like a unit's. */
+	json = "{\"default_action\": \"allow\", \"rules\": [], \"classes\": {\"game\": "
+	       "{\"addresses\": [\"192.0.2.1/24\"]}}}";
+	assert_int_equal(bwg_config_parse(&c, json, strlen(json), NAME, "/etc/bwgate", err,
+					  sizeof(err)), -EINVAL);
+	assert_string_equal(err, NAME ": classes.game.addresses[0]: \"192.0.2.1/24\" has host bits "
+				 "set beyond /24");
 }
 
 /* ---- value parsers ------------------------------------------------------------------------- */
@@ -795,19 +749,22 @@ test_check_host(void **state)
 	static const struct {
 		const char *in, *msg;
 	} bad[] = {
-		{"", "\"\" is not a host pattern (\"example.com\" or \"*.example.com\")"},
-		{".example.com",
-		 "\".example.com\" is not a host pattern (\"example.com\" or \"*.example.com\")"},
-		{"example.com.",
-		 "\"example.com.\" is not a host pattern (\"example.com\" or \"*.example.com\")"},
+		{"", "\"\" is not a host pattern: an empty name"},
+		{".example.com", "\".example.com\" is not a host pattern: an empty label at column 1"},
+		{"example.com.", "\"example.com.\" is not a host pattern: ends with a dot"},
 		{"*..example.com",
-		 "\"*..example.com\" is not a host pattern (\"example.com\" or \"*.example.com\")"},
-		{"a..b", "\"a..b\" is not a host pattern: bad character '.'"},
-		{"*.*.com", "\"*.*.com\" is not a host pattern: bad character '*'"},
-		{"*example.com", "\"*example.com\" is not a host pattern: bad character '*'"},
-		{"*.", "\"*.\" is not a host pattern (\"example.com\" or \"*.example.com\")"},
-		{"example.com/path", "\"example.com/path\" is not a host pattern: bad character '/'"},
-		{"a b", "\"a b\" is not a host pattern: bad character ' '"},
+		 "\"*..example.com\" is not a host pattern: an empty label at column 3"},
+		{"a..b", "\"a..b\" is not a host pattern: an empty label at column 3"},
+		{"*.*.com", "\"*.*.com\" is not a host pattern: '*' is only allowed as a leading "
+			    "\"*.\""},
+		{"*example.com", "\"*example.com\" is not a host pattern: '*' is only allowed as a "
+				 "leading \"*.\""},
+		{"*.", "\"*.\" is not a host pattern: an empty name"},
+		{"example.com/path", "\"example.com/path\" is not a host pattern: bad character '/' "
+				     "at column 12: give the host name alone, not a URL"},
+		{"a b", "\"a b\" is not a host pattern: bad character ' ' at column 2"},
+		{"192.0.2.1", "\"192.0.2.1\" is not a host pattern: an IP address, not a host name "
+			      "(put addresses in an address list)"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char buf[300];
@@ -838,7 +795,12 @@ test_check_host_message_quotes_input(void **state)
 	char buf[64] = "HTTP://Example.com";
 	err[0] = 0;
 	assert_int_equal(bwg_config_check_host(buf, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "\"HTTP://Example.com\" is not a host pattern: bad character ':'");
+	assert_string_equal(err, "\"HTTP://Example.com\" is not a host pattern: bad character ':' "
+				 "at column 5: give the host name alone, not a URL");
+	/* Unicode names become their IDNA form, which is what SNI and Host carry. */
+	char idn[64] = "\xe6\x94\xbf\xe5\xba\x9c.cn"; /* 政府.cn */
+	assert_int_equal(bwg_config_check_host(idn, err, sizeof(err)), 0);
+	assert_string_equal(idn, "xn--mxtq1m.cn");
 }
 
 int

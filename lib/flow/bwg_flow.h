@@ -34,6 +34,9 @@ enum bwg_flow_state {
 #define BWG_FLOW_RST 0x04
 #define BWG_FLOW_EVENT_SENT 0x08 /* block/limit event already written */
 #define BWG_FLOW_LOGGED 0x10     /* matched a rule with log: a flow-end record is due */
+#define BWG_FLOW_GUESSED 0x20    /* nDPI's answer is a guess (port), not a dissector's */
+#define BWG_FLOW_HOST_LEARNED 0x40 /* host_id is the name learned from DNS, not its own */
+#define BWG_FLOW_DNS 0x80        /* a DNS flow (port 53): its answers feed the names cache */
 
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
@@ -67,6 +70,8 @@ struct bwg_flow {
 	uint8_t state;
 	uint8_t flags;
 	uint8_t dpi_pkts; /* packets given to nDPI */
+	uint8_t cls_src;  /* enum bwg_class_source of cls */
+	uint8_t det;      /* bwgate payload detector that matched (bwg_classify.h), or 0 */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two cache lines");

@@ -48,6 +48,8 @@ struct bwg_flow_view {
 	char rule[BWG_NAME_MAX];
 	char host[80];
 	uint8_t action;
+	char class_source[16]; /* bwg_class_source_names */
+	char class_match[160]; /* what matched, as bwg_classes_explain() puts it */
 };
 
 struct bwg_event {

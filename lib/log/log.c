@@ -118,6 +118,10 @@ bwg_log_flow_json(const struct bwg_flow_view *v)
 	json_object_set_new(o, "app", json_string(v->app));
 	json_object_set_new(o, "category", json_string(v->category));
 	json_object_set_new(o, "class", json_string(v->cls));
+	json_object_set_new(o, "class_source", json_string(v->class_source));
+	json_object_set_new(o, "class_match",
+			    json_stringn(v->class_match, strnlen(v->class_match,
+								  sizeof(v->class_match))));
 	json_object_set_new(o, "host", json_stringn(v->host, strnlen(v->host, sizeof(v->host))));
 	json_object_set_new(o, "unit", json_string(v->unit));
 	json_object_set_new(o, "rule", json_string(v->rule));

@@ -59,6 +59,8 @@ view4(struct bwg_flow_view *v)
 	strcpy(v->rule, "video-limit");
 	strcpy(v->host, "www.youtube.com");
 	v->action = BWG_ACTION_LIMIT;
+	strcpy(v->class_source, "ndpi_app");
+	strcpy(v->class_match, "nDPI app YouTube");
 }
 
 static void
@@ -82,11 +84,14 @@ view6(struct bwg_flow_view *v)
 	strcpy(v->cls, "web");
 	strcpy(v->rule, "default");
 	v->action = BWG_ACTION_ALLOW;
+	strcpy(v->class_source, "ndpi_category");
+	strcpy(v->class_match, "nDPI category SocialNetwork");
 }
 
 static const char golden4[] =
 	"{\"action\":\"limit\",\"app\":\"TLS.YouTube\",\"bytes_c2s\":1200,\"bytes_s2c\":9000,"
-	"\"category\":\"Video\",\"class\":\"video\",\"dropped_pkts\":2,\"dst_ip\":\"93.184.216.34\","
+	"\"category\":\"Video\",\"class\":\"video\",\"class_match\":\"nDPI app YouTube\","
+	"\"class_source\":\"ndpi_app\",\"dropped_pkts\":2,\"dst_ip\":\"93.184.216.34\","
 	"\"dst_port\":443,\"first_ts\":1764036000.123456,\"host\":\"www.youtube.com\","
 	"\"last_ts\":1764036005.0,\"pkts_c2s\":10,\"pkts_s2c\":8,\"proto\":\"TCP\","
 	"\"rule\":\"video-limit\",\"src_ip\":\"10.1.2.3\",\"src_port\":51000,\"unit\":\"finance\","
@@ -94,7 +99,9 @@ static const char golden4[] =
 
 static const char golden6[] =
 	"{\"action\":\"allow\",\"app\":\"QUIC.Facebook\",\"bytes_c2s\":3900,\"bytes_s2c\":0,"
-	"\"category\":\"SocialNetwork\",\"class\":\"web\",\"dropped_pkts\":0,"
+	"\"category\":\"SocialNetwork\",\"class\":\"web\","
+	"\"class_match\":\"nDPI category SocialNetwork\",\"class_source\":\"ndpi_category\","
+	"\"dropped_pkts\":0,"
 	"\"dst_ip\":\"2a03:2880:1010:6f03:face:b00c::2\",\"dst_port\":443,"
 	"\"first_ts\":1764036000.000001,\"host\":\"\",\"last_ts\":1764036060.999999,"
 	"\"pkts_c2s\":3,\"pkts_s2c\":0,\"proto\":\"UDP\",\"rule\":\"default\","
@@ -127,6 +134,7 @@ test_event_json_golden(void **state)
 	assert_string_equal(
 		s, "{\"action\":\"limit\",\"app\":\"TLS.YouTube\",\"bytes_c2s\":1200,"
 		   "\"bytes_s2c\":9000,\"category\":\"Video\",\"class\":\"video\","
+		   "\"class_match\":\"nDPI app YouTube\",\"class_source\":\"ndpi_app\","
 		   "\"dropped_pkts\":2,\"dst_ip\":\"93.184.216.34\",\"dst_port\":443,"
 		   "\"event\":\"limit\",\"first_ts\":1764036000.123456,"
 		   "\"host\":\"www.youtube.com\",\"last_ts\":1764036005.0,\"pkts_c2s\":10,"
@@ -141,7 +149,8 @@ test_event_json_golden(void **state)
 	assert_string_equal(
 		s, "{\"action\":\"allow\",\"app\":\"QUIC.Facebook\",\"bytes_c2s\":3900,"
 		   "\"bytes_s2c\":0,\"category\":\"SocialNetwork\",\"class\":\"web\","
-		   "\"dropped_pkts\":0,\"dst_ip\":\"2a03:2880:1010:6f03:face:b00c::2\","
+		   "\"class_match\":\"nDPI category SocialNetwork\","
+		   "\"class_source\":\"ndpi_category\",\"dropped_pkts\":0,\"dst_ip\":\"2a03:2880:1010:6f03:face:b00c::2\","
 		   "\"dst_port\":443,\"event\":\"flow_end\",\"first_ts\":1764036000.000001,"
 		   "\"host\":\"\",\"last_ts\":1764036060.999999,\"pkts_c2s\":3,\"pkts_s2c\":0,"
 		   "\"proto\":\"UDP\",\"rule\":\"default\",\"src_ip\":\"2001:db8:10:2::5\","
@@ -170,7 +179,7 @@ test_flow_json_edge_values(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "proto")), "47");
 	assert_int_equal(json_integer_value(json_object_get(o, "src_port")), 0);
 	assert_int_equal(json_integer_value(json_object_get(o, "pkts_c2s")), UINT32_MAX + 5ull);
-	assert_int_equal(json_object_size(o), 20);
+	assert_int_equal(json_object_size(o), 22);
 	json_decref(o);
 	free(v);
 }

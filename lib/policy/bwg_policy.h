@@ -14,11 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bwg_classify.h"
 #include "bwg_config.h"
 #include "bwg_dpi.h"
 #include "bwg_hostset.h"
 
-#define BWG_CLASS_UNKNOWN 0
 #define BWG_UNIT_NONE 0
 
 struct bwg_prefix {
@@ -52,10 +52,7 @@ struct bwg_policy {
 	struct bwg_config *conf; /* owned */
 	uint64_t loaded_at;      /* unix seconds */
 
-	uint8_t *class_by_app;      /* [app_count] class id or 0xff */
-	uint8_t *class_by_category; /* [category_count] */
-	uint32_t app_count, category_count;
-	struct bwg_hostset class_hosts;
+	struct bwg_classes classes; /* what decides a flow's class (lib/classify) */
 
 	struct bwg_prefix *prefixes; /* longest first */
 	uint32_t n_prefixes;
@@ -83,10 +80,6 @@ struct bwg_policy {
 int bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf,
 		       const struct bwg_dpi *dpi, uint32_t version, char *err, size_t errlen);
 void bwg_policy_free(struct bwg_policy *p);
-
-/* Class of a flow from its host (operator patterns first), app, then category. */
-uint8_t bwg_policy_classify(const struct bwg_policy *p, uint16_t master, uint16_t app,
-			    uint16_t category, const char *host);
 
 /* Unit of a flow: the longest prefix holding the client, else the server; 0 if none. */
 uint16_t bwg_policy_unit(const struct bwg_policy *p, uint8_t family, const uint8_t *client,

@@ -2,9 +2,9 @@
 /*
  * Policy compiler and evaluator.
  *
- * Compilation (control thread) resolves every name once: nDPI application and category
- * names to ids, class host patterns into one host set, units into a prefix list sorted
- * longest first, rules into bitmaps. Evaluation (workers) happens once per flow when its
+ * Compilation (control thread) resolves every name once: the classes through
+ * lib/classify (nDPI names, host and address lists, detectors), units into a prefix
+ * list sorted longest first, rules into bitmaps. Evaluation (workers) happens once per flow when its
  * classification, the policy or the active schedules change — never per packet — so it
  * favours plain loops over clever structures: a rule list is walked in order because the
  * config promises first-match-wins, and operators read it that way.
@@ -18,85 +18,12 @@
 
 #include "bwg_policy.h"
 
-#define NO_CLASS 0xff
-
 static int
 fail(char *err, size_t errlen, const struct bwg_config *c, const char *where, const char *msg,
      const char *name)
 {
 	snprintf(err, errlen, "%s: %s: \"%s\" %s", c->path, where, name, msg);
 	return -EINVAL;
-}
-
-static int
-compile_classes(struct bwg_policy *p, const struct bwg_dpi *dpi, char *err, size_t errlen)
-{
-	const struct bwg_config *c = p->conf;
-	p->app_count = bwg_dpi_app_count(dpi);
-	p->category_count = bwg_dpi_category_count(dpi);
-	p->class_by_app = malloc(p->app_count);
-	p->class_by_category = malloc(p->category_count);
-	uint32_t nhosts = 0;
-	for (uint32_t k = 0; k < c->n_classes; k++)
-		nhosts += c->classes[k].hosts.n;
-	if (!p->class_by_app || !p->class_by_category ||
-	    bwg_hostset_init(&p->class_hosts, nhosts) < 0)
-		return -ENOMEM;
-	memset(p->class_by_app, NO_CLASS, p->app_count);
-	memset(p->class_by_category, NO_CLASS, p->category_count);
-
-	for (uint32_t k = 0; k < c->n_classes; k++) {
-		const struct bwg_conf_class *cl = &c->classes[k];
-		p->class_names[k] = cl->name;
-		for (uint32_t i = 0; i < cl->apps.n; i++) {
-			int id = bwg_dpi_app_id(dpi, cl->apps.v[i]);
-			if (id < 0)
-				return fail(err, errlen, c, cl->apps.where[i],
-					    "is not an nDPI application name (names are "
-					    "case-sensitive, e.g. \"BitTorrent\")",
-					    cl->apps.v[i]);
-			if (p->class_by_app[id] != NO_CLASS && p->class_by_app[id] != k) {
-				char msg[160];
-				snprintf(msg, sizeof(msg), "is already in class \"%s\"",
-					 c->classes[p->class_by_app[id]].name);
-				return fail(err, errlen, c, cl->apps.where[i], msg,
-					    cl->apps.v[i]);
-			}
-			p->class_by_app[id] = (uint8_t)k;
-		}
-		for (uint32_t i = 0; i < cl->categories.n; i++) {
-			int id = bwg_dpi_category_id(dpi, cl->categories.v[i]);
-			if (id < 0)
-				return fail(err, errlen, c, cl->categories.where[i],
-					    "is not an nDPI category name (e.g. \"Video\", "
-					    "\"Game\", \"Chat\")",
-					    cl->categories.v[i]);
-			if (p->class_by_category[id] != NO_CLASS &&
-			    p->class_by_category[id] != k) {
-				char msg[160];
-				snprintf(msg, sizeof(msg), "is already in class \"%s\"",
-					 c->classes[p->class_by_category[id]].name);
-				return fail(err, errlen, c, cl->categories.where[i], msg,
-					    cl->categories.v[i]);
-			}
-			p->class_by_category[id] = (uint8_t)k;
-		}
-		for (uint32_t i = 0; i < cl->hosts.n; i++) {
-			uint8_t old;
-			int rc = bwg_hostset_add(&p->class_hosts, cl->hosts.v[i], (uint8_t)k, &old);
-			if (rc == -EEXIST) {
-				char msg[160];
-				snprintf(msg, sizeof(msg), "is already a host of class \"%s\"",
-					 c->classes[old].name);
-				return fail(err, errlen, c, cl->hosts.where[i], msg,
-					    cl->hosts.v[i]);
-			}
-			if (rc < 0)
-				return rc;
-		}
-	}
-	p->n_classes = c->n_classes;
-	return 0;
 }
 
 static int
@@ -251,7 +178,12 @@ bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struc
 	p->rules = calloc(conf->n_rules + 1, sizeof(*p->rules));
 	if (!p->rules)
 		goto fail;
-	if ((rc = compile_classes(p, dpi, err, errlen)) < 0 || (rc = compile_units(p)) < 0)
+	if ((rc = bwg_classes_build(&p->classes, conf, dpi, err, errlen)) < 0)
+		goto fail_msg;
+	for (uint32_t k = 0; k < p->classes.n; k++)
+		p->class_names[k] = p->classes.names[k];
+	p->n_classes = p->classes.n;
+	if ((rc = compile_units(p)) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < conf->n_rules; i++)
 		if ((rc = compile_rule(p, &p->rules[i], &conf->rules[i], dpi, err, errlen)) < 0)
@@ -271,6 +203,7 @@ bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struc
 fail:
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory compiling the policy");
+fail_msg:
 	bwg_policy_free(p);
 	return rc;
 }
@@ -288,31 +221,11 @@ bwg_policy_free(struct bwg_policy *p)
 		}
 	}
 	free(p->rules);
-	free(p->class_by_app);
-	free(p->class_by_category);
-	bwg_hostset_fini(&p->class_hosts);
+	bwg_classes_fini(&p->classes);
 	free(p->prefixes);
 	free(p->tz);
 	bwg_config_free(p->conf);
 	free(p);
-}
-
-uint8_t
-bwg_policy_classify(const struct bwg_policy *p, uint16_t master, uint16_t app, uint16_t category,
-		    const char *host)
-{
-	uint8_t k;
-	if (host && *host && bwg_hostset_match(&p->class_hosts, host, &k))
-		return k;
-	/* The app names the service (YouTube in TLS.YouTube), the category says what kind
-	 * of service it is, the master only how it travels (TLS): most specific first. */
-	if (app && app < p->app_count && p->class_by_app[app] != NO_CLASS)
-		return p->class_by_app[app];
-	if (category < p->category_count && p->class_by_category[category] != NO_CLASS)
-		return p->class_by_category[category];
-	if (master && master < p->app_count && p->class_by_app[master] != NO_CLASS)
-		return p->class_by_app[master];
-	return BWG_CLASS_UNKNOWN;
 }
 
 static int

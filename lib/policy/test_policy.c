@@ -70,6 +70,19 @@ compile(const char *sq, const char *dir, struct bwg_policy **out)
 	return bwg_policy_compile(out, c, dpi, 1, err, sizeof(err));
 }
 
+/* The class lib/classify decides from nDPI's answer and a host name alone. */
+static uint8_t
+classify(const struct bwg_policy *p, uint16_t master, uint16_t app, uint16_t category,
+	 const char *host)
+{
+	static const uint8_t none[16];
+	struct bwg_class_evidence e = {.master = master, .app = app, .category = category,
+				       .host = host, .family = 4, .client = none, .server = none};
+	struct bwg_class_decision d;
+	bwg_classes_decide(&p->classes, &e, &d);
+	return d.cls;
+}
+
 static struct bwg_policy *
 compile_ok(const char *sq)
 {
@@ -186,7 +199,9 @@ test_duplicate_host_in_file(void **state)
 			 dir, &p);
 	assert_int_equal(rc, -EINVAL);
 	char want[600];
-	snprintf(want, sizeof(want), NAME ": %s:2: \"v.qq.com\" is already a host of class \"video\"",
+	snprintf(want, sizeof(want),
+		 NAME ": classes.chat.host_files[0]: %s:2: a domain that is already a host of "
+		      "class \"video\" (a domain may be in one class only)",
 		 path);
 	assert_string_equal(err, want);
 	unlink(path);
@@ -219,31 +234,31 @@ test_classify_precedence(void **state)
 		       cat_web = category("Web");
 
 	/* Host beats app: nDPI calls v.qq.com QQ (chat); the operator says video. */
-	assert_int_equal(bwg_policy_classify(p, http, qq, cat_chat, "v.qq.com"), video);
-	assert_int_equal(bwg_policy_classify(p, tls, qq, cat_chat, "V.QQ.COM."), video);
+	assert_int_equal(classify(p, http, qq, cat_chat, "v.qq.com"), video);
+	assert_int_equal(classify(p, tls, qq, cat_chat, "V.QQ.COM."), video);
 	/* Without the host, the app decides. */
-	assert_int_equal(bwg_policy_classify(p, http, qq, cat_chat, "im.qq.com"), chat);
-	assert_int_equal(bwg_policy_classify(p, 0, qq, cat_chat, NULL), chat);
-	assert_int_equal(bwg_policy_classify(p, 0, qq, cat_chat, ""), chat);
+	assert_int_equal(classify(p, http, qq, cat_chat, "im.qq.com"), chat);
+	assert_int_equal(classify(p, 0, qq, cat_chat, NULL), chat);
+	assert_int_equal(classify(p, 0, qq, cat_chat, ""), chat);
 	/* App beats category: Zoom is business even though nDPI files it under Video. */
-	assert_int_equal(bwg_policy_classify(p, 0, zoom, cat_video, NULL), business);
+	assert_int_equal(classify(p, 0, zoom, cat_video, NULL), business);
 	/* Category beats master: TLS.YouTube (no app class) is video by category. */
-	assert_int_equal(bwg_policy_classify(p, tls, yt, cat_video, NULL), video);
+	assert_int_equal(classify(p, tls, yt, cat_video, NULL), video);
 	/* App beats master too. */
-	assert_int_equal(bwg_policy_classify(p, tls, qq, 0, NULL), chat);
+	assert_int_equal(classify(p, tls, qq, 0, NULL), chat);
 	/* The master is the last resort. */
-	assert_int_equal(bwg_policy_classify(p, tls, yt, cat_web, NULL), secure);
-	assert_int_equal(bwg_policy_classify(p, tls, 0, 0, NULL), secure);
+	assert_int_equal(classify(p, tls, yt, cat_web, NULL), secure);
+	assert_int_equal(classify(p, tls, 0, 0, NULL), secure);
 	/* Hosts only. */
-	assert_int_equal(bwg_policy_classify(p, tls, 0, 0, "www.10jqka.com.cn"), stock);
-	assert_int_equal(bwg_policy_classify(p, http, 0, cat_web, "v.youku.com"), video);
-	assert_int_equal(bwg_policy_classify(p, http, 0, cat_web, "bilibili.com"), 0);
-	assert_int_equal(bwg_policy_classify(p, http, 0, cat_web, "api.bilibili.com"), video);
+	assert_int_equal(classify(p, tls, 0, 0, "www.10jqka.com.cn"), stock);
+	assert_int_equal(classify(p, http, 0, cat_web, "v.youku.com"), video);
+	assert_int_equal(classify(p, http, 0, cat_web, "bilibili.com"), 0);
+	assert_int_equal(classify(p, http, 0, cat_web, "api.bilibili.com"), video);
 	/* Nothing known: unknown. Out-of-range ids are tolerated. */
-	assert_int_equal(bwg_policy_classify(p, 0, 0, 0, NULL), BWG_CLASS_UNKNOWN);
-	assert_int_equal(bwg_policy_classify(p, http, 0, cat_web, "example.com"),
+	assert_int_equal(classify(p, 0, 0, 0, NULL), BWG_CLASS_UNKNOWN);
+	assert_int_equal(classify(p, http, 0, cat_web, "example.com"),
 			 BWG_CLASS_UNKNOWN);
-	assert_int_equal(bwg_policy_classify(p, 65535, 65535, 65535, NULL), BWG_CLASS_UNKNOWN);
+	assert_int_equal(classify(p, 65535, 65535, 65535, NULL), BWG_CLASS_UNKNOWN);
 	bwg_policy_free(p);
 }
 

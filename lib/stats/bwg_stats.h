@@ -16,7 +16,9 @@
 
 #include <jansson.h>
 
+#include "bwg_classify.h"
 #include "bwg_config.h"
+#include "bwg_dnsnames.h"
 #include "bwg_pkt.h"
 
 /* Why a frame was not forwarded. */
@@ -83,6 +85,8 @@ struct bwg_stats {
 	struct bwg_obj_stats units[BWG_UNIT_MAX + 1];
 	struct bwg_obj_stats *apps; /* [app_count], indexed by nDPI id */
 	uint32_t app_count;
+	uint64_t class_sources[BWG_SRC_MAX]; /* flows by the evidence that classed them */
+	struct bwg_dnsnames_counters dns;   /* what DNS answers taught the names cache */
 } __attribute__((aligned(64)));
 
 /* Names the JSON needs, taken from the policy and the DPI context at snapshot time. */
@@ -105,7 +109,8 @@ void bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src);
 
 /*
  * Stats document (DESIGN.md's contract): totals, drops, malformed, flows
- * {active, created, expired, capacity}, counters, classes[], apps[], units[]. `ports`
+ * {active, created, expired, capacity}, counters, class_sources, dns, classes[], apps[],
+ * units[]. `ports`
  * and `workers` are arrays the front-end builds (stolen references; NULL -> []).
  * Objects with no packets and no flows are left out of apps[]; classes[] and units[]
  * list every configured name. Pure function of its arguments.

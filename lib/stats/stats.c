@@ -80,6 +80,13 @@ bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 	obj_add(dst->units, src->units, BWG_UNIT_MAX + 1);
 	uint32_t n = src->app_count < dst->app_count ? src->app_count : dst->app_count;
 	obj_add(dst->apps, src->apps, n);
+	for (int i = 0; i < BWG_SRC_MAX; i++)
+		dst->class_sources[i] += src->class_sources[i];
+	dst->dns.responses += src->dns.responses;
+	dst->dns.learned += src->dns.learned;
+	dst->dns.malformed += src->dns.malformed;
+	dst->dns.evictions += src->dns.evictions;
+	dst->dns.busy += src->dns.busy;
 }
 
 static json_t *
@@ -128,6 +135,19 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 	for (int i = 0; i < BWG_CNT_MAX; i++)
 		json_object_set_new(cnt, bwg_counter_names[i], json_integer((json_int_t)c[i]));
 	json_object_set_new(doc, "counters", cnt);
+
+	json_t *srcs = json_object();
+	for (int i = 0; i < BWG_SRC_MAX; i++)
+		json_object_set_new(srcs, bwg_class_source_names[i],
+				    json_integer((json_int_t)s->class_sources[i]));
+	json_object_set_new(doc, "class_sources", srcs);
+	json_object_set_new(doc, "dns",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "responses",
+				      (json_int_t)s->dns.responses, "learned",
+				      (json_int_t)s->dns.learned, "malformed",
+				      (json_int_t)s->dns.malformed, "evictions",
+				      (json_int_t)s->dns.evictions, "busy",
+				      (json_int_t)s->dns.busy));
 
 	json_t *classes = json_array();
 	for (uint32_t i = 0; i < names->n_classes && i < BWG_CLASS_MAX; i++)

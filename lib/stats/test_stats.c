@@ -42,12 +42,19 @@ fill(struct bwg_stats *s)
 	s->units[0] = (struct bwg_obj_stats){100, 64000, 7, 10};
 	s->apps[0] = (struct bwg_obj_stats){40, 20000, 4, 0};
 	s->apps[2] = (struct bwg_obj_stats){60, 44000, 3, 9};
+	s->class_sources[BWG_SRC_NDPI_APP] = 3;
+	s->class_sources[BWG_SRC_DEFAULT] = 4;
+	s->dns.responses = 5;
+	s->dns.learned = 8;
+	s->dns.malformed = 1;
 }
 
 static const char golden[] =
 	"{\"apps\":["
 	"{\"bytes\":20000,\"dropped_packets\":0,\"flows\":4,\"name\":\"Unknown\",\"packets\":40},"
 	"{\"bytes\":44000,\"dropped_packets\":9,\"flows\":3,\"name\":\"BitTorrent\",\"packets\":60}],"
+	"\"class_sources\":{\"behaviour\":0,\"default\":4,\"dns\":0,\"heuristic\":0,"
+	"\"host_list\":0,\"ndpi_app\":3,\"ndpi_category\":0},"
 	"\"classes\":["
 	"{\"bytes\":20000,\"dropped_packets\":0,\"flows\":4,\"name\":\"unknown\",\"packets\":40},"
 	"{\"bytes\":44000,\"dropped_packets\":9,\"flows\":3,\"name\":\"p2p\",\"packets\":60}],"
@@ -57,6 +64,7 @@ static const char golden[] =
 	"\"host_table_full\":0,\"meter_table_full\":0,\"non_ip\":0,\"policy_updates\":0,"
 	"\"rx_bytes\":64000,\"rx_packets\":100,\"tunnels\":0,\"tx_bytes\":60000,"
 	"\"tx_packets\":90},"
+	"\"dns\":{\"busy\":0,\"evictions\":0,\"learned\":8,\"malformed\":1,\"responses\":5},"
 	"\"drops\":{\"flow_table_full\":0,\"malformed\":1,\"non_ip\":0,\"policy_block\":6,"
 	"\"policy_limit\":3,\"tx_full\":0},"
 	"\"flows\":{\"active\":4,\"capacity\":1024,\"created\":7,\"expired\":3},"

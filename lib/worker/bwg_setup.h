@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "bwg_behaviour.h"
+#include "bwg_dnsnames.h"
 #include "bwg_dpi.h"
 #include "bwg_policy.h"
 #include "bwg_stats.h"
@@ -23,6 +25,13 @@ int bwg_setup_dpi(const struct bwg_config *conf, struct bwg_dpi **out, char *err
  */
 int bwg_setup_load(const char *path, uint32_t version, struct bwg_policy **policy,
 		   struct bwg_dpi **dpi, char *err, size_t errlen);
+
+/*
+ * The recognisers every worker shares, sized by the config (NULL when it turns one
+ * off): names learned from DNS and host behaviour. Returns 0 or -errno with a message.
+ */
+int bwg_setup_shared(const struct bwg_config *conf, struct bwg_dnsnames **names,
+		     struct bwg_behaviour **behaviour, char *err, size_t errlen);
 
 /*
  * Names for bwg_stats_json(): classes and units from the policy, apps from the DPI

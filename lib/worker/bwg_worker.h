@@ -17,6 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bwg_behaviour.h"
+#include "bwg_classify.h"
+#include "bwg_dnsnames.h"
 #include "bwg_dpi.h"
 #include "bwg_flow.h"
 #include "bwg_intern.h"
@@ -47,6 +50,8 @@ struct bwg_worker_conf {
 	uint32_t event_ring_size; /* events buffered for the control thread */
 	bool export_flows;        /* queue a BWG_EVENT_FLOW for every flow that ends */
 	uint32_t aging_budget;    /* records visited per housekeeping tick */
+	struct bwg_dnsnames *names;      /* names learned from DNS, shared; NULL: off */
+	struct bwg_behaviour *behaviour; /* host behaviour, shared; NULL: off */
 };
 
 struct bwg_frag_entry {
@@ -61,6 +66,7 @@ struct bwg_frag_entry {
 struct bwg_worker {
 	struct bwg_flow_table flows;
 	struct bwg_dpi *dpi; /* owned */
+	struct bwg_det_flow *det; /* payload detectors' state, per nDPI slot */
 	const struct bwg_policy *policy;
 	uint32_t gen; /* bumped when the policy or the active schedules change */
 	uint32_t sched_mask;

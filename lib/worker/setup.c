@@ -3,6 +3,7 @@
  * Start-up shared by bwgate and bwgate-pcap (control thread).
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,32 @@ bwg_setup_load(const char *path, uint32_t version, struct bwg_policy **policy,
 	if ((rc = bwg_policy_compile(policy, conf, *dpi, version, err, errlen)) < 0) {
 		bwg_dpi_destroy(*dpi);
 		*dpi = NULL;
+	}
+	return rc;
+}
+
+int
+bwg_setup_shared(const struct bwg_config *c, struct bwg_dnsnames **names,
+		 struct bwg_behaviour **behaviour, char *err, size_t errlen)
+{
+	*names = NULL;
+	*behaviour = NULL;
+	int rc = 0;
+	if (c->dns_cache_entries) {
+		struct bwg_dnsnames_conf dc = {.entries = c->dns_cache_entries,
+					       .max_ttl = c->dns_max_ttl};
+		rc = bwg_dnsnames_create(names, &dc, err, errlen);
+	}
+	if (rc == 0 && c->behaviour_hosts) {
+		struct bwg_behaviour_conf bc = {.hosts = c->behaviour_hosts};
+		rc = bwg_behaviour_create(behaviour, &bc, err, errlen);
+	}
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			snprintf(err, errlen, "out of memory for the DNS names cache and host "
+				 "behaviour tables");
+		bwg_dnsnames_destroy(*names);
+		*names = NULL;
 	}
 	return rc;
 }

@@ -21,6 +21,10 @@
 #include "bwg_hash.h"
 #include "bwg_worker.h"
 
+#ifndef unlikely
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
 struct meter_key {
 	uint16_t rule;
 	uint8_t family;
@@ -63,7 +67,10 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
 				  2 * sizeof(struct bwg_meter))) < 0 ||
 	    (rc = bwg_stats_init(&w->stats, bwg_dpi_app_count(dpi))) < 0 ||
-	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0) {
+	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0 ||
+	    !(w->det = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->det)))) {
+		if (rc == 0)
+			rc = -ENOMEM;
 		snprintf(err, errlen,
 			 "worker %u: out of memory for %u flows (%zu bytes each) and %u hosts",
 			 conf->id, c->flow_capacity, sizeof(struct bwg_flow), c->hosts_capacity);
@@ -97,6 +104,7 @@ bwg_worker_destroy(struct bwg_worker *w)
 	bwg_stats_fini(&w->stats);
 	bwg_event_ring_fini(&w->events);
 	bwg_dpi_destroy(w->dpi);
+	free(w->det);
 	free(w);
 }
 
@@ -114,6 +122,27 @@ static const char *
 flow_host(const struct bwg_worker *w, const struct bwg_flow *f)
 {
 	return f->host_id == BWG_FLOW_NONE ? "" : (const char *)bwg_intern_key(&w->hosts, f->host_id);
+}
+
+/* The flow's evidence as its record holds it (names learned from DNS included). */
+static void
+flow_evidence(const struct bwg_worker *w, const struct bwg_flow *f, struct bwg_class_evidence *e)
+{
+	const char *host = flow_host(w, f);
+	bool learned = f->flags & BWG_FLOW_HOST_LEARNED;
+	*e = (struct bwg_class_evidence){
+		.master = f->app_master,
+		.app = f->app,
+		.category = f->category,
+		.guessed = f->flags & BWG_FLOW_GUESSED,
+		.host = learned ? NULL : host,
+		.learned = learned ? host : NULL,
+		.family = f->family,
+		.client = f->addr[0],
+		.server = f->addr[1],
+		.detector = f->det,
+		.p2p_host = f->cls_src == BWG_SRC_BEHAVIOUR,
+	};
 }
 
 void
@@ -145,6 +174,14 @@ bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
 		 f->rule <= p->n_rules ? bwg_policy_rule_name(p, f->rule) : "default");
 	snprintf(v->host, sizeof(v->host), "%s", flow_host(w, f));
 	v->action = f->action;
+	snprintf(v->class_source, sizeof(v->class_source), "%s",
+		 f->cls_src < BWG_SRC_MAX ? bwg_class_source_names[f->cls_src] : "default");
+	struct bwg_class_evidence e;
+	struct bwg_class_decision d = {.cls = f->cls, .source = f->cls_src, .detector = f->det};
+	flow_evidence(w, f, &e);
+	if (f->cls_src == BWG_SRC_BEHAVIOUR)
+		d.detector = bwg_detector_behaviour_id();
+	bwg_classes_explain(&p->classes, w->dpi, &e, &d, v->class_match, sizeof(v->class_match));
 }
 
 static void
@@ -215,11 +252,11 @@ meter_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule 
 
 /* (Re)compute f's rule and action from its class, unit, app and host. */
 static void
-decide(struct bwg_worker *w, struct bwg_flow *f, const char *host)
+decide(struct bwg_worker *w, struct bwg_flow *f)
 {
 	const struct bwg_policy *p = w->policy;
-	uint16_t rule = bwg_policy_match(p, f->cls, f->unit, f->app_master, f->app, host,
-					 w->sched_mask);
+	uint16_t rule = bwg_policy_match(p, f->cls, f->unit, f->app_master, f->app,
+					 flow_host(w, f), w->sched_mask);
 	const struct bwg_rule *r = &p->rules[rule];
 	meter_release(w, f);
 	f->rule = rule;
@@ -235,12 +272,22 @@ decide(struct bwg_worker *w, struct bwg_flow *f, const char *host)
 	}
 }
 
-/* Copy a host name nDPI extracted, keeping it printable ASCII. */
+/*
+ * Name the flow: its own name (nDPI's) replaces a name learned from DNS; a learned one is
+ * taken only by a flow that has none. Kept printable ASCII: records quote it.
+ */
 static void
-host_intern(struct bwg_worker *w, struct bwg_flow *f, const char *host)
+host_set(struct bwg_worker *w, struct bwg_flow *f, const char *host, bool learned)
 {
-	if (f->host_id != BWG_FLOW_NONE || !host || !*host)
+	if (!host || !*host)
 		return;
+	if (f->host_id != BWG_FLOW_NONE) {
+		if (learned || !(f->flags & BWG_FLOW_HOST_LEARNED))
+			return;
+		bwg_intern_put(&w->hosts, f->host_id);
+		f->host_id = BWG_FLOW_NONE;
+		f->flags &= (uint8_t)~BWG_FLOW_HOST_LEARNED;
+	}
 	char key[BWG_DPI_HOST_MAX] = {0};
 	for (size_t i = 0; i < sizeof(key) - 1 && host[i]; i++) {
 		unsigned char ch = (unsigned char)host[i];
@@ -248,35 +295,121 @@ host_intern(struct bwg_worker *w, struct bwg_flow *f, const char *host)
 	}
 	int created;
 	uint32_t id = bwg_intern_get(&w->hosts, key, &created);
-	if (id == BWG_INTERN_NONE)
+	if (id == BWG_INTERN_NONE) {
 		w->stats.cnt[BWG_CNT_HOST_TABLE_FULL]++;
-	else
-		f->host_id = id;
+		return;
+	}
+	f->host_id = id;
+	if (learned)
+		f->flags |= BWG_FLOW_HOST_LEARNED;
 }
 
-/* Take nDPI's current answer; `final` when detection is over for this flow. */
-static void
-classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *r, bool final)
+/* The inside end of f: the address in a unit's plan, the client when neither or both. */
+static const uint8_t *
+inside_host(const struct bwg_worker *w, const struct bwg_flow *f)
 {
+	const struct bwg_policy *p = w->policy;
+	if (bwg_policy_unit(p, f->family, f->addr[0], f->addr[0]) == BWG_UNIT_NONE &&
+	    bwg_policy_unit(p, f->family, f->addr[1], f->addr[1]) != BWG_UNIT_NONE)
+		return f->addr[1];
+	return f->addr[0];
+}
+
+/* f's class from everything known of it now (lib/classify decides). */
+static void
+class_decide(struct bwg_worker *w, struct bwg_flow *f)
+{
+	if (f->host_id == BWG_FLOW_NONE && w->conf.names) {
+		char name[BWG_DPI_HOST_MAX];
+		if (bwg_dnsnames_lookup(w->conf.names, f->family, f->addr[1], w->clock_ns, name,
+					sizeof(name)))
+			host_set(w, f, name, true);
+	}
+	struct bwg_class_evidence e;
+	flow_evidence(w, f, &e);
+	e.p2p_host = w->conf.behaviour && !e.host &&
+		     bwg_behaviour_tagged(w->conf.behaviour, f->family, inside_host(w, f),
+					  w->clock_ns);
+	struct bwg_class_decision d;
+	bwg_classes_decide(&w->policy->classes, &e, &d);
+	f->cls = d.cls;
+	f->cls_src = d.source;
+}
+
+/* Classification is over for f (nDPI done, or never to start): count it once, and tell
+ * the host behaviour what kind of flow its inside host opened. */
+static void
+flow_classified(struct bwg_worker *w, struct bwg_flow *f)
+{
+	struct bwg_stats *s = &w->stats;
+	uint16_t app = f->app ? f->app : f->app_master;
+	s->classes[f->cls].flows++;
+	if (app < s->app_count)
+		s->apps[app].flows++;
+	s->class_sources[f->cls_src < BWG_SRC_MAX ? f->cls_src : BWG_SRC_DEFAULT]++;
+	if (!w->conf.behaviour || f->state == BWG_FLOW_UNINSPECTED)
+		return;
+	const struct bwg_classes *c = &w->policy->classes;
+	bool recognised = f->cls_src == BWG_SRC_HOST_LIST || f->cls_src == BWG_SRC_DNS ||
+			  (f->cls_src == BWG_SRC_NDPI_APP && !(f->flags & BWG_FLOW_GUESSED));
+	const uint8_t *in = inside_host(w, f);
+	int side = in == f->addr[0] ? 0 : 1;
+	struct bwg_behaviour_flow bf = {
+		.family = f->family,
+		.host = in,
+		.peer = f->addr[side ^ 1],
+		.host_port = f->port[side],
+		.peer_port = f->port[side ^ 1],
+		.proto = f->proto,
+		.named = f->host_id != BWG_FLOW_NONE,
+		.p2p_app = recognised && f->cls == c->by_detector[bwg_detector_behaviour_id()],
+		.business = recognised,
+	};
+	bwg_behaviour_flow(w->conf.behaviour, &bf, w->clock_ns);
+}
+
+/* The first name in a certificate's list ("*.example.com,example.com"), wildcard off. */
+static const char *
+cert_name(const char *names, char *buf, size_t len)
+{
+	if (!names || !*names)
+		return NULL;
+	if (names[0] == '*' && names[1] == '.')
+		names += 2;
+	size_t n = strcspn(names, ",");
+	if (n == 0)
+		return NULL;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, names, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* Take nDPI's current answer and the detectors' (`det`); `final` when detection is over. */
+static void
+classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *r, uint8_t det,
+	 bool final)
+{
+	char cbuf[BWG_DPI_HOST_MAX];
+	const char *own = r->host && *r->host ? r->host : cert_name(r->cert_names, cbuf, sizeof(cbuf));
+	bool own_new = own && (f->host_id == BWG_FLOW_NONE || (f->flags & BWG_FLOW_HOST_LEARNED));
+	bool guessed = r->guessed;
 	bool changed = r->master != f->app_master || r->app != f->app ||
-		       r->category != f->category ||
-		       (f->host_id == BWG_FLOW_NONE && r->host && *r->host);
+		       r->category != f->category || own_new || det != f->det ||
+		       guessed != !!(f->flags & BWG_FLOW_GUESSED);
 	if (!changed && !final)
 		return;
 	f->app_master = r->master;
 	f->app = r->app;
 	f->category = r->category;
-	host_intern(w, f, r->host);
-	const char *host = f->host_id != BWG_FLOW_NONE ? flow_host(w, f) : r->host;
-	f->cls = bwg_policy_classify(w->policy, f->app_master, f->app, f->category, host);
-	if (final) {
-		struct bwg_stats *s = &w->stats;
-		uint16_t app = f->app ? f->app : f->app_master;
-		s->classes[f->cls].flows++;
-		if (app < s->app_count)
-			s->apps[app].flows++;
-	}
-	decide(w, f, host);
+	f->det = det;
+	f->flags = (uint8_t)(guessed ? f->flags | BWG_FLOW_GUESSED : f->flags & ~BWG_FLOW_GUESSED);
+	host_set(w, f, own, false);
+	class_decide(w, f);
+	if (final)
+		flow_classified(w, f);
+	decide(w, f);
 }
 
 /*
@@ -287,10 +420,9 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 static void
 reevaluate(struct bwg_worker *w, struct bwg_flow *f)
 {
-	const char *host = flow_host(w, f);
 	f->unit = bwg_policy_unit(w->policy, f->family, f->addr[0], f->addr[1]);
-	f->cls = bwg_policy_classify(w->policy, f->app_master, f->app, f->category, host);
-	decide(w, f, host);
+	class_decide(w, f);
+	decide(w, f);
 }
 
 static void
@@ -301,26 +433,34 @@ dpi_finish(struct bwg_worker *w, struct bwg_flow *f)
 	f->state = BWG_FLOW_CLASSIFIED;
 }
 
+/* A new flow; `syn`: the TCP flags of its first packet. */
 static void
-flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts)
+flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 {
 	const struct bwg_policy *p = w->policy;
 	f->first_ts = f->last_ts = ts;
 	f->unit = bwg_policy_unit(p, f->family, f->addr[0], f->addr[1]);
-	f->cls = BWG_CLASS_UNKNOWN;
+	if ((f->proto == 17 || f->proto == 6) && (f->port[0] == 53 || f->port[1] == 53))
+		f->flags |= BWG_FLOW_DNS;
 	w->stats.units[f->unit].flows++;
 	w->stats.cnt[BWG_CNT_FLOWS_CREATED]++;
 	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
+	/* Before nDPI says anything, the flow's addresses (lists, names learned from DNS)
+	 * may already tell its class. */
+	f->flags |= BWG_FLOW_GUESSED;
+	class_decide(w, f);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT) {
 		f->dpi_slot = BWG_FLOW_NONE;
 		f->state = BWG_FLOW_UNINSPECTED;
 		w->stats.cnt[BWG_CNT_DPI_POOL_EXHAUSTED]++;
-		w->stats.classes[BWG_CLASS_UNKNOWN].flows++;
-		w->stats.apps[0].flows++; /* nDPI's Unknown */
+		flow_classified(w, f);
 	} else {
 		f->state = BWG_FLOW_DETECTING;
+		memset(&w->det[f->dpi_slot], 0, sizeof(w->det[0]));
+		w->det[f->dpi_slot].opened = f->proto == 6 && (syn & BWG_TCP_SYN) &&
+					     !(syn & BWG_TCP_ACK);
 	}
-	decide(w, f, "");
+	decide(w, f);
 }
 
 /* A flow's life is over: settle its classification, report it, free what it holds. */
@@ -331,7 +471,7 @@ flow_end(struct bwg_flow *f, void *ctx)
 	if (f->state == BWG_FLOW_DETECTING) {
 		struct bwg_dpi_result r;
 		bwg_dpi_giveup(w->dpi, f->dpi_slot, &r);
-		classify(w, f, &r, true);
+		classify(w, f, &r, f->det, true);
 		dpi_finish(w, f);
 	} else if (f->decision_gen != w->gen) {
 		reevaluate(w, f);
@@ -474,7 +614,7 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_p
 			return w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len)
 					    : forward(w, len);
 		}
-		flow_start(w, f, w->clock_ns);
+		flow_start(w, f, w->clock_ns, p->tcp_flags);
 	}
 	if (p->frag == BWG_FRAG_FIRST)
 		frag_remember(w, p, f);
@@ -495,9 +635,22 @@ account:
 		f->dpi_pkts++;
 		bool done = bwg_dpi_feed(w->dpi, f->dpi_slot, p, w->clock_ns,
 					 (uint32_t)(f->pkts[0] + f->pkts[1]), &r);
-		classify(w, f, &r, done);
+		uint8_t det = f->det;
+		uint32_t want = w->policy->classes.detectors_wanted;
+		if (!det && want && p->l4_payload)
+			det = bwg_detect_packet(&w->det[f->dpi_slot], want,
+						p->l3 + p->l3_len - p->l4_payload, p->l4_payload,
+						p->proto, (uint8_t)dir, p->port[0], p->port[1], &r);
+		classify(w, f, &r, det, done);
 		if (done)
 			dpi_finish(w, f);
+	}
+	/* DNS answers teach the names cache, whatever the state of their flow. */
+	if (unlikely(f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 &&
+	    p->l4_payload && !p->cut && p->frag == BWG_FRAG_NONE) {
+		s->dns.responses++;
+		bwg_dnsnames_learn(w->conf.names, p->l3 + p->l3_len - p->l4_payload, p->l4_payload,
+				   p->proto == 6, w->clock_ns, &s->dns);
 	}
 	if (f->decision_gen != w->gen) {
 		s->cnt[BWG_CNT_POLICY_UPDATES]++;

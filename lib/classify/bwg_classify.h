@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BWG_CLASSIFY_H
+#define BWG_CLASSIFY_H
+
+/*
+ * A flow's class, from the most specific evidence there is (doc/configuration.md, "How a
+ * flow gets its class"):
+ *
+ *   1. its own name (HTTP Host, TLS/QUIC SNI, DNS query, server certificate) in a class's
+ *      host lists                                                       -> host_list
+ *   2. its server's (else client's) address in a class's address lists -> host_list
+ *   3. the application nDPI recognised (by its dissectors, not by port) -> ndpi_app
+ *   4. for a flow with no name of its own: the name its server address
+ *      was last resolved to (names learned from DNS), in the host lists -> dns
+ *   5. one of bwgate's payload detectors (lib/classify/det_*.c)        -> heuristic
+ *   6. for an unnamed flow: its inside host is tagged as a P2P peer     -> behaviour
+ *   7. nDPI's guess by port, then its category, then the master protocol
+ *                                                          -> ndpi_app / ndpi_category
+ *   8. nothing: unknown                                                 -> default
+ *
+ * The compiled class tables (struct bwg_classes) belong to a policy: built by the control
+ * thread, read-only afterwards. Detectors are registered in one table (detect.c); the
+ * engine knows none of them by name. Workers call bwg_classes_decide() a few times in a
+ * flow's life, never per packet, and run the payload detectors on the first payload
+ * packets of young flows (bwg_detect_packet).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bwg_addrset.h"
+#include "bwg_config.h"
+#include "bwg_dpi.h"
+#include "bwg_hostset.h"
+
+#define BWG_CLASS_UNKNOWN 0
+
+#define BWG_CLASS_SOURCES(X)                                                                       \
+	X(DEFAULT, "default")             /* nothing matched: unknown */                          \
+	X(HOST_LIST, "host_list")         /* the flow's name or address in a class's lists */     \
+	X(NDPI_APP, "ndpi_app")           /* nDPI's application (or master protocol) */           \
+	X(NDPI_CATEGORY, "ndpi_category") /* nDPI's category */                                   \
+	X(DNS, "dns")                     /* the name learned for the server's address */         \
+	X(BEHAVIOUR, "behaviour")         /* the inside host behaves as a P2P peer */             \
+	X(HEURISTIC, "heuristic")         /* a payload detector */
+
+enum bwg_class_source {
+#define X(id, name) BWG_SRC_##id,
+	BWG_CLASS_SOURCES(X)
+#undef X
+	BWG_SRC_MAX,
+};
+extern const char *const bwg_class_source_names[BWG_SRC_MAX];
+
+/* ---- detectors ------------------------------------------------------------------------ */
+
+#define BWG_DET_NONE 0
+#define BWG_DET_MAX 32 /* ids 1..BWG_DET_MAX-1 */
+
+/* What a payload detector sees of one packet of a young flow. */
+struct bwg_det_pkt {
+	const uint8_t *payload; /* the L4 payload as captured */
+	uint32_t len;
+	uint8_t proto;          /* 6 TCP, 17 UDP */
+	uint8_t dir;            /* 0: from the client (the flow's first sender) */
+	uint16_t sport, dport;  /* this packet's ports */
+	uint32_t seen[2];       /* payload packets of the flow before this one, per direction */
+	bool opened;            /* TCP: the client's SYN was seen (not picked up mid-stream) */
+	const struct bwg_dpi_result *dpi; /* nDPI's answer so far (metadata included) */
+};
+
+enum bwg_det_answer {
+	BWG_DET_MAYBE, /* no decision yet: show me the next payload packet */
+	BWG_DET_MATCH, /* this flow is what I recognise */
+	BWG_DET_NEVER, /* this flow is not: do not ask again */
+};
+
+#define BWG_DET_TCP 0x1
+#define BWG_DET_UDP 0x2
+
+struct bwg_detector {
+	const char *name;        /* as a class's "detectors" names it */
+	const char *rule;        /* the rule of thumb, for flow records and explain */
+	enum bwg_class_source source; /* HEURISTIC, or BEHAVIOUR for host-level evidence */
+	uint8_t protos;          /* BWG_DET_TCP | BWG_DET_UDP */
+	uint8_t max_payloads;    /* payload packets per direction it wants to see at most */
+	bool unknown_only;       /* only for flows nDPI could not name (or named by port) */
+	/* NULL for detectors fed by other means (host behaviour). */
+	enum bwg_det_answer (*packet)(const struct bwg_det_pkt *p);
+};
+
+/* The registry: id -> detector (NULL for unused ids). */
+const struct bwg_detector *bwg_detector(uint8_t id);
+/* Id of a detector by name, or -1. */
+int bwg_detector_id(const char *name);
+/* The detector that feeds the behaviour tag of hosts (p2p_behaviour). */
+uint8_t bwg_detector_behaviour_id(void);
+
+/* Per-flow detector state while the flow is young (kept with its nDPI state). */
+struct bwg_det_flow {
+	uint32_t never;   /* bit i: detector i answered NEVER */
+	uint32_t seen[2]; /* payload packets per direction shown so far */
+	bool opened;      /* TCP: the flow began with the client's SYN */
+};
+
+/*
+ * Show one packet to the detectors that still wait (`want`: bitmask of detector ids the
+ * policy's classes use). Returns the id of the first to answer MATCH, or BWG_DET_NONE.
+ */
+uint8_t bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload,
+			  uint32_t len, uint8_t proto, uint8_t dir, uint16_t sport, uint16_t dport,
+			  const struct bwg_dpi_result *dpi);
+
+/* ---- class tables ------------------------------------------------------------------------ */
+
+struct bwg_classes {
+	uint32_t n; /* classes including [0] = unknown */
+	const char *names[BWG_CLASS_MAX];
+	uint8_t *by_app;      /* [app_count] class id or BWG_CLASS_NONE */
+	uint8_t *by_category; /* [category_count] */
+	uint32_t app_count, category_count;
+	uint8_t by_detector[BWG_DET_MAX];
+	uint32_t detectors_wanted; /* bitmask of detector ids some class uses */
+	struct bwg_hostset hosts;
+	struct bwg_addrset addrs;
+	char **src; /* list files by source tag; [0] = the config itself */
+	uint32_t n_src;
+	uint64_t host_entries, addr_entries; /* loaded */
+};
+
+#define BWG_CLASS_NONE 0xff
+
+/*
+ * Compile the classes of `conf`: nDPI names to ids (checked against dpi), host and
+ * address lists read from conf->lists_dir. Errors name the JSON path or FILE:LINE.
+ * Returns 0 or -errno. On failure c is left for bwg_classes_fini().
+ */
+int bwg_classes_build(struct bwg_classes *c, const struct bwg_config *conf,
+		      const struct bwg_dpi *dpi, char *err, size_t errlen);
+void bwg_classes_fini(struct bwg_classes *c);
+
+/* Everything known about a flow that may decide its class. */
+struct bwg_class_evidence {
+	uint16_t master, app, category; /* nDPI ids */
+	bool guessed;        /* nDPI's answer is a guess (port, or nothing), not a dissector's */
+	const char *host;    /* the flow's own name, or NULL / "" */
+	const char *learned; /* the name its server address was last resolved to, or NULL */
+	uint8_t family;
+	const uint8_t *client, *server; /* 16 bytes each */
+	uint8_t detector;    /* payload detector that matched, or BWG_DET_NONE */
+	bool p2p_host;       /* the inside host is tagged a P2P peer */
+};
+
+struct bwg_class_decision {
+	uint8_t cls;
+	uint8_t source;   /* enum bwg_class_source */
+	uint8_t detector; /* HEURISTIC / BEHAVIOUR: which detector */
+	bool named_by_dns; /* the learned name decided (the flow's host is that name) */
+};
+
+void bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence *e,
+			struct bwg_class_decision *d);
+
+/*
+ * What matched, as an operator reads it: `hosts/video.txt: bilibili.com`, `address list
+ * addresses/game.txt: 162.249.72.0/21`, `nDPI app YouTube`, `nDPI category Video`,
+ * `dns: www.iqiyi.com -> hosts/video.txt: iqiyi.com`, `fully_encrypted: ...`. The
+ * evidence must be the one the decision came from. Returns buf.
+ */
+const char *bwg_classes_explain(const struct bwg_classes *c, const struct bwg_dpi *dpi,
+				const struct bwg_class_evidence *e,
+				const struct bwg_class_decision *d, char *buf, size_t len);
+
+#endif

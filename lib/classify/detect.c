@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The detector registry and the loop that shows a young flow's payload packets to the
+ * payload detectors (worker thread, only while the flow is under inspection).
+ *
+ * Each detector lives in a file of its own (det_*.c, behaviour.c) and is listed once in
+ * the table below; its position is its id. The engine knows none of them by name: a
+ * class claims a detector by name in the config ("detectors": ["fully_encrypted"]), the
+ * policy compiles the names to ids, and only the detectors some class claims run.
+ */
+
+#include <string.h>
+
+#include "bwg_classify.h"
+
+extern const struct bwg_detector bwg_det_p2p_behaviour;
+extern const struct bwg_detector bwg_det_fully_encrypted;
+
+static const struct bwg_detector *const registry[BWG_DET_MAX] = {
+	&bwg_det_p2p_behaviour, /* id 0 is "none": shifted by one below */
+	&bwg_det_fully_encrypted,
+};
+
+const struct bwg_detector *
+bwg_detector(uint8_t id)
+{
+	return id > 0 && id < BWG_DET_MAX ? registry[id - 1] : NULL;
+}
+
+int
+bwg_detector_id(const char *name)
+{
+	for (int id = 1; id < BWG_DET_MAX; id++)
+		if (registry[id - 1] && strcmp(registry[id - 1]->name, name) == 0)
+			return id;
+	return -1;
+}
+
+uint8_t
+bwg_detector_behaviour_id(void)
+{
+	static uint8_t cached;
+	if (!cached)
+		for (int id = 1; id < BWG_DET_MAX && !cached; id++)
+			if (registry[id - 1] && registry[id - 1]->source == BWG_SRC_BEHAVIOUR)
+				cached = (uint8_t)id;
+	return cached;
+}
+
+uint8_t
+bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload, uint32_t len,
+		  uint8_t proto, uint8_t dir, uint16_t sport, uint16_t dport,
+		  const struct bwg_dpi_result *dpi)
+{
+	uint32_t live = want & ~st->never;
+	if (!live || len == 0)
+		return BWG_DET_NONE;
+	const struct bwg_det_pkt p = {
+		.payload = payload, .len = len, .proto = proto, .dir = dir, .sport = sport,
+		.dport = dport, .seen = {st->seen[0], st->seen[1]}, .opened = st->opened,
+		.dpi = dpi};
+	uint8_t pbit = proto == 6 ? BWG_DET_TCP : proto == 17 ? BWG_DET_UDP : 0;
+	uint8_t hit = BWG_DET_NONE;
+	for (uint8_t id = 1; id < BWG_DET_MAX && !hit; id++) {
+		uint32_t bit = 1u << id;
+		if (!(live & bit))
+			continue;
+		const struct bwg_detector *d = registry[id - 1];
+		if (!d || !d->packet || !(d->protos & pbit)) {
+			st->never |= bit;
+			continue;
+		}
+		if (st->seen[dir] >= d->max_payloads) {
+			if (st->seen[dir ^ 1] >= d->max_payloads)
+				st->never |= bit;
+			continue;
+		}
+		switch (d->packet(&p)) {
+		case BWG_DET_MATCH: hit = id; break;
+		case BWG_DET_NEVER: st->never |= bit; break;
+		default: break;
+		}
+	}
+	st->seen[dir]++;
+	return hit;
+}
