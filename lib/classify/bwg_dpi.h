@@ -91,6 +91,15 @@ const char *bwg_dpi_category_name(const struct bwg_dpi *d, uint16_t id);
 /* nDPI id of an application / category name (case-sensitive), or -1. */
 int bwg_dpi_app_id(const struct bwg_dpi *d, const char *name);
 int bwg_dpi_category_id(const struct bwg_dpi *d, const char *name);
+/*
+ * Why `name` is not an application (category) name, for an error message: the names
+ * an operator most likely meant (`did you mean "YouTube"?`), or where to find them.
+ * Returns buf.
+ */
+const char *bwg_dpi_app_hint(const struct bwg_dpi *d, const char *name, char *buf, size_t len);
+const char *bwg_dpi_category_hint(const struct bwg_dpi *d, const char *name, char *buf,
+				  size_t len);
+
 /* The app label exactly as ndpiReader prints it ("TLS.YouTube"). Returns buf. */
 const char *bwg_dpi_label(const struct bwg_dpi *d, uint16_t master, uint16_t app, char *buf,
 			  size_t len);

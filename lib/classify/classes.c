@@ -119,14 +119,15 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 	    uint8_t k, char *err, size_t errlen)
 {
 	const struct bwg_conf_class *cl = &conf->classes[k];
-	char msg[160];
+	char msg[320];
 	for (uint32_t i = 0; i < cl->apps.n; i++) {
 		int id = bwg_dpi_app_id(dpi, cl->apps.v[i]);
-		if (id < 0)
-			return fail(err, errlen, conf, cl->apps.where[i],
-				    "is not an nDPI application name (names are case-sensitive, "
-				    "e.g. \"BitTorrent\")",
-				    cl->apps.v[i]);
+		if (id < 0) {
+			char h[240];
+			snprintf(msg, sizeof(msg), "is not an nDPI application name (%s)",
+				 bwg_dpi_app_hint(dpi, cl->apps.v[i], h, sizeof(h)));
+			return fail(err, errlen, conf, cl->apps.where[i], msg, cl->apps.v[i]);
+		}
 		if (c->by_app[id] != BWG_CLASS_NONE && c->by_app[id] != k) {
 			snprintf(msg, sizeof(msg), "is already in class \"%s\"",
 				 c->names[c->by_app[id]]);
@@ -136,11 +137,13 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 	}
 	for (uint32_t i = 0; i < cl->categories.n; i++) {
 		int id = bwg_dpi_category_id(dpi, cl->categories.v[i]);
-		if (id < 0)
-			return fail(err, errlen, conf, cl->categories.where[i],
-				    "is not an nDPI category name (e.g. \"Video\", \"Game\", "
-				    "\"Chat\")",
+		if (id < 0) {
+			char h[240];
+			snprintf(msg, sizeof(msg), "is not an nDPI category name (%s)",
+				 bwg_dpi_category_hint(dpi, cl->categories.v[i], h, sizeof(h)));
+			return fail(err, errlen, conf, cl->categories.where[i], msg,
 				    cl->categories.v[i]);
+		}
 		if (c->by_category[id] != BWG_CLASS_NONE && c->by_category[id] != k) {
 			snprintf(msg, sizeof(msg), "is already in class \"%s\"",
 				 c->names[c->by_category[id]]);

@@ -18,13 +18,16 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ndpi_api.h>
 
+#include "bwg_config.h"
 #include "bwg_dpi.h"
 
 struct bwg_dpi {
@@ -50,16 +53,99 @@ bwg_dpi_state_size(void)
 	return ndpi_detection_get_sizeof_ndpi_flow_struct();
 }
 
+#define DPI_FILE_MAX (64u << 20)
+#define NDPI_LINE_MAX 511 /* nDPI reads these files with a 512-byte fgets() buffer */
+
+/*
+ * nDPI's loaders read whatever they are given and skip what they do not understand
+ * without a word. Check first: a regular file (a device or a FIFO would block start-up
+ * and --check forever), of a sane size, every line one nDPI will read whole.
+ */
+static FILE *
+open_checked(const char *path, const char *what, char *err, size_t errlen, int *rc)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		*rc = -errno;
+		snprintf(err, errlen, "dpi.%s: cannot read \"%s\": %s", what, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (unsigned long long)st.st_size > DPI_FILE_MAX) {
+		close(fd);
+		*rc = -EINVAL;
+		snprintf(err, errlen, "dpi.%s: \"%s\" is %s", what, path,
+			 S_ISREG(st.st_mode) ? "larger than 64 MiB" : "not a regular file");
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		*rc = -errno;
+		close(fd);
+		snprintf(err, errlen, "dpi.%s: \"%s\": %s", what, path, strerror(-*rc));
+	}
+	return f;
+}
+
+/*
+ * A categories file line is NAME<TAB>CATEGORY_ID. nDPI turns anything else into nothing
+ * (a space instead of the tab) or into category 0 (a name instead of the number).
+ */
+static int
+check_categories(struct bwg_dpi *d, FILE *f, const char *path, char *err, size_t errlen)
+{
+	char line[NDPI_LINE_MAX + 3];
+	unsigned lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n > NDPI_LINE_MAX && line[n - 1] != '\n') {
+			snprintf(err, errlen, "dpi.categories_file: %s:%u: longer than %d bytes "
+				 "(nDPI would split it)", path, lineno, NDPI_LINE_MAX);
+			return -EINVAL;
+		}
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		if (n == 0 || line[0] == '#')
+			continue;
+		char *tab = strchr(line, '\t');
+		if (!tab || tab == line) {
+			snprintf(err, errlen, "dpi.categories_file: %s:%u: not NAME<TAB>CATEGORY_ID "
+				 "(%s): nDPI would ignore the line", path, lineno,
+				 strchr(line, ' ') ? "a space where the tab belongs" : "no tab");
+			return -EINVAL;
+		}
+		char *id = tab + 1, *end;
+		errno = 0;
+		long v = strtol(id, &end, 10);
+		if (end == id || *end || errno || v <= 0 || v >= NDPI_PROTOCOL_NUM_CATEGORIES ||
+		    !ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)v)) {
+			snprintf(err, errlen, "dpi.categories_file: %s:%u: the category must be an "
+				 "nDPI category number (e.g. 102 for Banned_Site), not a name: nDPI "
+				 "would file the name under category 0", path, lineno);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int
 load_file(struct bwg_dpi *d, const char *path, const char *what, char *err, size_t errlen)
 {
-	if (access(path, R_OK) != 0) {
-		int e = errno;
-		snprintf(err, errlen, "dpi.%s: cannot read \"%s\": %s", what, path, strerror(e));
-		return -e;
-	}
-	int rc = strcmp(what, "protocols_file") == 0 ? ndpi_load_protocols_file(d->mod, path)
-						     : ndpi_load_categories_file(d->mod, path);
+	int rc = 0;
+	FILE *f = open_checked(path, what, err, errlen, &rc);
+	if (!f)
+		return rc;
+	bool categories = strcmp(what, "categories_file") == 0;
+	if (categories)
+		rc = check_categories(d, f, path, err, errlen);
+	fclose(f);
+	if (rc < 0)
+		return rc;
+	rc = categories ? ndpi_load_categories_file(d->mod, path)
+			: ndpi_load_protocols_file(d->mod, path);
 	if (rc < 0) {
 		snprintf(err, errlen, "dpi.%s: nDPI could not load \"%s\"", what, path);
 		return -EINVAL;
@@ -265,6 +351,43 @@ bwg_dpi_category_id(const struct bwg_dpi *d, const char *name)
 			return i;
 	}
 	return -1;
+}
+
+static const char *
+hint(const char *const *names, uint32_t n, const char *name, const char *list_cmd, char *buf,
+     size_t len)
+{
+	char near[200];
+	if (bwg_config_suggest(name, names, n, near, sizeof(near)) > 0)
+		snprintf(buf, len, "did you mean %s?", near);
+	else
+		snprintf(buf, len, "names are case-sensitive; %s lists them", list_cmd);
+	return buf;
+}
+
+const char *
+bwg_dpi_app_hint(const struct bwg_dpi *d, const char *name, char *buf, size_t len)
+{
+	const char **names = calloc(d->app_count + 1, sizeof(*names));
+	if (!names) {
+		snprintf(buf, len, "names are case-sensitive");
+		return buf;
+	}
+	for (uint32_t i = 0; i < d->app_count; i++)
+		names[i] = ndpi_get_proto_name(d->mod, (uint16_t)i);
+	hint(names, d->app_count, name, "`ndpiReader -a 0`", buf, len);
+	free(names);
+	return buf;
+}
+
+const char *
+bwg_dpi_category_hint(const struct bwg_dpi *d, const char *name, char *buf, size_t len)
+{
+	const char *names[NDPI_PROTOCOL_NUM_CATEGORIES];
+	for (int i = 0; i < NDPI_PROTOCOL_NUM_CATEGORIES; i++)
+		names[i] = ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)i);
+	return hint(names, NDPI_PROTOCOL_NUM_CATEGORIES, name,
+		    "doc/configuration.md section 4.4", buf, len);
 }
 
 const char *

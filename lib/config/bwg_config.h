@@ -181,4 +181,12 @@ int bwg_config_host_normalise(char *s, size_t cap, char *why, size_t whylen);
 /* The same for a pattern written in the config: the message quotes it. */
 int bwg_config_check_host(char *s, char *err, size_t errlen);
 
+/*
+ * The names among cands[n] an operator most likely meant by `name`: equal but for case,
+ * else within two edits; written as `"A", "B"` (at most three) into out. Returns how
+ * many (0: nothing close).
+ */
+int bwg_config_suggest(const char *name, const char *const *cands, uint32_t n, char *out,
+		       size_t len);
+
 #endif

@@ -450,6 +450,56 @@ bwg_config_check_host(char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* Edit distance of a and b (case-insensitive), or > limit as soon as it must be. */
+static unsigned
+edit_distance(const char *a, const char *b, unsigned limit)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return limit + 1;
+	if ((la > lb ? la - lb : lb - la) > limit)
+		return limit + 1;
+	unsigned prev[64], cur[64];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (unsigned)i;
+		unsigned best = cur[0];
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
+						      tolower((unsigned char)b[j - 1]));
+			unsigned del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			if (cur[j] < best)
+				best = cur[j];
+		}
+		if (best > limit)
+			return limit + 1;
+		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+	}
+	return prev[lb];
+}
+
+int
+bwg_config_suggest(const char *name, const char *const *cands, uint32_t n, char *out,
+		   size_t len)
+{
+	int found = 0;
+	out[0] = 0;
+	for (unsigned d = 0; d <= 2 && found == 0; d++) {
+		for (uint32_t i = 0; i < n && found < 3; i++) {
+			if (!cands[i] || !*cands[i])
+				continue;
+			if (edit_distance(name, cands[i], 2) != d)
+				continue;
+			snprintf(out + strlen(out), len - strlen(out), "%s\"%s\"", found ? ", " : "",
+				 cands[i]);
+			found++;
+		}
+	}
+	return found;
+}
+
 /* ---- lists ------------------------------------------------------------------------ */
 
 static int
@@ -687,6 +737,20 @@ parse_units(struct ctx *x, json_t *o)
 			if (bwg_config_parse_cidr(json_string_value(v), &u->cidrs[i], msg,
 						  sizeof(msg)) < 0)
 				return fail(x, pi, "%s", msg);
+			/* Longest prefix wins, so a second unit with the same prefix would never
+			 * match: refuse it. */
+			for (uint32_t k = 0; k < c->n_units; k++) {
+				const struct bwg_conf_unit *ou = &c->units[k];
+				uint32_t n = ou == u ? (uint32_t)i : ou->n_cidrs;
+				for (uint32_t m = 0; m < n; m++)
+					if (ou->cidrs[m].family == u->cidrs[i].family &&
+					    ou->cidrs[m].len == u->cidrs[i].len &&
+					    memcmp(ou->cidrs[m].addr, u->cidrs[i].addr, 16) == 0)
+						return fail(x, pi, "\"%s\" is already a prefix of "
+							    "unit \"%s\" (a prefix may belong to one "
+							    "unit only)",
+							    json_string_value(v), ou->name);
+			}
 			u->n_cidrs++;
 		}
 	}
@@ -915,6 +979,9 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 			return fail(x, pn, "\"%s\" is already the name of rules[%u]", r->name, i);
 	if (strcmp(r->name, "default") == 0)
 		return fail(x, pn, "\"default\" names the default action; choose another name");
+	if (strlen(r->name) >= BWG_NAME_MAX)
+		return fail(x, pn, "%zu bytes: at most %d (flow records and events carry it)",
+			    strlen(r->name), BWG_NAME_MAX - 1);
 
 	/* units */
 	json_t *units = json_object_get(o, "units");
@@ -1185,6 +1252,11 @@ int
 bwg_config_parse(struct bwg_config **out, const char *text, size_t len, const char *name,
 		 const char *dir, char *err, size_t errlen)
 {
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		snprintf(err, errlen, "%s: starts with a UTF-8 byte-order mark (BOM): save it as "
+			 "UTF-8 without one", name);
+		return -EINVAL;
+	}
 	json_error_t je;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
@@ -1211,6 +1283,15 @@ bwg_config_load(struct bwg_config **out, const char *path, char *err, size_t err
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
 		return -e;
 	}
+	unsigned char bom[3];
+	size_t got = fread(bom, 1, sizeof(bom), f);
+	if (got == 3 && memcmp(bom, "\xef\xbb\xbf", 3) == 0) {
+		fclose(f);
+		snprintf(err, errlen, "%s: starts with a UTF-8 byte-order mark (BOM): save it as "
+			 "UTF-8 without one", path);
+		return -EINVAL;
+	}
+	rewind(f);
 	json_error_t je;
 	json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	fclose(f);

@@ -79,11 +79,13 @@ compile_rule(struct bwg_policy *p, struct bwg_rule *r, const struct bwg_conf_rul
 			return -ENOMEM;
 		for (uint32_t i = 0; i < cr->apps.n; i++) {
 			int id = bwg_dpi_app_id(dpi, cr->apps.v[i]);
-			if (id < 0)
-				return fail(err, errlen, p->conf, cr->apps.where[i],
-					    "is not an nDPI application name (names are "
-					    "case-sensitive, e.g. \"BitTorrent\")",
+			if (id < 0) {
+				char h[240], msg[320];
+				snprintf(msg, sizeof(msg), "is not an nDPI application name (%s)",
+					 bwg_dpi_app_hint(dpi, cr->apps.v[i], h, sizeof(h)));
+				return fail(err, errlen, p->conf, cr->apps.where[i], msg,
 					    cr->apps.v[i]);
+			}
 			r->apps[r->n_apps++] = (uint16_t)id;
 		}
 	}

@@ -155,14 +155,14 @@ test_compile_errors(void **state)
 	compile_fails("{'default_action': 'allow', 'rules': [], 'classes': {'p2p': {'apps': "
 		      "['BitTorrent', 'Bittorent']}}}",
 		      NAME ": classes.p2p.apps[1]: \"Bittorent\" is not an nDPI application name "
-			   "(names are case-sensitive, e.g. \"BitTorrent\")");
+			   "(did you mean \"BitTorrent\"?)");
 	compile_fails("{'default_action': 'allow', 'rules': [], 'classes': {"
 		      "'video': {'apps': ['YouTube', 'QQ']}, 'chat': {'apps': ['WeChat', 'QQ']}}}",
 		      NAME ": classes.chat.apps[1]: \"QQ\" is already in class \"video\"");
 	compile_fails("{'default_action': 'allow', 'rules': [], 'classes': {"
 		      "'video': {'categories': ['Videos']}}}",
 		      NAME ": classes.video.categories[0]: \"Videos\" is not an nDPI category name "
-			   "(e.g. \"Video\", \"Game\", \"Chat\")");
+			   "(did you mean \"Video\"?)");
 	compile_fails("{'default_action': 'allow', 'rules': [], 'classes': {"
 		      "'video': {'categories': ['Video']}, 'web': {'categories': ['Web', "
 		      "'Video']}}}",
@@ -174,7 +174,11 @@ test_compile_errors(void **state)
 	compile_fails("{'default_action': 'allow', 'classes': {}, 'rules': [{'name': 'yt', "
 		      "'apps': ['Youtube'], 'action': 'block'}]}",
 		      NAME ": rules[0].apps[0]: \"Youtube\" is not an nDPI application name "
-			   "(names are case-sensitive, e.g. \"BitTorrent\")");
+			   "(did you mean \"YouTube\"?)");
+	compile_fails("{'default_action': 'allow', 'classes': {}, 'rules': [{'name': 'x', "
+		      "'apps': ['NoSuchThing'], 'action': 'block'}]}",
+		      NAME ": rules[0].apps[0]: \"NoSuchThing\" is not an nDPI application name "
+			   "(names are case-sensitive; `ndpiReader -a 0` lists them)");
 	/* The same app twice in one class is not a conflict. */
 	struct bwg_policy *p = compile_ok("{'default_action': 'allow', 'rules': [], 'classes': "
 					  "{'p2p': {'apps': ['BitTorrent', 'BitTorrent']}}}");

@@ -75,8 +75,8 @@ CASES = [
      '{f}: schedules.workhours[0]: "from" must be before "to"; write a window that '
      'crosses midnight as two windows'),
     ("unknown nDPI app", with_(["classes", "p2p", "apps"], ["BitTorrent", "Bittorent"]),
-     '{f}: classes.p2p.apps[1]: "Bittorent" is not an nDPI application name (names are '
-     'case-sensitive, e.g. "BitTorrent")'),
+     '{f}: classes.p2p.apps[1]: "Bittorent" is not an nDPI application name (did you mean '
+     '"BitTorrent"?)'),
     ("app in two classes", with_(["classes", "web", "apps"], ["BitTorrent"]),
      '{f}: classes.web.apps[0]: "BitTorrent" is already in class "p2p"'),
     ("wrong type", with_(["flows"], {"capacity": "big"}),
@@ -89,7 +89,42 @@ CASES = [
     ("missing protocols file", with_(["dpi"], {"protocols_file": "/nonexistent/protos.txt"}),
      '{f}: dpi.protocols_file: cannot read "/nonexistent/protos.txt": No such file or '
      'directory'),
+    ("app name in the wrong case", with_(["classes", "p2p", "apps"], ["youtube"]),
+     '{f}: classes.p2p.apps[0]: "youtube" is not an nDPI application name (did you mean '
+     '"YouTube"?)'),
+    ("category name misspelt", with_(["classes", "web", "categories"], ["Webs"]),
+     '{f}: classes.web.categories[0]: "Webs" is not an nDPI category name (did you mean '
+     '"Web"?)'),
+    ("categories file with a space", with_(["dpi"], {"categories_file": "cat-space.txt"}),
+     '{f}: dpi.categories_file: {d}/cat-space.txt:2: not NAME<TAB>CATEGORY_ID (a space '
+     'where the tab belongs): nDPI would ignore the line'),
+    ("categories file with a name", with_(["dpi"], {"categories_file": "cat-name.txt"}),
+     '{f}: dpi.categories_file: {d}/cat-name.txt:1: the category must be an nDPI category '
+     'number (e.g. 102 for Banned_Site), not a name: nDPI would file the name under '
+     'category 0'),
+    ("categories file a device", with_(["dpi"], {"categories_file": "/dev/zero"}),
+     '{f}: dpi.categories_file: "/dev/zero" is not a regular file'),
+    ("IP address as a host pattern", with_(["classes", "web", "hosts"], ["192.0.2.7"]),
+     '{f}: classes.web.hosts[0]: "192.0.2.7" is not a host pattern: an IP address, not a '
+     'host name (put addresses in an address list)'),
+    ("one prefix in two units", with_(["units"], {"finance": ["10.1.0.0/16"],
+                                                  "health": ["10.1.0.0/16"]}),
+     '{f}: units.health[0]: "10.1.0.0/16" is already a prefix of unit "finance" (a prefix '
+     'may belong to one unit only)'),
+    ("rule name too long", with_(["rules", 0, "name"], "n" * 64),
+     '{f}: rules[0].name: 64 bytes: at most 63 (flow records and events carry it)'),
+    ("byte-order mark", "\ufeff" + with_(["default_action"], "allow"),
+     "{f}: starts with a UTF-8 byte-order mark (BOM): save it as UTF-8 without one"),
+    ("a list outside the lists folder", with_(["classes", "web", "host_files"], ["/etc/passwd"]),
+     '{f}: classes.web.host_files[0]: /etc/passwd: outside the lists folder {d} (lists_dir): '
+     'lists are read from there only'),
 ]
+
+# Side files the cases above name (relative to the config's folder).
+SIDE_FILES = {
+    "cat-space.txt": "# comment\nexample.org 102\n",
+    "cat-name.txt": "example.org\tBanned_Site\n",
+}
 
 
 def main():
@@ -97,12 +132,16 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bad.json")
+        for name, text in SIDE_FILES.items():
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(text)
         for what, text, expected in CASES:
-            with open(path, "w") as f:
+            with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
             p = subprocess.run([binary, "-c", path, "--check"], capture_output=True,
                                text=True, timeout=30)
-            want = "bwgate-pcap: " + expected.replace("{f}", path)
+            want = "bwgate-pcap: " + expected.replace("{f}", path).replace(
+                "{d}", os.path.realpath(tmp))
             got = p.stderr.strip()
             ok = p.returncode == 2 and got == want
             passed += ok
