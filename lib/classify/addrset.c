@@ -151,7 +151,8 @@ flatten(const struct bwg_addrset *s, uint32_t from, uint32_t to, struct ranges *
 int
 bwg_addrset_build(struct bwg_addrset *s)
 {
-	qsort(s->px, s->n, sizeof(*s->px), px_cmp);
+	if (s->n)
+		qsort(s->px, s->n, sizeof(*s->px), px_cmp);
 	/* The same prefix twice is one entry, unless the two disagree on the value. */
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < s->n; i++) {
