@@ -66,6 +66,10 @@ struct bwg_det_pkt {
 	uint8_t dir;            /* 0: from the client (the flow's first sender) */
 	uint16_t sport, dport;  /* this packet's ports */
 	uint32_t seen[2];       /* payload packets of the flow before this one, per direction */
+	/* The first four bytes of each direction's first payload (zero-padded), valid once
+	 * seen[d] > 0: enough to pair a reply with its request (a connection id, a
+	 * handshake word) without a detector keeping state of its own. */
+	uint8_t first[2][4];
 	bool opened;            /* TCP: the client's SYN was seen (not picked up mid-stream) */
 	const struct bwg_dpi_result *dpi; /* nDPI's answer so far (metadata included) */
 };
@@ -101,6 +105,7 @@ uint8_t bwg_detector_behaviour_id(void);
 struct bwg_det_flow {
 	uint32_t never;   /* bit i: detector i answered NEVER */
 	uint32_t seen[2]; /* payload packets per direction shown so far */
+	uint8_t first[2][4]; /* see bwg_det_pkt.first */
 	bool opened;      /* TCP: the flow began with the client's SYN */
 };
 

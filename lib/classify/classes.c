@@ -155,7 +155,7 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 	for (uint32_t i = 0; i < cl->detectors.n; i++) {
 		int id = bwg_detector_id(cl->detectors.v[i]);
 		if (id < 0) {
-			char known[256] = "";
+			char known[BWG_CONFIG_ERR_MAX] = "";
 			for (int d = 1; d < BWG_DET_MAX; d++)
 				if (bwg_detector((uint8_t)d))
 					snprintf(known + strlen(known), sizeof(known) - strlen(known),

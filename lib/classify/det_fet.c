@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "bwg_classify.h"
+#include "det_common.h"
 
 #define MIN_LEN 8
 
@@ -74,20 +75,16 @@ packet(const struct bwg_det_pkt *p)
 {
 	/* The client's first data packet decides (after the server's, if it speaks first);
 	 * a connection picked up mid-stream has no first packet to judge. */
-	if (!p->opened)
-		return BWG_DET_NEVER;
-	if (p->dir != 0)
-		return BWG_DET_MAYBE;
-	if (p->seen[0] != 0)
-		return BWG_DET_NEVER;
+	int at = bwg_det_client_opening(p);
+	if (at <= 0)
+		return at < 0 ? BWG_DET_NEVER : BWG_DET_MAYBE;
 	return looks_fully_encrypted(p->payload, p->len) ? BWG_DET_MATCH : BWG_DET_NEVER;
 }
 
 const struct bwg_detector bwg_det_fully_encrypted = {
 	.name = "fully_encrypted",
-	.rule = "the client's first data packet looks fully encrypted: 3.4 < bits set per "
-		"byte < 4.6, no printable prefix or run, no TLS or HTTP start (Wu et al., "
-		"USENIX Security 2023)",
+	.rule = "the client's first data looks fully encrypted: 3.4 < bits/byte < 4.6, no "
+		"printable prefix or run, not TLS or HTTP (Wu et al. 2023)",
 	.source = BWG_SRC_HEURISTIC,
 	.protos = BWG_DET_TCP,
 	.max_payloads = 1,

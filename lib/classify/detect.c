@@ -55,10 +55,11 @@ bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload
 	uint32_t live = want & ~st->never;
 	if (!live || len == 0)
 		return BWG_DET_NONE;
-	const struct bwg_det_pkt p = {
+	struct bwg_det_pkt p = {
 		.payload = payload, .len = len, .proto = proto, .dir = dir, .sport = sport,
 		.dport = dport, .seen = {st->seen[0], st->seen[1]}, .opened = st->opened,
 		.dpi = dpi};
+	memcpy(p.first, st->first, sizeof(p.first));
 	uint8_t pbit = proto == 6 ? BWG_DET_TCP : proto == 17 ? BWG_DET_UDP : 0;
 	uint8_t hit = BWG_DET_NONE;
 	for (uint8_t id = 1; id < BWG_DET_MAX && !hit; id++) {
@@ -81,6 +82,7 @@ bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload
 		default: break;
 		}
 	}
-	st->seen[dir]++;
+	if (st->seen[dir]++ == 0)
+		memcpy(st->first[dir], payload, len < 4 ? len : 4);
 	return hit;
 }
