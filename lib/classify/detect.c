@@ -15,10 +15,27 @@
 
 extern const struct bwg_detector bwg_det_p2p_behaviour;
 extern const struct bwg_detector bwg_det_fully_encrypted;
+extern const struct bwg_detector bwg_det_raknet;
+extern const struct bwg_detector bwg_det_netcode;
+extern const struct bwg_detector bwg_det_source_engine;
+extern const struct bwg_detector bwg_det_epic_games;
+extern const struct bwg_detector bwg_det_riot_games;
+extern const struct bwg_detector bwg_det_elder_scrolls_online;
+extern const struct bwg_detector bwg_det_path_of_exile;
 
+/* The first to answer MATCH wins; each one's signature is specific enough that the order
+ * between them does not matter, so they are grouped by the class they usually feed. */
 static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_p2p_behaviour, /* id 0 is "none": shifted by one below */
 	&bwg_det_fully_encrypted,
+	/* games */
+	&bwg_det_raknet,
+	&bwg_det_netcode,
+	&bwg_det_source_engine,
+	&bwg_det_epic_games,
+	&bwg_det_riot_games,
+	&bwg_det_elder_scrolls_online,
+	&bwg_det_path_of_exile,
 };
 
 const struct bwg_detector *

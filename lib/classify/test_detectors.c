@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The payload detectors (det_*.c) one by one, through the engine's own entry point
+ * (bwg_detect_packet) with only that detector wanted: payloads built from each protocol's
+ * published layout that must match, near misses that must not, and every truncation of
+ * each positive payload. Each payload is copied into a heap buffer of exactly its length,
+ * so a detector reading past `len` trips AddressSanitizer (scripts/test runs these under
+ * it). Also the registry itself: unique names, complete entries, and rules that fit a
+ * flow record's class_match.
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bwg_classify.h"
+#include "bwg_log.h"
+
+#define TCP 6
+#define UDP 17
+#define C2S 0 /* from the client (the flow's first sender) */
+#define S2C 1
+
+/* One flow as the worker shows it to the detectors: its state and the one detector. */
+struct sim {
+	struct bwg_det_flow st;
+	uint32_t want;
+	uint8_t id;
+	uint8_t proto;
+	struct bwg_dpi_result dpi;
+};
+
+static struct sim
+flow(const char *name, uint8_t proto, bool opened)
+{
+	int id = bwg_detector_id(name);
+	assert_true(id > 0);
+	struct sim s = {.want = 1u << id, .id = (uint8_t)id, .proto = proto};
+	s.st.opened = opened;
+	return s;
+}
+
+/* Show one packet; 1 when the detector matched. The payload goes in a buffer of exactly
+ * n bytes, so ASan catches a read past it. */
+static int
+show(struct sim *s, uint8_t dir, const void *b, uint32_t n)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	assert_non_null(copy);
+	memcpy(copy, b, n);
+	uint8_t hit = bwg_detect_packet(&s->st, s->want, copy, n, s->proto, dir,
+					dir ? 443 : 50000, dir ? 50000 : 443, &s->dpi);
+	free(copy);
+	assert_true(hit == BWG_DET_NONE || hit == s->id);
+	return hit == s->id;
+}
+
+/* The first payload of a fresh flow, client to server. */
+static int
+first(const char *name, uint8_t proto, const void *b, uint32_t n)
+{
+	struct sim s = flow(name, proto, true);
+	return show(&s, C2S, b, n);
+}
+
+/* A fresh UDP flow: the client's a, then the server's b; 1 when b matched (a must not). */
+static int
+pair(const char *name, const void *a, uint32_t na, const void *b, uint32_t nb)
+{
+	struct sim s = flow(name, UDP, false);
+	assert_false(show(&s, C2S, a, na));
+	return show(&s, S2C, b, nb);
+}
+
+/* Every strict prefix of b as a flow's first payload: no crash, no read past the end;
+ * returns how many matched (for the caller to bound). */
+static int
+prefixes(const char *name, uint8_t proto, uint8_t dir, const void *b, uint32_t n)
+{
+	int hits = 0;
+	for (uint32_t k = 1; k < n; k++) {
+		struct sim s = flow(name, proto, true);
+		if (dir == S2C)
+			s.st.seen[C2S] = 1; /* pretend the client spoke first */
+		hits += show(&s, dir, b, k);
+	}
+	return hits;
+}
+
+static void
+fill(uint8_t *b, uint32_t n, uint32_t seed)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
+		b[i] = (uint8_t)seed;
+	}
+}
+
+static void
+put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8), b[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *b, uint32_t v)
+{
+	put16(b, (uint16_t)(v >> 16)), put16(b + 2, (uint16_t)v);
+}
+
+/* ---- the registry ----------------------------------------------------------------------- */
+
+static void
+test_registry(void **state)
+{
+	(void)state;
+	struct bwg_flow_view v;
+	int n = 0;
+	for (int id = 1; id < BWG_DET_MAX; id++) {
+		const struct bwg_detector *d = bwg_detector((uint8_t)id);
+		if (!d)
+			continue;
+		n++;
+		assert_non_null(d->name);
+		assert_non_null(d->rule);
+		assert_int_equal(bwg_detector_id(d->name), id);
+		if (d->source == BWG_SRC_HEURISTIC) {
+			/* The flow record shows "name: rule" in class_match: it must fit. */
+			assert_true(strlen(d->name) + 2 + strlen(d->rule) < sizeof(v.class_match));
+			assert_non_null(d->packet);
+			assert_true(d->protos & (BWG_DET_TCP | BWG_DET_UDP));
+			assert_true(d->max_payloads > 0);
+		}
+	}
+	assert_true(n > 2); /* p2p_behaviour, fully_encrypted and the payload detectors */
+	assert_int_equal(bwg_detector_id("no_such_detector"), -1);
+}
+
+/* ---- games ------------------------------------------------------------------------------ */
+
+static const uint8_t raknet_cookie[16] = {0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe,
+					  0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78};
+
+static void
+test_raknet(void **state)
+{
+	(void)state;
+	uint8_t ping[33], pong[60], ocr1[1200], bad[33];
+	/* Unconnected ping: id, time, cookie, client GUID. */
+	fill(ping, sizeof(ping), 1);
+	ping[0] = 0x01;
+	memcpy(ping + 9, raknet_cookie, 16);
+	assert_true(first("raknet", UDP, ping, sizeof(ping)));
+	/* Unconnected pong from the server: id, time, GUID, cookie, a server string. */
+	fill(pong, sizeof(pong), 2);
+	pong[0] = 0x1c;
+	memcpy(pong + 17, raknet_cookie, 16);
+	struct sim s = flow("raknet", UDP, false);
+	assert_false(show(&s, C2S, ping + 1, 20));
+	assert_true(show(&s, S2C, pong, sizeof(pong)));
+	/* Open connection request 1: id, cookie, protocol, zero padding to the MTU. */
+	memset(ocr1, 0, sizeof(ocr1));
+	ocr1[0] = 0x05;
+	memcpy(ocr1 + 1, raknet_cookie, 16);
+	ocr1[17] = 11;
+	assert_true(first("raknet", UDP, ocr1, sizeof(ocr1)));
+	/* Incompatible protocol: id, version, cookie. */
+	uint8_t incompat[25] = {0x19, 10};
+	memcpy(incompat + 2, raknet_cookie, 16);
+	assert_true(first("raknet", UDP, incompat, sizeof(incompat)));
+	/* The cookie where the id does not put it; an id without one; random bytes. */
+	memcpy(bad, ping, sizeof(bad));
+	bad[0] = 0x05; /* cookie expected at 1, it is at 9 */
+	assert_false(first("raknet", UDP, bad, sizeof(bad)));
+	bad[0] = 0x84; /* a connected frame set */
+	assert_false(first("raknet", UDP, bad, sizeof(bad)));
+	fill(bad, sizeof(bad), 3);
+	bad[0] = 0x01;
+	assert_false(first("raknet", UDP, bad, sizeof(bad)));
+	/* Cut short before the cookie ends: never a match. */
+	assert_int_equal(prefixes("raknet", UDP, C2S, ping, 25), 0);
+	prefixes("raknet", UDP, C2S, ocr1, 40);
+	/* TCP is not RakNet. */
+	assert_false(first("raknet", TCP, ping, sizeof(ping)));
+}
+
+static void
+netcode_request(uint8_t *b, uint32_t n, char version)
+{
+	fill(b, n, 4);
+	b[0] = 0;
+	memcpy(b + 1, "NETCODE 1.0", 11);
+	b[12] = (uint8_t)version;
+	b[13] = 0;
+}
+
+static void
+test_netcode(void **state)
+{
+	(void)state;
+	static uint8_t b[1078];
+	netcode_request(b, 1078, '2');
+	assert_true(first("netcode", UDP, b, 1078));
+	netcode_request(b, 1062, '1');
+	assert_true(first("netcode", UDP, b, 1062));
+	/* A server drops any other size; so must we. */
+	netcode_request(b, 1077, '2');
+	assert_false(first("netcode", UDP, b, 1077));
+	netcode_request(b, 1078, 'x');
+	assert_false(first("netcode", UDP, b, 1078));
+	netcode_request(b, 1078, '2');
+	b[0] = 0x15; /* an encrypted packet's prefix byte */
+	assert_false(first("netcode", UDP, b, 1078));
+	netcode_request(b, 1078, '2');
+	b[13] = ' ';
+	assert_false(first("netcode", UDP, b, 1078));
+	netcode_request(b, 1062, '2'); /* 1.02's request is 1078 bytes */
+	assert_false(first("netcode", UDP, b, 1062));
+	netcode_request(b, 1078, '2');
+	assert_int_equal(prefixes("netcode", UDP, C2S, b, 1078), 0);
+}
+
+static void
+test_source_engine(void **state)
+{
+	(void)state;
+	uint8_t info[29] = {0xff, 0xff, 0xff, 0xff, 'T'};
+	memcpy(info + 5, "Source Engine Query", 20); /* with its NUL */
+	assert_true(first("source_engine", UDP, info, 25));
+	put32(info + 25, 0x4a3b2c1d); /* the challenge the server asked for */
+	assert_true(first("source_engine", UDP, info, 29));
+	uint8_t player[9] = {0xff, 0xff, 0xff, 0xff, 'U', 0xff, 0xff, 0xff, 0xff};
+	assert_true(first("source_engine", UDP, player, 9));
+	player[4] = 'V';
+	assert_true(first("source_engine", UDP, player, 9));
+	uint8_t getchallenge[5] = {0xff, 0xff, 0xff, 0xff, 'W'};
+	assert_true(first("source_engine", UDP, getchallenge, 5));
+	/* The server's answer first, then the client's query: still the query decides. */
+	struct sim s = flow("source_engine", UDP, false);
+	uint8_t challenge[9] = {0xff, 0xff, 0xff, 0xff, 'A', 1, 2, 3, 4};
+	assert_false(show(&s, S2C, challenge, 9));
+	assert_true(show(&s, C2S, player, 9));
+	/* Near misses: another string, other lengths, another letter, no -1. */
+	uint8_t other[25];
+	memcpy(other, info, 25);
+	other[10] = 'x';
+	assert_false(first("source_engine", UDP, other, 25));
+	assert_false(first("source_engine", UDP, info, 26));
+	assert_false(first("source_engine", UDP, player, 8));
+	player[4] = 'q';
+	assert_false(first("source_engine", UDP, player, 9));
+	memcpy(other, info, 25);
+	other[0] = 0xfe;
+	assert_false(first("source_engine", UDP, other, 25));
+	/* The client's first payload decides: a query later on does not count. */
+	s = flow("source_engine", UDP, false);
+	assert_false(show(&s, C2S, other, 25));
+	assert_false(show(&s, C2S, info, 25));
+	assert_int_equal(prefixes("source_engine", UDP, C2S, info, 25), 0);
+}
+
+static void
+test_epic_games(void **state)
+{
+	(void)state;
+	uint8_t req[40], reply[48];
+	fill(req, sizeof(req), 5);
+	put32(req, 0x471a2000); /* bit 0x08 clear */
+	memset(req + 10, 0, 24);
+	fill(reply, sizeof(reply), 6);
+	put32(reply, 0x471a2008);
+	/* The request (repeated while unanswered), then the answer echoing its word. */
+	struct sim s = flow("epic_games", UDP, false);
+	assert_false(show(&s, C2S, req, sizeof(req)));
+	assert_false(show(&s, C2S, req, sizeof(req)));
+	assert_true(show(&s, S2C, reply, sizeof(reply)));
+	/* An answer with another word, or with the bit already set in the request. */
+	s = flow("epic_games", UDP, false);
+	assert_false(show(&s, C2S, req, sizeof(req)));
+	put32(reply, 0x471a2009);
+	assert_false(show(&s, S2C, reply, sizeof(reply)));
+	put32(reply, 0x471a2008);
+	s = flow("epic_games", UDP, false);
+	put32(req, 0x471a2008);
+	assert_false(show(&s, C2S, req, sizeof(req)));
+	assert_false(show(&s, S2C, reply, sizeof(reply)));
+	/* Not the zero run, too short, or the server speaking first. */
+	put32(req, 0x471a2000);
+	req[20] = 1;
+	assert_false(pair("epic_games", req, sizeof(req), reply, sizeof(reply)));
+	req[20] = 0;
+	assert_false(pair("epic_games", req, 33, reply, sizeof(reply)));
+	s = flow("epic_games", UDP, false);
+	assert_false(show(&s, S2C, reply, sizeof(reply)));
+	assert_false(show(&s, C2S, req, sizeof(req)));
+	/* Truncated answers after a good request. */
+	for (uint32_t k = 1; k <= 4; k++) {
+		s = flow("epic_games", UDP, false);
+		assert_false(show(&s, C2S, req, sizeof(req)));
+		assert_false(show(&s, S2C, reply, k));
+	}
+}
+
+static void
+test_riot_games(void **state)
+{
+	(void)state;
+	static const uint8_t probe[8] = {0xaa, 0xaa, 0xaa, 0xaa, 0xbb, 0xbb, 0xbb, 0xbb};
+	static const uint8_t hs[8] = {0x3c, 0xb1, 0x1f, 0x2d, 0xea, 0x23, 0x46, 0x0c};
+	uint8_t b[53];
+	fill(b, 36, 7);
+	memcpy(b + 28, probe, 8);
+	assert_true(first("riot_games", UDP, b, 36));
+	assert_false(first("riot_games", UDP, probe, 8)); /* the trailer alone */
+	fill(b, 53, 8);
+	memcpy(b + 45, hs, 8);
+	assert_true(first("riot_games", UDP, b, 53));
+	memmove(b, b + 1, 52); /* the same trailer on 52 bytes */
+	assert_false(first("riot_games", UDP, b, 52));
+	fill(b, 53, 9);
+	assert_false(first("riot_games", UDP, b, 53));
+	/* A later datagram (the fourth each way) still counts. */
+	struct sim s = flow("riot_games", UDP, false);
+	fill(b, 36, 10);
+	for (int i = 0; i < 3; i++)
+		assert_false(show(&s, C2S, b, 36));
+	memcpy(b + 28, probe, 8);
+	assert_true(show(&s, C2S, b, 36));
+	assert_int_equal(prefixes("riot_games", UDP, C2S, b, 36), 0);
+}
+
+static void
+eso_login(uint8_t *b, uint32_t n, uint32_t mark_at, const void *mark, uint32_t mlen)
+{
+	fill(b, n, 11);
+	put32(b, n - 4);
+	memcpy(b + mark_at, mark, mlen);
+}
+
+static void
+test_elder_scrolls_online(void **state)
+{
+	(void)state;
+	static uint8_t b[700];
+	static const uint8_t zmark[4] = {0x8b, 0x78, 0x9c, 0x01};
+	eso_login(b, 700, 40, "eso.live.9.3.6", 14);
+	assert_true(first("elder_scrolls_online", TCP, b, 700));
+	eso_login(b, 700, 100, zmark, 4);
+	assert_true(first("elder_scrolls_online", TCP, b, 700));
+	/* Markers past the first 140 bytes, a wrong length prefix, a short message. */
+	eso_login(b, 700, 200, "eso.live", 8);
+	assert_false(first("elder_scrolls_online", TCP, b, 700));
+	eso_login(b, 700, 40, "eso.live", 8);
+	put32(b, 700);
+	assert_false(first("elder_scrolls_online", TCP, b, 700));
+	eso_login(b, 599, 40, "eso.live", 8);
+	assert_false(first("elder_scrolls_online", TCP, b, 599));
+	/* A connection picked up in its middle has no first message. */
+	eso_login(b, 700, 40, "eso.live", 8);
+	struct sim s = flow("elder_scrolls_online", TCP, false);
+	assert_false(show(&s, C2S, b, 700));
+	assert_int_equal(prefixes("elder_scrolls_online", TCP, C2S, b, 700), 0);
+}
+
+static void
+test_path_of_exile(void **state)
+{
+	(void)state;
+	/* 00, 03 00, two bytes, 00, 02 00, a length-prefixed character name, the tail. */
+	uint8_t poe[31] = {0x00, 0x03, 0x00, 0x37, 0x75, 0x60, 0x00, 0x02, 0x00, 0x09};
+	memcpy(poe + 10, "Templar01", 9);
+	fill(poe + 19, 4, 12);
+	static const uint8_t tail[8] = {0, 0, 0, 0, 0x40, 0, 0, 0x01};
+	memcpy(poe + 23, tail, 8);
+	assert_true(first("path_of_exile", TCP, poe, 31));
+	uint8_t poe2[19] = {0x00, 0x03, 0x00, 0x11, 0x22, 0x33, 0x00, 0x02, 0x00};
+	put32(poe2 + 14, 0x40);
+	assert_true(first("path_of_exile", TCP, poe2, 19));
+	uint8_t bad[31];
+	memcpy(bad, poe, 31);
+	bad[30] = 0x02;
+	assert_false(first("path_of_exile", TCP, bad, 31));
+	memcpy(bad, poe, 31);
+	bad[1] = 0x00, bad[2] = 0x03; /* 00 03 instead of 03 00 */
+	assert_false(first("path_of_exile", TCP, bad, 31));
+	struct sim s = flow("path_of_exile", TCP, false);
+	assert_false(show(&s, C2S, poe, 31));
+	assert_false(first("path_of_exile", UDP, poe, 31));
+	assert_int_equal(prefixes("path_of_exile", TCP, C2S, poe, 31), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_raknet),
+		cmocka_unit_test(test_netcode),
+		cmocka_unit_test(test_source_engine),
+		cmocka_unit_test(test_epic_games),
+		cmocka_unit_test(test_riot_games),
+		cmocka_unit_test(test_elder_scrolls_online),
+		cmocka_unit_test(test_path_of_exile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
