@@ -22,6 +22,9 @@ extern const struct bwg_detector bwg_det_epic_games;
 extern const struct bwg_detector bwg_det_riot_games;
 extern const struct bwg_detector bwg_det_elder_scrolls_online;
 extern const struct bwg_detector bwg_det_path_of_exile;
+extern const struct bwg_detector bwg_det_discord_voice;
+extern const struct bwg_detector bwg_det_whatsapp_call;
+extern const struct bwg_detector bwg_det_line_call;
 
 /* The first to answer MATCH wins; each one's signature is specific enough that the order
  * between them does not matter, so they are grouped by the class they usually feed. */
@@ -36,6 +39,10 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_riot_games,
 	&bwg_det_elder_scrolls_online,
 	&bwg_det_path_of_exile,
+	/* calls */
+	&bwg_det_discord_voice,
+	&bwg_det_whatsapp_call,
+	&bwg_det_line_call,
 };
 
 const struct bwg_detector *

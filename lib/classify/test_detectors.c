@@ -395,6 +395,123 @@ test_path_of_exile(void **state)
 	assert_int_equal(prefixes("path_of_exile", TCP, C2S, poe, 31), 0);
 }
 
+/* ---- calls ------------------------------------------------------------------------------ */
+
+static void
+test_discord_voice(void **state)
+{
+	(void)state;
+	uint8_t req[74] = {0x00, 0x01, 0x00, 0x46, 0x00, 0x03, 0xcf, 0xa8};
+	put16(req + 72, 50004);
+	assert_true(first("discord_voice", UDP, req, 74));
+	uint8_t resp[74] = {0x00, 0x02, 0x00, 0x46, 0x00, 0x03, 0xcf, 0xa8};
+	memcpy(resp + 8, "198.51.100.23", 13);
+	put16(resp + 72, 61234);
+	assert_true(pair("discord_voice", "xx", 2, resp, 74));
+	uint8_t keepalive[8] = {0x13, 0x37, 0xca, 0xfe, 0x0d, 0, 0, 0};
+	assert_true(first("discord_voice", UDP, keepalive, 8));
+	/* Near misses: another length word, a size off by one, junk in the address. */
+	uint8_t bad[75];
+	memcpy(bad, req, 74);
+	bad[3] = 0x47;
+	assert_false(first("discord_voice", UDP, bad, 74));
+	memcpy(bad, req, 74);
+	bad[74] = 0;
+	assert_false(first("discord_voice", UDP, bad, 75));
+	memcpy(bad, resp, 74);
+	bad[30] = 0x01; /* a control byte after the NULs */
+	assert_false(first("discord_voice", UDP, bad, 74));
+	memcpy(bad, resp, 74);
+	memset(bad + 8, '1', 64); /* no NUL at all */
+	assert_false(first("discord_voice", UDP, bad, 74));
+	assert_false(first("discord_voice", UDP, keepalive, 7));
+	assert_int_equal(prefixes("discord_voice", UDP, C2S, resp, 74), 0);
+}
+
+/* A STUN message: type, the attributes given (type, length, value), padded. */
+static uint32_t
+stun(uint8_t *b, uint16_t type, const uint16_t *attrs, int n_attrs)
+{
+	put16(b, type);
+	put32(b + 4, 0x2112a442);
+	fill(b + 8, 12, 13);
+	uint32_t off = 20;
+	for (int i = 0; i < n_attrs; i++) {
+		uint16_t len = attrs[2 * i + 1];
+		put16(b + off, attrs[2 * i]);
+		put16(b + off + 2, len);
+		memset(b + off + 4, 0x5a, (len + 3u) & ~3u);
+		off += 4 + ((len + 3u) & ~3u);
+	}
+	put16(b + 2, (uint16_t)(off - 20));
+	return off;
+}
+
+static void
+test_whatsapp_call(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	uint32_t n = stun(b, 0x0801, NULL, 0);
+	assert_true(first("whatsapp_call", UDP, b, n));
+	static const uint16_t wa_attr[] = {0x0020, 8, 0x4002, 4, 0x0008, 20};
+	n = stun(b, 0x0001, wa_attr, 3);
+	assert_true(first("whatsapp_call", UDP, b, n));
+	/* A browser's ICE check: USERNAME, ICE-CONTROLLING, PRIORITY, MESSAGE-INTEGRITY,
+	 * FINGERPRINT. Standard STUN is not WhatsApp. */
+	static const uint16_t ice[] = {0x0006, 9, 0x802a, 8, 0x0024, 4, 0x0008, 20, 0x8028, 4};
+	n = stun(b, 0x0001, ice, 5);
+	assert_false(first("whatsapp_call", UDP, b, n));
+	n = stun(b, 0x0101, ice, 5);
+	assert_false(first("whatsapp_call", UDP, b, n));
+	/* WhatsApp's type without the magic cookie, with a wrong length, or a bad TLV. */
+	n = stun(b, 0x0801, NULL, 0);
+	b[4] = 0x22;
+	assert_false(first("whatsapp_call", UDP, b, n));
+	n = stun(b, 0x0800, wa_attr, 3);
+	put16(b + 2, (uint16_t)(n - 20 + 4));
+	assert_false(first("whatsapp_call", UDP, b, n));
+	n = stun(b, 0x0001, wa_attr, 3);
+	put16(b + 20 + 12 + 2, 200); /* the 0x4002 attribute claims more than there is */
+	assert_false(first("whatsapp_call", UDP, b, n));
+	n = stun(b, 0x0001, wa_attr, 3);
+	b[0] |= 0x80; /* not STUN's two zero bits (RTP, DTLS...) */
+	assert_false(first("whatsapp_call", UDP, b, n));
+	n = stun(b, 0x0001, wa_attr, 3);
+	assert_int_equal(prefixes("whatsapp_call", UDP, C2S, b, n), 0);
+}
+
+static void
+test_line_call(void **state)
+{
+	(void)state;
+	static uint8_t call[800], answer[240], shortc[160];
+	fill(call, sizeof(call), 14);
+	call[0] = 0xdb, call[4] = 0x06, call[5] = 0x02;
+	fill(answer, sizeof(answer), 15);
+	answer[0] = 0xd8, answer[4] = 0x06, answer[5] = 0x02;
+	struct sim s = flow("line_call", UDP, false);
+	assert_false(show(&s, C2S, call, sizeof(call)));
+	assert_false(show(&s, C2S, call, sizeof(call))); /* repeated: waited through */
+	assert_true(show(&s, S2C, answer, sizeof(answer)));
+	/* The short form from both sides. */
+	fill(shortc, sizeof(shortc), 16);
+	shortc[0] = 0xd9, shortc[4] = 0x06, shortc[5] = 0x02;
+	assert_true(pair("line_call", shortc, sizeof(shortc), answer, sizeof(answer)));
+	/* One half is not enough; the long form must be long; order matters. */
+	s = flow("line_call", UDP, false);
+	assert_false(show(&s, C2S, call, sizeof(call)));
+	answer[5] = 0x03;
+	assert_false(show(&s, S2C, answer, sizeof(answer)));
+	answer[5] = 0x02;
+	assert_false(pair("line_call", call, 700, answer, sizeof(answer)));
+	s = flow("line_call", UDP, false);
+	assert_false(show(&s, S2C, answer, sizeof(answer)));
+	assert_false(show(&s, C2S, call, sizeof(call)));
+	assert_false(pair("line_call", call, sizeof(call), answer, 149));
+	assert_int_equal(prefixes("line_call", UDP, C2S, call, sizeof(call)), 0);
+}
+
 int
 main(void)
 {
@@ -407,6 +524,9 @@ main(void)
 		cmocka_unit_test(test_riot_games),
 		cmocka_unit_test(test_elder_scrolls_online),
 		cmocka_unit_test(test_path_of_exile),
+		cmocka_unit_test(test_discord_voice),
+		cmocka_unit_test(test_whatsapp_call),
+		cmocka_unit_test(test_line_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
