@@ -25,6 +25,9 @@ extern const struct bwg_detector bwg_det_path_of_exile;
 extern const struct bwg_detector bwg_det_discord_voice;
 extern const struct bwg_detector bwg_det_whatsapp_call;
 extern const struct bwg_detector bwg_det_line_call;
+extern const struct bwg_detector bwg_det_utp;
+extern const struct bwg_detector bwg_det_bt_dht;
+extern const struct bwg_detector bwg_det_bt_tracker;
 
 /* The first to answer MATCH wins; each one's signature is specific enough that the order
  * between them does not matter, so they are grouped by the class they usually feed. */
@@ -43,6 +46,10 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_discord_voice,
 	&bwg_det_whatsapp_call,
 	&bwg_det_line_call,
+	/* peer-to-peer */
+	&bwg_det_utp,
+	&bwg_det_bt_dht,
+	&bwg_det_bt_tracker,
 };
 
 const struct bwg_detector *

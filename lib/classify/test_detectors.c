@@ -512,6 +512,182 @@ test_line_call(void **state)
 	assert_int_equal(prefixes("line_call", UDP, C2S, call, sizeof(call)), 0);
 }
 
+/* ---- peer-to-peer ----------------------------------------------------------------------- */
+
+/* A uTP header (BEP 29) of `type` with connection id `id` and no extension. */
+static void
+utp(uint8_t *b, int type, uint16_t id, uint16_t seq)
+{
+	memset(b, 0, 20);
+	b[0] = (uint8_t)(type << 4 | 1);
+	put16(b + 2, id);
+	put32(b + 4, 0x10eeb2f0); /* timestamp, microseconds */
+	put32(b + 12, 0x00100000); /* window */
+	put16(b + 16, seq);
+}
+
+static void
+test_utp(void **state)
+{
+	(void)state;
+	uint8_t syn[20], st[30], data[100], bad[40];
+	/* The handshake: SYN with id X, STATE back with id X. */
+	utp(syn, 4, 0x5302, 1);
+	utp(st, 2, 0x5302, 77);
+	struct sim s = flow("utp", UDP, false);
+	assert_false(show(&s, C2S, syn, 20));
+	assert_true(show(&s, S2C, st, 20));
+	/* The STATE with an extension-bits extension (type 2, 8 bytes). */
+	st[1] = 2, st[20] = 0, st[21] = 8;
+	assert_true(pair("utp", syn, 20, st, 30));
+	/* Ids paired X / X+1 both ways (a flow met after its SYN). */
+	utp(data, 0, 0x5303, 2);
+	fill(data + 20, 80, 17);
+	utp(st, 2, 0x5302, 77);
+	assert_true(pair("utp", data, 100, st, 20));
+	/* One way only: three packets with one id, one of them payload-free. */
+	s = flow("utp", UDP, false);
+	utp(st, 2, 0x5303, 78);
+	assert_false(show(&s, C2S, st, 20));
+	assert_false(show(&s, C2S, data, 100));
+	assert_true(show(&s, C2S, data, 100));
+	s = flow("utp", UDP, false);
+	for (int i = 0; i < 4; i++) /* DATA only: not yet */
+		assert_false(show(&s, C2S, data, 100));
+	assert_true(show(&s, C2S, st, 20));
+	/* The BitTorrent handshake inside a DATA packet. */
+	memcpy(data + 20, "\x13" "BitTorrent protocol", 20);
+	assert_true(first("utp", UDP, data, 100));
+	/* Not uTP: version 2, a STATE with a payload, a DATA without, an extension that
+	 * overruns, a selective ack of 3 bytes, a zero clock. */
+	utp(bad, 2, 1, 1);
+	bad[0] = 0x22;
+	assert_false(first("utp", UDP, bad, 20));
+	utp(bad, 2, 1, 1);
+	assert_false(first("utp", UDP, bad, 24));
+	utp(bad, 0, 1, 1);
+	assert_false(first("utp", UDP, bad, 20));
+	utp(bad, 2, 1, 1);
+	bad[1] = 1, bad[20] = 0, bad[21] = 16;
+	assert_false(first("utp", UDP, bad, 30));
+	utp(bad, 2, 1, 1);
+	bad[1] = 1, bad[20] = 0, bad[21] = 3;
+	assert_false(first("utp", UDP, bad, 25));
+	utp(bad, 2, 1, 1);
+	put32(bad + 4, 0);
+	assert_false(first("utp", UDP, bad, 20));
+	/* Three packets, but the id changes: not one connection. */
+	s = flow("utp", UDP, false);
+	utp(st, 2, 0x1111, 1);
+	assert_false(show(&s, C2S, st, 20));
+	utp(st, 2, 0x2222, 1);
+	assert_false(show(&s, C2S, st, 20));
+	utp(st, 2, 0x1111, 1);
+	assert_false(show(&s, C2S, st, 20));
+	/* A SYN answered with another id. */
+	s = flow("utp", UDP, false);
+	assert_false(show(&s, C2S, syn, 20));
+	utp(st, 2, 0x7777, 1);
+	assert_false(show(&s, S2C, st, 20));
+	memcpy(data + 20, "\x13" "BitTorrent protocol", 20);
+	assert_int_equal(prefixes("utp", UDP, C2S, data, 40), 0);
+}
+
+static uint32_t
+cat(uint8_t *b, uint32_t off, const void *s, uint32_t n)
+{
+	memcpy(b + off, s, n);
+	return off + n;
+}
+
+/* A KRPC message (BEP 5) with 20-byte ids made of `c`. */
+static uint32_t
+krpc(uint8_t *b, char y)
+{
+	uint8_t id[20];
+	memset(id, 0xc3, sizeof(id));
+	uint32_t n = 0;
+#define S(str) n = cat(b, n, str, sizeof(str) - 1)
+	if (y == 'q') {
+		S("d1:ad2:id20:");
+		n = cat(b, n, id, 20);
+		S("6:target20:");
+		n = cat(b, n, id, 20);
+		S("e1:q9:find_node1:t2:aa1:y1:qe");
+	} else if (y == 'r') {
+		S("d1:rd2:id20:");
+		n = cat(b, n, id, 20);
+		S("5:nodes26:abcdefghijklmnopqrstuvwxyze1:t2:aa1:y1:re");
+	} else {
+		S("d1:eli201e23:A Generic Error Ocurrede1:t2:aa1:y1:ee");
+	}
+#undef S
+	return n;
+}
+
+static void
+test_bt_dht(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	uint32_t n = krpc(b, 'q');
+	assert_true(first("bt_dht", UDP, b, n));
+	assert_int_equal(prefixes("bt_dht", UDP, C2S, b, n), 0);
+	n = krpc(b, 'r');
+	assert_true(first("bt_dht", UDP, b, n));
+	n = krpc(b, 'e');
+	assert_true(first("bt_dht", UDP, b, n));
+	/* A trailing byte, a missing transaction id, a query without arguments, an
+	 * unknown type. */
+	n = krpc(b, 'q');
+	b[n] = 'x';
+	assert_false(first("bt_dht", UDP, b, n + 1));
+	static const char no_t[] = "d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:y1:qe";
+	assert_false(first("bt_dht", UDP, no_t, sizeof(no_t) - 1));
+	static const char no_a[] = "d1:q4:ping1:t2:aa1:y1:qe";
+	assert_false(first("bt_dht", UDP, no_a, sizeof(no_a) - 1));
+	static const char y_x[] = "d1:rd2:id20:aaaaaaaaaaaaaaaaaaaae1:t2:aa1:y1:xe";
+	assert_false(first("bt_dht", UDP, y_x, sizeof(y_x) - 1));
+	/* Malformed bencoding: a string longer than the datagram, a huge length, nesting
+	 * deeper than allowed, an integer without digits. */
+	static const char long_str[] = "d1:t2:aa1:y1:q1:q9:ping1:ad2:id99:xe";
+	assert_false(first("bt_dht", UDP, long_str, sizeof(long_str) - 1));
+	static const char huge[] = "d1:t99999999999999999999:a";
+	assert_false(first("bt_dht", UDP, huge, sizeof(huge) - 1));
+	char deep[64] = "d1:ald1:ald1:ald1:ald1:ald1:ald1:ald1:ald1:a";
+	assert_false(first("bt_dht", UDP, deep, (uint32_t)strlen(deep)));
+	static const char no_digits[] = "d1:ai-e1:q4:ping1:t2:aa1:y1:qe";
+	assert_false(first("bt_dht", UDP, no_digits, sizeof(no_digits) - 1));
+	/* A JSON document and random bytes. */
+	static const char json[] = "{\"t\":\"aa\",\"y\":\"q\"}";
+	assert_false(first("bt_dht", UDP, json, sizeof(json) - 1));
+	fill(b, 100, 18);
+	b[0] = 'd';
+	assert_false(first("bt_dht", UDP, b, 100));
+}
+
+static void
+test_bt_tracker(void **state)
+{
+	(void)state;
+	uint8_t req[16] = {0x00, 0x00, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80, 0, 0, 0, 0};
+	put32(req + 12, 0xdeadbeef);
+	assert_true(first("bt_tracker", UDP, req, 16));
+	assert_false(first("bt_tracker", UDP, req, 15));
+	uint8_t announce[98];
+	fill(announce, sizeof(announce), 19);
+	memcpy(announce, req, 8);
+	put32(announce + 8, 1); /* action announce, which needs a connection id instead */
+	assert_false(first("bt_tracker", UDP, announce, 98));
+	req[7] = 0x81;
+	assert_false(first("bt_tracker", UDP, req, 16));
+	req[7] = 0x80;
+	struct sim s = flow("bt_tracker", UDP, false);
+	assert_false(show(&s, S2C, req, 16)); /* the server's side is not a request */
+	assert_true(show(&s, C2S, req, 16));
+	assert_int_equal(prefixes("bt_tracker", UDP, C2S, req, 16), 0);
+}
+
 int
 main(void)
 {
@@ -527,6 +703,9 @@ main(void)
 		cmocka_unit_test(test_discord_voice),
 		cmocka_unit_test(test_whatsapp_call),
 		cmocka_unit_test(test_line_call),
+		cmocka_unit_test(test_utp),
+		cmocka_unit_test(test_bt_dht),
+		cmocka_unit_test(test_bt_tracker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
