@@ -28,6 +28,8 @@ extern const struct bwg_detector bwg_det_line_call;
 extern const struct bwg_detector bwg_det_utp;
 extern const struct bwg_detector bwg_det_bt_dht;
 extern const struct bwg_detector bwg_det_bt_tracker;
+extern const struct bwg_detector bwg_det_softether;
+extern const struct bwg_detector bwg_det_tailscale;
 
 /* The first to answer MATCH wins; each one's signature is specific enough that the order
  * between them does not matter, so they are grouped by the class they usually feed. */
@@ -50,6 +52,9 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_utp,
 	&bwg_det_bt_dht,
 	&bwg_det_bt_tracker,
+	/* tunnels */
+	&bwg_det_softether,
+	&bwg_det_tailscale,
 };
 
 const struct bwg_detector *

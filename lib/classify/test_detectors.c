@@ -688,6 +688,88 @@ test_bt_tracker(void **state)
 	assert_int_equal(prefixes("bt_tracker", UDP, C2S, req, 16), 0);
 }
 
+/* ---- tunnels ---------------------------------------------------------------------------- */
+
+/* A SoftEther PACK element: name, type, one value. */
+static uint32_t
+pack_elem(uint8_t *b, uint32_t off, const char *name, uint32_t type, const void *v, uint32_t vlen)
+{
+	uint32_t nlen = (uint32_t)strlen(name);
+	put32(b + off, nlen + 1);
+	off = cat(b, off + 4, name, nlen);
+	put32(b + off, type);
+	put32(b + off + 4, 1);
+	off += 8;
+	if (type == 1 || type == 2 || type == 3) {
+		put32(b + off, vlen);
+		off += 4;
+	}
+	return cat(b, off, v, vlen);
+}
+
+static void
+test_softether(void **state)
+{
+	(void)state;
+	static const char ip4[] = "IP=203.0.113.9,PORT=51381", ip6[] = "IP=2001:db8::7,PORT=443";
+	struct sim s = flow("softether", UDP, false);
+	assert_false(show(&s, C2S, "A", 1));
+	assert_true(show(&s, S2C, ip4, sizeof(ip4) - 1));
+	assert_true(first("softether", UDP, ip6, sizeof(ip6) - 1));
+	static const char *const bad_text[] = {"IP=1.2.3.4,PORT=", "IP=1.2.3.4,PORT=123456",
+					       "IP=1.2.3.4,PORT=12x", "IP=,PORT=80",
+					       "IP=1.2.3.4;PORT=80", "IP=hostname,PORT=80"};
+	for (size_t i = 0; i < sizeof(bad_text) / sizeof(bad_text[0]); i++)
+		assert_false(first("softether", UDP, bad_text[i], (uint32_t)strlen(bad_text[i])));
+	/* A PACK: host_name (string), machine_key (data), nat_traversal_version (int). */
+	uint8_t b[256], key[20], one[4] = {0, 0, 0, 1};
+	fill(key, sizeof(key), 20);
+	put32(b, 3);
+	uint32_t n = pack_elem(b, 4, "host_name", 2, "vpn", 3);
+	n = pack_elem(b, n, "machine_key", 1, key, sizeof(key));
+	n = pack_elem(b, n, "nat_traversal_version", 0, one, 4);
+	assert_true(first("softether", UDP, b, n));
+	assert_int_equal(prefixes("softether", UDP, C2S, b, n), 0);
+	/* A one-element PACK must end where the element does. */
+	put32(b, 1);
+	uint32_t n1 = pack_elem(b, 4, "opcode", 2, "get_token", 9);
+	assert_true(first("softether", UDP, b, n1));
+	assert_false(first("softether", UDP, b, n1 + 1));
+	/* An unknown value type, no elements, a name that is not an identifier. */
+	put32(b, 3);
+	n = pack_elem(b, 4, "host_name", 7, "vpnx", 4);
+	n = pack_elem(b, n, "opcode", 2, "x", 1);
+	assert_false(first("softether", UDP, b, n));
+	put32(b, 0);
+	assert_false(first("softether", UDP, b, n));
+	put32(b, 2);
+	n = pack_elem(b, 4, "host name", 2, "vpn", 3);
+	n = pack_elem(b, n, "opcode", 2, "x", 1);
+	assert_false(first("softether", UDP, b, n));
+	/* A value larger than the datagram. */
+	put32(b, 2);
+	n = pack_elem(b, 4, "host_name", 2, "vpn", 3);
+	put32(b + 4 + 4 + 9 + 8, 5000);
+	assert_false(first("softether", UDP, b, n));
+}
+
+static void
+test_tailscale(void **state)
+{
+	(void)state;
+	uint8_t b[120];
+	fill(b, sizeof(b), 21);
+	memcpy(b, "TS\xf0\x9f\x92\xac", 6);
+	assert_true(first("tailscale", UDP, b, 80));
+	assert_true(first("tailscale", UDP, b, 120));
+	assert_false(first("tailscale", UDP, b, 79));
+	b[5] = 0xad;
+	assert_false(first("tailscale", UDP, b, 120));
+	b[5] = 0xac;
+	assert_false(first("tailscale", TCP, b, 120));
+	assert_int_equal(prefixes("tailscale", UDP, C2S, b, 80), 0);
+}
+
 int
 main(void)
 {
@@ -706,6 +788,8 @@ main(void)
 		cmocka_unit_test(test_utp),
 		cmocka_unit_test(test_bt_dht),
 		cmocka_unit_test(test_bt_tracker),
+		cmocka_unit_test(test_softether),
+		cmocka_unit_test(test_tailscale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
