@@ -30,6 +30,7 @@ extern const struct bwg_detector bwg_det_bt_dht;
 extern const struct bwg_detector bwg_det_bt_tracker;
 extern const struct bwg_detector bwg_det_softether;
 extern const struct bwg_detector bwg_det_tailscale;
+extern const struct bwg_detector bwg_det_http_media;
 
 /* The first to answer MATCH wins; each one's signature is specific enough that the order
  * between them does not matter, so they are grouped by the class they usually feed. */
@@ -55,6 +56,8 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	/* tunnels */
 	&bwg_det_softether,
 	&bwg_det_tailscale,
+	/* video */
+	&bwg_det_http_media,
 };
 
 const struct bwg_detector *

@@ -770,6 +770,61 @@ test_tailscale(void **state)
 	assert_int_equal(prefixes("tailscale", UDP, C2S, b, 80), 0);
 }
 
+/* ---- video ------------------------------------------------------------------------------ */
+
+static int
+http_media(const char *url, const char *content_type)
+{
+	struct sim s = flow("http_media", TCP, true);
+	s.dpi.url = url;
+	s.dpi.content_type = content_type;
+	s.dpi.host = "";
+	return show(&s, C2S, "GET / HTTP/1.1\r\n", 16);
+}
+
+static void
+test_http_media(void **state)
+{
+	(void)state;
+	assert_true(http_media("media.example.net/live/chunk_ctvideo_1080p/seg-1234.m4s", NULL));
+	assert_true(http_media("media.example.net/dash/manifest.mpd?token=abc", NULL));
+	assert_true(http_media("/hls/master.m3u8", NULL));
+	assert_true(http_media("cdn.example.org/films/Movie.MP4#t=10", NULL));
+	assert_true(http_media("cdn.example.org/v/clip.flv", NULL));
+	assert_true(http_media(NULL, "video/mp4"));
+	assert_true(http_media(NULL, "Video/MP2T"));
+	assert_true(http_media(NULL, " application/vnd.apple.mpegurl; charset=utf-8"));
+	assert_true(http_media(NULL, "application/dash+xml"));
+	/* Ordinary web objects, look-alikes and the empty cases. */
+	assert_false(http_media("www.example.org/index.html", "text/html; charset=utf-8"));
+	assert_false(http_media("www.example.org/app/main.ts", "application/javascript"));
+	assert_false(http_media("www.example.org/watch?v=clip.mp4", "text/html"));
+	assert_false(http_media("www.example.org/mp4", NULL));
+	assert_false(http_media(NULL, "video/"));
+	assert_false(http_media(NULL, "application/dash+xml-like"));
+	assert_false(http_media("", ""));
+	assert_false(http_media(NULL, NULL));
+	/* The response head read from the payload, as nDPI 4.2 keeps no type for it. */
+	static const char head[] = "HTTP/1.1 200 OK\r\nServer: nginx\r\ncontent-type: video/mp4\r\n"
+				   "Content-Length: 1000\r\n\r\n";
+	struct sim h = flow("http_media", TCP, true);
+	assert_false(show(&h, C2S, "GET /play?id=7 HTTP/1.1\r\n", 25));
+	assert_true(show(&h, S2C, head, sizeof(head) - 1));
+	/* Cut before the type is known ("video/" and one more character): no match. */
+	uint32_t known = (uint32_t)(strstr(head, "video/") - head) + 7;
+	assert_int_equal(prefixes("http_media", TCP, S2C, head, known), 0);
+	prefixes("http_media", TCP, S2C, head, sizeof(head) - 1);
+	static const char page[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+				   "<p>Content-Type: video/mp4</p>";
+	assert_false(first("http_media", TCP, page, sizeof(page) - 1));
+	static const char req[] = "POST /x HTTP/1.1\r\nContent-Type: video/mp4\r\n\r\n";
+	assert_false(first("http_media", TCP, req, sizeof(req) - 1));
+	/* Over UDP it does not run. */
+	struct sim s = flow("http_media", UDP, true);
+	s.dpi.url = "x/a.m4s";
+	assert_false(show(&s, C2S, "x", 1));
+}
+
 int
 main(void)
 {
@@ -790,6 +845,7 @@ main(void)
 		cmocka_unit_test(test_bt_tracker),
 		cmocka_unit_test(test_softether),
 		cmocka_unit_test(test_tailscale),
+		cmocka_unit_test(test_http_media),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
