@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""bwgate's payload detectors (lib/classify/det_*.c) on traffic generated here.
+
+usage: detectors.py BWGATE_PCAP CONFIG
+
+One capture holds a flow of each protocol a detector recognises, built from the
+protocol's published layout (BEP 5/15/29, netcode.io's standard, Valve's server queries,
+Discord's IP discovery, RFC 8489 STUN in WhatsApp's dialect, RakNet's offline messages,
+SoftEther's PACK, Tailscale's disco, HLS/DASH over HTTP...) in forms nDPI 4.2 does not
+name. Under the default policy each must get its class from the detector (class_source
+"heuristic", class_match naming it) and the class's action; a form nDPI 4.2 does name
+(A2S_INFO, which it calls Steam) must end in the same class. Then the fully-encrypted
+rule: a random first payload is a tunnel, HTTP and TLS first payloads are not. Last,
+ordinary flows (a web page, a TLS session, a DNS lookup, a browser's ICE check, RTP, a
+UDP exchange of random bytes) must match no detector at all.
+Prints `N passed, M failed`; exits 1 on any failure.
+"""
+
+import os
+import struct
+import sys
+
+import reclib
+from reclib import gf
+
+FORBIDDEN = {"p2p", "video", "chat", "game", "tunnel"}
+
+RAKNET_COOKIE = bytes.fromhex("00ffff00fefefefefdfdfdfd12345678")
+
+
+def be16(n):
+    return struct.pack("!H", n)
+
+
+def be32(n):
+    return struct.pack("!I", n)
+
+
+class Builder:
+    """Flows for one capture: each gets its own client address and an expectation."""
+
+    def __init__(self, fx):
+        self.fx, self.rng = fx, fx.rng
+        self.n = 0
+        # (client, cport, what, class, detector): class None = no detector may match;
+        # detector None = nDPI names the flow, only its class and action are checked
+        self.expect = []
+
+    def _ends(self):
+        self.n += 1
+        return "10.1.7.%d" % self.n, self.fx.port(), "198.51.100.%d" % self.n
+
+    def udp(self, sport, exchange, what, cls, det):
+        client, cport, server = self._ends()
+        f = gf.UdpFlow(self.fx, client, cport, server, sport)
+        for from_client, payload in exchange:
+            f.send(from_client, payload)
+            f.pause(20_000)
+        self.expect.append((client, cport, what, cls, det))
+
+    def tcp(self, sport, exchange, what, cls, det):
+        client, cport, server = self._ends()
+        s = gf.TcpSession(self.fx, client, cport, server, sport).handshake()
+        for from_client, payload in exchange:
+            s.c2s(payload) if from_client else s.s2c(payload)
+        s.close()
+        self.expect.append((client, cport, what, cls, det))
+
+
+def stun(rng, mtype, attrs=()):
+    body = b""
+    for atype, value in attrs:
+        body += be16(atype) + be16(len(value)) + value + b"\x00" * (-len(value) % 4)
+    return be16(mtype) + be16(len(body)) + be32(0x2112A442) + rng.randbytes(12) + body
+
+
+def utp_header(ptype, conn_id, seq, ack, ext=0):
+    ts = 0x10EEB2F0 + seq * 1000
+    return bytes([ptype << 4 | 1, ext]) + be16(conn_id) + be32(ts) + be32(0) + \
+        be32(0x00100000) + be16(seq) + be16(ack)
+
+
+def bencode(v):
+    if isinstance(v, int):
+        return b"i%de" % v
+    if isinstance(v, bytes):
+        return b"%d:%s" % (len(v), v)
+    if isinstance(v, list):
+        return b"l" + b"".join(bencode(x) for x in v) + b"e"
+    return b"d" + b"".join(bencode(k) + bencode(v[k]) for k in sorted(v)) + b"e"
+
+
+def softether_pack(elements):
+    """SoftEther's PACK: count, then name (len+1, bytes), type, value count, values."""
+    out = be32(len(elements))
+    for name, vtype, value in elements:
+        out += be32(len(name) + 1) + name + be32(vtype) + be32(1)
+        out += value if vtype in (0, 4) else be32(len(value)) + value
+    return out
+
+
+def detector_flows(b):
+    rng = b.rng
+    # --- games
+    ping = b"\x01" + rng.randbytes(8) + RAKNET_COOKIE + rng.randbytes(8)
+    motd = b"MCPE;Dedicated Server;589;1.20.40;0;10;" + b"1" * 19 + b";Bedrock level;Survival;"
+    pong = b"\x1c" + rng.randbytes(16) + RAKNET_COOKIE + be16(len(motd)) + motd
+    b.udp(19132, [(True, ping), (False, pong)], "RakNet unconnected ping/pong",
+          "game", "raknet")
+    request = b"\x00NETCODE 1.02\x00" + rng.randbytes(8 + 8 + 24 + 1024)
+    b.udp(40000, [(True, request), (True, request), (False, b"\x12" + rng.randbytes(384))],
+          "netcode.io connection request", "game", "netcode")
+    query = b"\xff\xff\xff\xffTSource Engine Query\x00"
+    challenge = rng.randbytes(4)
+    info = b"\xff\xff\xff\xffI\x11Office Server\x00de_dust2\x00csgo\x00" + rng.randbytes(40)
+    # nDPI 4.2 itself calls A2S_INFO "Steam" (the detector agrees: game either way)...
+    b.udp(27015, [(True, query), (False, b"\xff\xff\xff\xffA" + challenge),
+                  (True, query + challenge), (False, info)],
+          "Source engine A2S_INFO with challenge", "game", None)
+    # ...but not the other queries.
+    players = b"\xff\xff\xff\xffD\x02" + rng.randbytes(60)
+    b.udp(27016, [(True, b"\xff\xff\xff\xffU" + challenge), (False, players)],
+          "Source engine A2S_PLAYER", "game", "source_engine")
+    b.udp(27017, [(True, b"\xff\xff\xff\xffW"), (False, b"\xff\xff\xff\xffA" + challenge)],
+          "Source engine A2S_SERVERQUERY_GETCHALLENGE", "game", "source_engine")
+    word = 0x471A2000
+    hello = be32(word) + rng.randbytes(6) + bytes(24) + rng.randbytes(18)
+    b.udp(15011, [(True, hello), (True, hello), (False, be32(word | 0x08) + rng.randbytes(50))],
+          "Epic Games handshake", "game", "epic_games")
+    probe = rng.randbytes(28) + bytes.fromhex("aaaaaaaabbbbbbbb")
+    b.udp(8181, [(True, probe), (False, probe)], "Riot Games latency probe", "game",
+          "riot_games")
+    login = b"\x00\x01\x00\x01" + rng.randbytes(12) + b"\x00\x16eso.live.9.3.6.2849903" + \
+        rng.randbytes(700)
+    b.tcp(24120, [(True, be32(len(login)) + login), (False, rng.randbytes(200))],
+          "The Elder Scrolls Online login", "game", "elder_scrolls_online")
+    name = b"Witch_of_Oriath"
+    poe = b"\x00\x03\x00" + rng.randbytes(3) + b"\x00\x02\x00" + bytes([len(name)]) + name + \
+        rng.randbytes(4) + bytes.fromhex("0000000040000001")
+    b.tcp(6112, [(True, poe), (False, rng.randbytes(120))], "Path of Exile login", "game",
+          "path_of_exile")
+    # --- calls
+    ssrc = rng.randbytes(4)
+    disc_req = be16(1) + be16(70) + ssrc + bytes(64) + be16(0)
+    disc_resp = be16(2) + be16(70) + ssrc + b"192.0.2.77".ljust(64, b"\x00") + be16(50123)
+    rtp = [(True, b"\x90\x78" + rng.randbytes(2) + rng.randbytes(4) + ssrc + rng.randbytes(120))
+           for _ in range(3)]
+    b.udp(50004, [(True, disc_req), (False, disc_resp)] + rtp, "Discord voice IP discovery",
+          "chat", "discord_voice")
+    wa = stun(rng, 0x0801)
+    wa_reply = stun(rng, 0x0802, [(0x0020, b"\x00\x01" + rng.randbytes(6)),
+                                  (0x4002, rng.randbytes(4))])
+    b.udp(3478, [(True, wa), (True, wa), (False, wa_reply)], "WhatsApp call STUN", "chat",
+          "whatsapp_call")
+    call = b"\xdb\x64" + rng.randbytes(2) + b"\x06\x02" + rng.randbytes(840)
+    answer = b"\xd8\xee" + rng.randbytes(2) + b"\x06\x02" + rng.randbytes(236)
+    b.udp(20610, [(True, call), (True, call), (False, answer)], "LINE call opening pair",
+          "chat", "line_call")
+    # --- peer-to-peer
+    syn = utp_header(4, 0x5302, 1, 0)
+    state = utp_header(2, 0x5302, 7000, 1)
+    data = utp_header(0, 0x5303, 2, 7000) + rng.randbytes(300)
+    b.udp(51413, [(True, syn), (False, state), (True, data)], "uTP connection", "p2p", "utp")
+    node_id = rng.randbytes(20)
+    # BEP 42 responses carry the querier's address under "ip", before "r".
+    get_peers = bencode({b"t": b"aa", b"y": b"q", b"q": b"get_peers",
+                         b"a": {b"id": node_id, b"info_hash": rng.randbytes(20)}})
+    reply = bencode({b"ip": rng.randbytes(6), b"t": b"aa", b"y": b"r",
+                     b"r": {b"id": rng.randbytes(20), b"token": rng.randbytes(8),
+                            b"nodes": rng.randbytes(26 * 4)}})
+    # nDPI 4.2 names DHT towards high ports itself, not towards the low ones real nodes
+    # also listen on.
+    b.udp(999, [(True, get_peers), (False, reply)], "BitTorrent DHT get_peers (BEP 42 reply)",
+          "p2p", "bt_dht")
+    connect = bytes.fromhex("0000041727101980") + be32(0) + rng.randbytes(4)
+    b.udp(6969, [(True, connect), (False, be32(0) + connect[12:] + rng.randbytes(8))],
+          "BitTorrent UDP tracker connect", "p2p", "bt_tracker")
+    # --- tunnels
+    pack = softether_pack([(b"host_name", 2, b"vpn"),
+                           (b"machine_key", 1, rng.randbytes(20)),
+                           (b"nat_traversal_version", 0, be32(1))])
+    b.udp(5004, [(True, b"A"), (False, b"IP=192.0.2.88,PORT=%d" % 51381), (True, pack)],
+          "SoftEther NAT traversal", "tunnel", "softether")
+    disco = b"TS\xf0\x9f\x92\xac" + rng.randbytes(32) + rng.randbytes(24) + rng.randbytes(46)
+    b.udp(41641, [(True, disco), (False, disco[:6] + rng.randbytes(118))],
+          "Tailscale disco ping/pong", "tunnel", "tailscale")
+    # --- video
+    host = "media.example.net"
+    playlist = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:6.0,\nseg-1.ts\n"
+    b.tcp(80, [(True, gf.http_request(host, "/live/channel1/master.m3u8")),
+               (False, gf.http_response_head(len(playlist), "application/vnd.apple.mpegurl")
+                + playlist)], "HLS playlist over HTTP", "video", "http_media")
+    segment = rng.randbytes(2000)
+    b.tcp(80, [(True, gf.http_request(host, "/dash/video/seg-00042.m4s?t=1")),
+               (False, gf.http_response_head(len(segment), "video/iso.segment") + segment)],
+          "DASH segment over HTTP", "video", "http_media")
+    clip = rng.randbytes(3000)
+    b.tcp(80, [(True, gf.http_request(host, "/play?id=8841")),
+               (False, gf.http_response_head(len(clip), "video/mp4") + clip)],
+          "video download by Content-Type", "video", "http_media")
+    # --- the fully-encrypted rule (the issue's acceptance)
+    b.tcp(8388, [(True, bytes([0x80]) + rng.randbytes(300)), (False, rng.randbytes(200))],
+          "random-byte first payload", "tunnel", "fully_encrypted")
+
+
+def ordinary_flows(b):
+    """Flows no detector may claim (class from nDPI or nothing)."""
+    rng = b.rng
+    page = gf.html_page("www.example.org", 3000)
+    b.tcp(80, [(True, gf.http_request("www.example.org")),
+               (False, gf.http_response_head(len(page)) + page)],
+          "HTTP first payload (a web page)", None, None)
+    client, cport, server = b._ends()
+    gf.tls_exchange(gf.TcpSession(b.fx, client, cport, server, 443), "www.example.org")
+    b.expect.append((client, cport, "TLS first payload", None, None))
+    _, q = gf.dns_query(rng, "www.example.org")
+    b.udp(53, [(True, q)], "DNS lookup", None, None)
+    ice = stun(rng, 0x0001, [(0x0006, b"abcd:efgh"), (0x8029, rng.randbytes(8)),
+                             (0x0024, be32(1845501695)), (0x0008, rng.randbytes(20)),
+                             (0x8028, rng.randbytes(4))])
+    ok = stun(rng, 0x0101, [(0x0020, b"\x00\x01" + rng.randbytes(6)),
+                            (0x0008, rng.randbytes(20)), (0x8028, rng.randbytes(4))])
+    b.udp(19302, [(True, ice), (False, ok)], "browser ICE connectivity check", None, None)
+    ssrc = rng.randbytes(4)
+    rtp = [(True, bytes([0x80, 111]) + be16(i) + be32(i * 960) + ssrc + rng.randbytes(80))
+           for i in range(1, 6)]
+    b.udp(16384, rtp, "RTP audio", None, None)
+    b.udp(9999, [(True, rng.randbytes(100)), (False, rng.randbytes(100)),
+                 (True, rng.randbytes(60))], "UDP random bytes", None, None)
+
+
+def main():
+    bwgate_pcap, config = sys.argv[1], sys.argv[2]
+    checks = reclib.Checks()
+    work = reclib.workdir()
+    fx = reclib.fixture("detectors")
+    b = Builder(fx)
+    detector_flows(b)
+    ordinary_flows(b)
+    pcap = os.path.join(work, "detectors.pcap")
+    fx.cap.write(pcap)
+    flows, stats, _ = reclib.replay(bwgate_pcap, config, pcap, work)
+    t = stats["totals"]
+    checks.ok(t["rx_packets"] == t["tx_packets"] + sum(stats["drops"].values()),
+              "counters conserve packets")
+    for client, cport, what, cls, det in b.expect:
+        r = reclib.flow_of(flows, client, cport)
+        if not checks.ok(r is not None, what + ": a flow record"):
+            continue
+        got = "%s/%s/%s (%s, %s)" % (r["class"], r["class_source"], r["action"], r["app"],
+                                     r["class_match"])
+        if cls is None:
+            checks.ok(r["class_source"] != "heuristic", what + ": no detector", got)
+            continue
+        checks.ok(r["action"] == ("block" if cls in FORBIDDEN else "allow"),
+                  "%s: action" % what, got)
+        if det is None:  # nDPI names it: only the class and action matter
+            checks.ok(r["class"] == cls, "%s: class %s" % (what, cls), got)
+            continue
+        checks.ok(r["class"] == cls, "%s: class %s" % (what, cls), got)
+        checks.ok(r["class_source"] == "heuristic", what + ": class_source heuristic", got)
+        checks.ok(r["class_match"].startswith(det + ": "),
+                  "%s: class_match names %s" % (what, det), got)
+    return checks.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
