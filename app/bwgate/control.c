@@ -230,7 +230,7 @@ bwg_control_summary_print(struct bwg_control *ctl, uint64_t now_ns)
 {
 	bwg_control_snapshot(ctl);
 	const struct bwg_stats *s = &ctl->snap;
-	uint64_t rx = s->cnt[BWG_CNT_RX_PACKETS], tx = s->cnt[BWG_CNT_TX_PACKETS];
+	uint64_t rx = s->cnt[BWG_CNT_RX_PACKETS], tx = bwg_stats_tx_packets(s->cnt, s->drops);
 	double secs = (double)(now_ns - ctl->last_ns) / 1e9;
 	if (secs <= 0)
 		secs = 1e-9;
@@ -298,8 +298,8 @@ workers_json(struct bwg_control *ctl)
 			"id", (int)i, "lcore", (int)lc->lcore, "queue", (int)lc->queue, "rx_packets",
 			(json_int_t)s->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
 			(json_int_t)s->cnt[BWG_CNT_RX_BYTES], "tx_packets",
-			(json_int_t)s->cnt[BWG_CNT_TX_PACKETS], "tx_bytes",
-			(json_int_t)s->cnt[BWG_CNT_TX_BYTES], "dropped_packets",
+			(json_int_t)bwg_stats_tx_packets(s->cnt, s->drops), "tx_bytes",
+			(json_int_t)bwg_stats_tx_bytes(s->cnt), "dropped_packets",
 			(json_int_t)s->cnt[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
 			(json_int_t)s->cnt[BWG_CNT_DROPPED_BYTES], "drops", drops_json(s),
 			"flows_active", (json_int_t)lc->w->flows.active, "flows_created",
@@ -392,8 +392,10 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 		aw->lcore = lc->lcore;
 		aw->queue = lc->queue;
 		aw->alive = !ctl->watch[i].stalled;
-		memcpy(aw->cnt, w->stats.cnt, sizeof(aw->cnt));
+		/* tx_full before the forwarded counters (bwg_stats_tx_packets) */
 		memcpy(aw->drops, w->stats.drops, sizeof(aw->drops));
+		atomic_thread_fence(memory_order_acquire);
+		memcpy(aw->cnt, w->stats.cnt, sizeof(aw->cnt));
 		aw->flows_active = w->stats.flows_active;
 		aw->flow_capacity = w->flows.capacity;
 		aw->loops_prev = f ? f->workers[i].loops : 0;
@@ -470,7 +472,9 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 	if (o->hosts_capacity != n->hosts_capacity)
 		return "flows.hosts_capacity";
 	if (o->timeout_tcp != n->timeout_tcp || o->timeout_tcp_closed != n->timeout_tcp_closed ||
-	    o->timeout_udp != n->timeout_udp || o->timeout_other != n->timeout_other)
+	    o->timeout_udp != n->timeout_udp || o->timeout_other != n->timeout_other ||
+	    o->timeout_tcp_opening != n->timeout_tcp_opening ||
+	    o->timeout_udp_unreplied != n->timeout_udp_unreplied)
 		return "flows.timeouts";
 	if (memcmp(o->dpi_max_pkts, n->dpi_max_pkts, sizeof(o->dpi_max_pkts)) != 0)
 		return "dpi.max_packets";
@@ -481,7 +485,8 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 	if (str_differs(o->categories_file, n->categories_file))
 		return "dpi.categories_file";
 	if (o->non_ip_drop != n->non_ip_drop || o->malformed_drop != n->malformed_drop ||
-	    o->sniff_ip != n->sniff_ip)
+	    o->sniff_ip != n->sniff_ip || o->unmatched_fragments_drop != n->unmatched_fragments_drop ||
+	    o->reset_interval != n->reset_interval || o->reset_rate != n->reset_rate)
 		return "packets";
 	if (str_differs(o->port_inside, n->port_inside) ||
 	    str_differs(o->port_outside, n->port_outside) ||

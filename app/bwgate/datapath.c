@@ -14,8 +14,9 @@
  * buffer to fill.
  *
  * Nothing here blocks, locks, logs or touches the heap. A frame the TX queue refuses
- * (after a few retries) is counted as drop reason tx_full and taken back out of
- * tx_packets/tx_bytes, so rx == tx + drops still holds per worker.
+ * (after a few retries) is counted as drop reason tx_full; tx_packets is the pipeline's
+ * forwarded frames less those, so rx == tx + drops holds per worker and no counter
+ * ever goes down.
  *
  * Chained mbufs (a PMD that splits frames larger than one buffer) are linearized when
  * the first segment has room; otherwise the pipeline sees the first segment as a frame

@@ -38,6 +38,12 @@ enum bwg_flow_state {
 #define BWG_FLOW_HOST_LEARNED 0x40 /* host_id is the name learned from DNS, not its own */
 #define BWG_FLOW_DNS 0x80        /* a DNS flow (port 53): its answers feed the names cache */
 
+/* life: how far the flow got, which decides its timeout and whether it may be evicted */
+#define BWG_FLOW_ANSWERED 0x01    /* the server has sent a packet */
+#define BWG_FLOW_ESTABLISHED 0x02 /* TCP: the client acknowledged the server; others: answered */
+#define BWG_FLOW_HOST_COUNTED 0x04 /* counted in its client's concurrent flows */
+#define BWG_FLOW_RESET_SENT 0x08  /* a reset pair was due at rst_tick */
+
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
  * key, times and counters that every packet touches.
@@ -72,6 +78,8 @@ struct bwg_flow {
 	uint8_t dpi_pkts; /* packets given to nDPI */
 	uint8_t cls_src;  /* enum bwg_class_source of cls */
 	uint8_t det;      /* bwgate payload detector that matched (bwg_classify.h), or 0 */
+	uint8_t life;     /* BWG_FLOW_ANSWERED ... */
+	uint16_t rst_tick; /* when the last reset pair was due, in 2^26 ns ticks (wraps) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two cache lines");
@@ -79,7 +87,9 @@ _Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two
 struct bwg_flow_timeouts {
 	uint64_t tcp_ns;
 	uint64_t tcp_closed_ns;
+	uint64_t tcp_opening_ns; /* handshake not completed */
 	uint64_t udp_ns;
+	uint64_t udp_unreplied_ns; /* never answered */
 	uint64_t other_ns;
 };
 
@@ -91,6 +101,7 @@ struct bwg_flow_table {
 	uint32_t capacity;
 	uint32_t active;
 	uint32_t age_cursor;
+	uint64_t evict_rng; /* picks the records eviction looks at */
 	uint32_t high_water; /* 1 + highest record index ever handed out: aging stops there */
 	struct bwg_flow_timeouts timeouts;
 };
@@ -146,6 +157,32 @@ uint64_t bwg_flow_timeout(const struct bwg_flow_table *t, const struct bwg_flow 
  */
 uint32_t bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
 			    void (*expire)(struct bwg_flow *f, void *ctx), void *ctx);
+
+/*
+ * Track how far f got on a packet in direction `dir` with TCP flags `tcp_flags`: a reply
+ * makes it answered; a TCP flow is established once its client acknowledges after the
+ * server spoke (the handshake's last step), any other flow once answered. Call while
+ * !(f->life & BWG_FLOW_ESTABLISHED).
+ */
+static inline void
+bwg_flow_progress(struct bwg_flow *f, int dir, uint8_t tcp_flags)
+{
+	if (dir) {
+		f->life |= BWG_FLOW_ANSWERED;
+		if (f->proto != 6)
+			f->life |= BWG_FLOW_ESTABLISHED;
+	} else if ((f->life & BWG_FLOW_ANSWERED) &&
+		   (tcp_flags & (BWG_TCP_ACK | BWG_TCP_SYN)) == BWG_TCP_ACK) {
+		f->life |= BWG_FLOW_ESTABLISHED;
+	}
+}
+
+/*
+ * The flow to evict when the table is full: of `probes` records picked at random, the
+ * unestablished flow idle longest; NULL when none of them is unestablished. Bounded:
+ * never a scan of the table.
+ */
+struct bwg_flow *bwg_flow_evict_candidate(struct bwg_flow_table *t, uint32_t probes);
 
 static inline uint32_t
 bwg_flow_index(const struct bwg_flow_table *t, const struct bwg_flow *f)

@@ -24,7 +24,9 @@
 static const struct bwg_flow_timeouts timeouts = {
 	.tcp_ns = 300 * SEC,
 	.tcp_closed_ns = 10 * SEC,
+	.tcp_opening_ns = 15 * SEC,
 	.udp_ns = 60 * SEC,
+	.udp_unreplied_ns = 5 * SEC,
 	.other_ns = 30 * SEC,
 };
 
@@ -430,6 +432,15 @@ test_timeouts(void **state)
 	struct bwg_flow f;
 	memset(&f, 0, sizeof(f));
 	f.proto = 6;
+	/* A handshake that never completed: the short timeout, until the client's ACK. */
+	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
+	bwg_flow_progress(&f, 0, BWG_TCP_SYN);
+	bwg_flow_progress(&f, 1, BWG_TCP_SYN | BWG_TCP_ACK);
+	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
+	bwg_flow_progress(&f, 0, BWG_TCP_SYN); /* a retransmitted SYN is no ACK */
+	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
+	bwg_flow_progress(&f, 0, BWG_TCP_ACK);
+	assert_true(f.life & BWG_FLOW_ESTABLISHED);
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
 	f.flags = BWG_FLOW_FIN_C2S;
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
@@ -443,6 +454,12 @@ test_timeouts(void **state)
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
 	f.flags = 0;
 	f.proto = 17;
+	f.life = 0;
+	assert_int_equal(bwg_flow_timeout(&t, &f), 5 * SEC); /* never answered */
+	bwg_flow_progress(&f, 0, 0);
+	assert_int_equal(bwg_flow_timeout(&t, &f), 5 * SEC);
+	bwg_flow_progress(&f, 1, 0);
+	assert_true(f.life & BWG_FLOW_ESTABLISHED);
 	assert_int_equal(bwg_flow_timeout(&t, &f), 60 * SEC);
 	f.flags = BWG_FLOW_RST; /* means nothing for UDP */
 	assert_int_equal(bwg_flow_timeout(&t, &f), 60 * SEC);
@@ -543,6 +560,7 @@ test_age_selects_idle_flows(void **state)
 		struct bwg_flow *f = insert(&t, &p);
 		assert_non_null(f);
 		f->flags = cases[i].flags;
+		f->life = BWG_FLOW_ANSWERED | BWG_FLOW_ESTABLISHED;
 		f->last_ts = now - cases[i].idle;
 		if (cases[i].due) {
 			due_ports += 1u << i;

@@ -9,7 +9,10 @@
  * pure functions (bwg_stats_json), so the same numbers reach --stats, the HTTP API and
  * Prometheus.
  *
- * Conservation: rx_packets == tx_packets + sum(drops[]) at every burst boundary.
+ * Conservation: rx_packets == tx_packets + sum(drops[]) at every burst boundary, with
+ * tx_packets = forwarded_packets - drops[tx_full] (bwg_stats_tx_packets()). Every counter
+ * only goes up: the pipeline counts a forward verdict once, and the front-end counts a
+ * frame the TX queue then refused once, as tx_full; tx is their difference.
  */
 
 #include <stdint.h>
@@ -28,7 +31,9 @@
 	X(MALFORMED, "malformed")             /* packets.malformed = drop */                      \
 	X(NON_IP, "non_ip")                   /* packets.non_ip = drop */                         \
 	X(FLOW_TABLE_FULL, "flow_table_full") /* flows.on_full = drop */                          \
-	X(TX_FULL, "tx_full")                 /* live: the TX queue stayed full */
+	X(TX_FULL, "tx_full")                 /* live: the TX queue stayed full */                \
+	X(HOST_FLOW_LIMIT, "host_flow_limit") /* a client over its concurrent-flow cap */         \
+	X(FRAGMENT_UNMATCHED, "fragment_unmatched") /* packets.unmatched_fragments = drop */
 
 enum bwg_drop {
 #define X(id, name) BWG_DROP_##id,
@@ -42,22 +47,28 @@ extern const char *const bwg_drop_names[BWG_DROP_MAX];
 #define BWG_COUNTERS(X)                                                                            \
 	X(RX_PACKETS, "rx_packets")                                                                \
 	X(RX_BYTES, "rx_bytes")                                                                    \
-	X(TX_PACKETS, "tx_packets")                                                                \
-	X(TX_BYTES, "tx_bytes")                                                                    \
+	X(FORWARDED_PACKETS, "forwarded_packets")  /* pipeline verdicts: forward */               \
+	X(FORWARDED_BYTES, "forwarded_bytes")                                                      \
+	X(TX_FULL_BYTES, "tx_full_bytes")           /* bytes of drop reason tx_full */            \
 	X(DROPPED_PACKETS, "dropped_packets")                                                      \
 	X(DROPPED_BYTES, "dropped_bytes")                                                          \
 	X(FLOWS_CREATED, "flows_created")                                                          \
 	X(FLOWS_EXPIRED, "flows_expired")                                                          \
 	X(FLOW_TABLE_FULL, "flow_table_full")       /* new flows that found no room */            \
+	X(FLOWS_EVICTED, "flows_evicted_unestablished") /* ended early to make room */            \
+	X(DPI_STATES_RECLAIMED, "dpi_states_reclaimed") /* taken from unestablished flows */      \
 	X(DPI_PACKETS, "dpi_packets")               /* packets given to nDPI */                   \
 	X(DPI_POOL_EXHAUSTED, "dpi_pool_exhausted") /* flows left uninspected */                  \
 	X(HOST_TABLE_FULL, "host_table_full")       /* hosts not recorded */                      \
 	X(METER_TABLE_FULL, "meter_table_full")     /* per-host buckets that fell back */         \
 	X(FRAGMENTS, "fragments")                   /* IP fragments seen */                       \
-	X(FRAGMENTS_UNMATCHED, "fragments_unmatched") /* later fragments with no first */         \
+	X(FRAGMENTS_UNMATCHED, "fragments_unmatched") /* later fragments with no flow */          \
+	X(FRAGMENTS_BY_HOST, "fragments_by_host")   /* judged by their host's fragmented flow */  \
 	X(TUNNELS, "tunnels")                       /* IP-in-IP packets decapsulated */           \
 	X(NON_IP, "non_ip")                         /* non-IP frames seen */                      \
 	X(POLICY_UPDATES, "policy_updates")         /* re-evaluations after a change */           \
+	X(RESETS, "resets")                         /* reset pairs the pipeline asked for */      \
+	X(RESETS_THROTTLED, "resets_throttled")     /* reset pairs not asked for: too many */     \
 	X(EVENTS, "events")                         /* events queued */                           \
 	X(EVENTS_LOST, "events_lost")               /* event ring full */
 
@@ -98,6 +109,21 @@ struct bwg_stats_names {
 	const char *const *apps;
 	uint32_t n_apps;
 };
+
+/* Frames and bytes that left the gate: forwarded, less what the TX queue refused. Of a
+ * running worker, read tx_full before the forwarded counters (bwg_stats_add does): a
+ * frame is forwarded before it can be refused, so tx never appears to go back. */
+static inline uint64_t
+bwg_stats_tx_packets(const uint64_t *cnt, const uint64_t *drops)
+{
+	return cnt[BWG_CNT_FORWARDED_PACKETS] - drops[BWG_DROP_TX_FULL];
+}
+
+static inline uint64_t
+bwg_stats_tx_bytes(const uint64_t *cnt)
+{
+	return cnt[BWG_CNT_FORWARDED_BYTES] - cnt[BWG_CNT_TX_FULL_BYTES];
+}
 
 /* Allocate the per-app array. Returns 0 or -ENOMEM. */
 int bwg_stats_init(struct bwg_stats *s, uint32_t app_count);
