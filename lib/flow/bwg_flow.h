@@ -38,11 +38,9 @@ enum bwg_flow_state {
 #define BWG_FLOW_HOST_LEARNED 0x40 /* host_id is the name learned from DNS, not its own */
 #define BWG_FLOW_DNS 0x80        /* a DNS flow (port 53): its answers feed the names cache */
 
-/* life: how far the flow got, which decides its timeout and whether it may be evicted */
-#define BWG_FLOW_ANSWERED 0x01    /* the server has sent a packet */
-#define BWG_FLOW_ESTABLISHED 0x02 /* TCP: the client acknowledged the server; others: answered */
-#define BWG_FLOW_HOST_COUNTED 0x04 /* counted in its client's concurrent flows */
-#define BWG_FLOW_RESET_SENT 0x08  /* a reset pair was due at rst_tick */
+/* life */
+#define BWG_FLOW_HOST_COUNTED 0x01 /* counted in its client's concurrent flows */
+#define BWG_FLOW_RESET_SENT 0x02   /* a reset pair was due at rst_tick */
 
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
@@ -78,7 +76,7 @@ struct bwg_flow {
 	uint8_t dpi_pkts; /* packets given to nDPI */
 	uint8_t cls_src;  /* enum bwg_class_source of cls */
 	uint8_t det;      /* bwgate payload detector that matched (bwg_classify.h), or 0 */
-	uint8_t life;     /* BWG_FLOW_ANSWERED ... */
+	uint8_t life;     /* BWG_FLOW_HOST_COUNTED, BWG_FLOW_RESET_SENT */
 	uint16_t rst_tick; /* when the last reset pair was due, in 2^26 ns ticks (wraps) */
 } __attribute__((aligned(64)));
 
@@ -159,22 +157,17 @@ uint32_t bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t 
 			    void (*expire)(struct bwg_flow *f, void *ctx), void *ctx);
 
 /*
- * Track how far f got on a packet in direction `dir` with TCP flags `tcp_flags`: a reply
- * makes it answered; a TCP flow is established once its client acknowledges after the
- * server spoke (the handshake's last step), any other flow once answered. Call while
- * !(f->life & BWG_FLOW_ESTABLISHED).
+ * Whether f got past its opening: the server answered and, for TCP, the client spoke
+ * again (the handshake's ACK, or data). Read from the packet counters, so the per-packet
+ * path pays nothing for it. What is not established ages out sooner and is what a full
+ * table or detection pool gives up first: it is what a flood of SYNs or of one-way
+ * datagrams leaves behind. A sender that gets answers can establish flows for real;
+ * flows.per_host_max is what bounds it.
  */
-static inline void
-bwg_flow_progress(struct bwg_flow *f, int dir, uint8_t tcp_flags)
+static inline bool
+bwg_flow_established(const struct bwg_flow *f)
 {
-	if (dir) {
-		f->life |= BWG_FLOW_ANSWERED;
-		if (f->proto != 6)
-			f->life |= BWG_FLOW_ESTABLISHED;
-	} else if ((f->life & BWG_FLOW_ANSWERED) &&
-		   (tcp_flags & (BWG_TCP_ACK | BWG_TCP_SYN)) == BWG_TCP_ACK) {
-		f->life |= BWG_FLOW_ESTABLISHED;
-	}
+	return f->pkts[1] > 0 && (f->proto != 6 || f->pkts[0] >= 2);
 }
 
 /*

@@ -193,11 +193,9 @@ bwg_flow_timeout(const struct bwg_flow_table *t, const struct bwg_flow *f)
 			    (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C))
 			return t->timeouts.tcp_closed_ns;
 		/* A handshake that never completed holds a record a flood may have sent. */
-		return f->life & BWG_FLOW_ESTABLISHED ? t->timeouts.tcp_ns
-						      : t->timeouts.tcp_opening_ns;
+		return bwg_flow_established(f) ? t->timeouts.tcp_ns : t->timeouts.tcp_opening_ns;
 	case 17:
-		return f->life & BWG_FLOW_ANSWERED ? t->timeouts.udp_ns
-						   : t->timeouts.udp_unreplied_ns;
+		return bwg_flow_established(f) ? t->timeouts.udp_ns : t->timeouts.udp_unreplied_ns;
 	default:
 		return t->timeouts.other_ns;
 	}
@@ -222,7 +220,7 @@ bwg_flow_evict_candidate(struct bwg_flow_table *t, uint32_t probes)
 		t->evict_rng = x;
 		uint32_t i = (uint32_t)(((x >> 32) * t->high_water) >> 32);
 		struct bwg_flow *f = &t->flows[i];
-		if (f->state == BWG_FLOW_FREE || (f->life & BWG_FLOW_ESTABLISHED))
+		if (f->state == BWG_FLOW_FREE || bwg_flow_established(f))
 			continue;
 		if (!best || f->last_ts < best->last_ts)
 			best = f;

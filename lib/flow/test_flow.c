@@ -434,13 +434,10 @@ test_timeouts(void **state)
 	f.proto = 6;
 	/* A handshake that never completed: the short timeout, until the client's ACK. */
 	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
-	bwg_flow_progress(&f, 0, BWG_TCP_SYN);
-	bwg_flow_progress(&f, 1, BWG_TCP_SYN | BWG_TCP_ACK);
+	f.pkts[0] = 1, f.pkts[1] = 1; /* SYN, SYN-ACK */
 	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
-	bwg_flow_progress(&f, 0, BWG_TCP_SYN); /* a retransmitted SYN is no ACK */
-	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
-	bwg_flow_progress(&f, 0, BWG_TCP_ACK);
-	assert_true(f.life & BWG_FLOW_ESTABLISHED);
+	f.pkts[0] = 2; /* the ACK */
+	assert_true(bwg_flow_established(&f));
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
 	f.flags = BWG_FLOW_FIN_C2S;
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
@@ -454,12 +451,10 @@ test_timeouts(void **state)
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
 	f.flags = 0;
 	f.proto = 17;
-	f.life = 0;
+	f.pkts[0] = 5, f.pkts[1] = 0;
 	assert_int_equal(bwg_flow_timeout(&t, &f), 5 * SEC); /* never answered */
-	bwg_flow_progress(&f, 0, 0);
-	assert_int_equal(bwg_flow_timeout(&t, &f), 5 * SEC);
-	bwg_flow_progress(&f, 1, 0);
-	assert_true(f.life & BWG_FLOW_ESTABLISHED);
+	f.pkts[1] = 1;
+	assert_true(bwg_flow_established(&f));
 	assert_int_equal(bwg_flow_timeout(&t, &f), 60 * SEC);
 	f.flags = BWG_FLOW_RST; /* means nothing for UDP */
 	assert_int_equal(bwg_flow_timeout(&t, &f), 60 * SEC);
@@ -560,7 +555,7 @@ test_age_selects_idle_flows(void **state)
 		struct bwg_flow *f = insert(&t, &p);
 		assert_non_null(f);
 		f->flags = cases[i].flags;
-		f->life = BWG_FLOW_ANSWERED | BWG_FLOW_ESTABLISHED;
+		f->pkts[0] = 2, f->pkts[1] = 1; /* established */
 		f->last_ts = now - cases[i].idle;
 		if (cases[i].due) {
 			due_ports += 1u << i;

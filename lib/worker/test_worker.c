@@ -732,7 +732,7 @@ test_evict_unestablished(void **state)
 	uint32_t established = 0;
 	for (uint32_t i = 0; i < w->flows.high_water; i++)
 		established += w->flows.flows[i].state != BWG_FLOW_FREE &&
-			       (w->flows.flows[i].life & BWG_FLOW_ESTABLISHED);
+			       bwg_flow_established(&w->flows.flows[i]);
 	assert_int_equal(established, CAP / 4);
 	/* The established flows still pass as themselves. */
 	udp4(&f, "10.2.0.1", 20000, "203.0.113.9", 33333, 30);

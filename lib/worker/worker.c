@@ -528,7 +528,7 @@ dpi_reclaim(struct bwg_worker *w, const struct bwg_flow *f)
 		uint32_t slot = w->slot_cursor++ % pool;
 		struct bwg_flow *o = &w->flows.flows[w->slot_flow[slot]];
 		if (o == f || o->state != BWG_FLOW_DETECTING || o->dpi_slot != slot ||
-		    (o->life & BWG_FLOW_ESTABLISHED))
+		    bwg_flow_established(o))
 			continue;
 		if (!best || o->last_ts < best->last_ts)
 			best = o;
@@ -850,8 +850,6 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_p
 		if (!(f = flow_new(w, p, hash, len, &v)))
 			return v;
 	}
-	if (unlikely(!(f->life & BWG_FLOW_ESTABLISHED)))
-		bwg_flow_progress(f, dir, p->tcp_flags);
 	if (p->frag == BWG_FRAG_FIRST)
 		frag_remember(w, p, f);
 
