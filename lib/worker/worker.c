@@ -77,9 +77,8 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	    (rc = bwg_intern_init(&w->hosts, c->hosts_capacity, BWG_DPI_HOST_MAX, 0)) < 0 ||
 	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
 				  2 * sizeof(struct bwg_meter))) < 0 ||
-	    /* One more entry than flows: every entry is held by a flow, so it is never full
-	     * when a new flow asks (the one asking holds the extra until it is refused). */
-	    (rc = bwg_intern_init(&w->host_flows, c->flow_capacity + 1, sizeof(struct host_key),
+	    /* As many entries as flows: each is held by a live flow (host_flows_take). */
+	    (rc = bwg_intern_init(&w->host_flows, c->flow_capacity, sizeof(struct host_key),
 				  0)) < 0 ||
 	    (rc = bwg_stats_init(&w->stats, bwg_dpi_app_count(dpi))) < 0 ||
 	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0 ||
@@ -471,33 +470,41 @@ host_key_make(struct host_key *k, uint8_t family, const uint8_t *addr)
 }
 
 /*
- * Count a new flow against its client's cap (flows.per_host_max, or its unit's): its
- * share of it on this worker, since RSS spreads a client's flows over the workers and
- * no worker writes another's memory. Returns 1 when counted, 0 when the client has no
- * cap, -1 when it already has as many flows as its share allows.
+ * The cap on the flows p's client may have open on this worker: its share of its unit's
+ * cap (or flows.per_host_max), since RSS spreads a client's flows over the workers and no
+ * worker writes another's memory. 0: no cap.
  */
-static int
-host_flows_take(struct bwg_worker *w, const struct bwg_pkt *p)
+static inline uint32_t
+host_flows_cap(const struct bwg_worker *w, const struct bwg_pkt *p)
 {
 	const struct bwg_policy *pol = w->policy;
 	if (!pol->host_flows_capped)
 		return 0;
 	uint32_t cap = pol->host_flows_max[bwg_policy_unit(pol, p->family, p->addr[0],
 							   p->addr[0])];
-	if (cap == 0)
-		return 0;
-	cap = (cap + w->conf.workers - 1) / w->conf.workers;
+	return (cap + w->conf.workers - 1) / w->conf.workers;
+}
+
+/* Whether p's client already has `cap` flows open here. */
+static bool
+host_flows_full(const struct bwg_worker *w, const struct bwg_pkt *p, uint32_t cap)
+{
+	struct host_key k;
+	host_key_make(&k, p->family, p->addr[0]);
+	uint32_t id = bwg_intern_find(&w->host_flows, &k);
+	return id != BWG_INTERN_NONE && bwg_intern_refs(&w->host_flows, id) >= cap;
+}
+
+/* Count one more flow of p's client. The table has as many entries as the flow table
+ * has records, and every entry is held by a live flow: with a record free for this
+ * flow there is always room. */
+static void
+host_flows_take(struct bwg_worker *w, const struct bwg_pkt *p)
+{
 	struct host_key k;
 	host_key_make(&k, p->family, p->addr[0]);
 	int created;
-	uint32_t id = bwg_intern_get(&w->host_flows, &k, &created);
-	if (id == BWG_INTERN_NONE) /* cannot happen: see bwg_worker_create */
-		return 0;
-	if (bwg_intern_refs(&w->host_flows, id) > cap) {
-		bwg_intern_put(&w->host_flows, id);
-		return -1;
-	}
-	return 1;
+	(void)bwg_intern_get(&w->host_flows, &k, &created);
 }
 
 static void
@@ -755,29 +762,29 @@ static struct bwg_flow *
 flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash, uint32_t len,
 	 uint8_t *v)
 {
-	int counted = host_flows_take(w, p);
-	if (counted < 0) {
+	/* The cap first: a client over it must not push other flows out either. */
+	uint32_t cap = host_flows_cap(w, p);
+	if (cap && host_flows_full(w, p, cap)) {
 		*v = drop(w, BWG_DROP_HOST_FLOW_LIMIT, len);
 		return NULL;
 	}
-	struct bwg_flow *f = bwg_flow_insert(&w->flows, p, hash);
-	if (!f) {
+	if (w->flows.active == w->flows.capacity) {
 		struct bwg_flow *victim = bwg_flow_evict_candidate(&w->flows, BWG_EVICT_PROBES);
 		if (victim) {
 			w->stats.cnt[BWG_CNT_FLOWS_EVICTED]++;
 			flow_end(victim, w);
-			f = bwg_flow_insert(&w->flows, p, hash);
 		}
 	}
+	struct bwg_flow *f = bwg_flow_insert(&w->flows, p, hash);
 	if (!f) {
-		if (counted)
-			host_flows_put(w, p->family, p->addr[0]);
 		w->stats.cnt[BWG_CNT_FLOW_TABLE_FULL]++;
 		*v = w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len) : forward(w, len);
 		return NULL;
 	}
-	if (counted)
+	if (cap) {
+		host_flows_take(w, p);
 		f->life |= BWG_FLOW_HOST_COUNTED;
+	}
 	flow_start(w, f, w->clock_ns, p->tcp_flags);
 	return f;
 }
