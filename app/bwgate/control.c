@@ -149,8 +149,15 @@ void
 bwg_control_snapshot(struct bwg_control *ctl)
 {
 	bwg_stats_clear(&ctl->snap);
-	for (uint32_t i = 0; i < ctl->n; i++)
+	struct bwg_stats_totals sum = {0};
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		struct bwg_stats_totals t;
 		bwg_stats_add(&ctl->snap, &ctl->lcores[i].w->stats);
+		bwg_dp_totals_read(&ctl->lcores[i], &t);
+		bwg_stats_totals_add(&sum, &t);
+	}
+	/* rx, tx and drops as the workers published them, with no frame in flight. */
+	bwg_stats_totals_put(ctl->snap.cnt, ctl->snap.drops, &sum);
 }
 
 void
@@ -392,10 +399,12 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 		aw->lcore = lc->lcore;
 		aw->queue = lc->queue;
 		aw->alive = !ctl->watch[i].stalled;
-		/* tx_full before the forwarded counters (bwg_stats_tx_packets) */
-		memcpy(aw->drops, w->stats.drops, sizeof(aw->drops));
-		atomic_thread_fence(memory_order_acquire);
 		memcpy(aw->cnt, w->stats.cnt, sizeof(aw->cnt));
+		memcpy(aw->drops, w->stats.drops, sizeof(aw->drops));
+		/* rx, tx and drops as the worker published them, with no frame in flight. */
+		struct bwg_stats_totals t;
+		bwg_dp_totals_read(lc, &t);
+		bwg_stats_totals_put(aw->cnt, aw->drops, &t);
 		aw->flows_active = w->stats.flows_active;
 		aw->flow_capacity = w->flows.capacity;
 		aw->loops_prev = f ? f->workers[i].loops : 0;

@@ -16,6 +16,7 @@
  */
 
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -110,9 +111,7 @@ struct bwg_stats_names {
 	uint32_t n_apps;
 };
 
-/* Frames and bytes that left the gate: forwarded, less what the TX queue refused. Of a
- * running worker, read tx_full before the forwarded counters (bwg_stats_add does): a
- * frame is forwarded before it can be refused, so tx never appears to go back. */
+/* Frames and bytes that left the gate: forwarded, less what the TX queue refused. */
 static inline uint64_t
 bwg_stats_tx_packets(const uint64_t *cnt, const uint64_t *drops)
 {
@@ -123,6 +122,53 @@ static inline uint64_t
 bwg_stats_tx_bytes(const uint64_t *cnt)
 {
 	return cnt[BWG_CNT_FORWARDED_BYTES] - cnt[BWG_CNT_TX_FULL_BYTES];
+}
+
+/*
+ * The counters conservation ties together (rx, forwarded, dropped, refused by TX, and
+ * drops by reason), read as one set. The live appliance publishes a worker's set at a
+ * point where no frame is in flight (between bursts, its TX buffers drained), so that
+ * a snapshot built from published sets has rx == tx + drops exactly and a tx that never
+ * goes back; bwg_stats_totals_put() writes such a set over a snapshot's own.
+ */
+#define BWG_STATS_TOTALS(X)                                                                        \
+	X(RX_PACKETS) X(RX_BYTES) X(FORWARDED_PACKETS) X(FORWARDED_BYTES) X(TX_FULL_BYTES)         \
+	X(DROPPED_PACKETS) X(DROPPED_BYTES)
+
+struct bwg_stats_totals {
+#define X(id) uint64_t id;
+	BWG_STATS_TOTALS(X)
+#undef X
+	uint64_t drops[BWG_DROP_MAX];
+};
+
+static inline void
+bwg_stats_totals_get(const struct bwg_stats *s, struct bwg_stats_totals *t)
+{
+#define X(id) t->id = s->cnt[BWG_CNT_##id];
+	BWG_STATS_TOTALS(X)
+#undef X
+	memcpy(t->drops, s->drops, sizeof(t->drops));
+}
+
+static inline void
+bwg_stats_totals_add(struct bwg_stats_totals *sum, const struct bwg_stats_totals *t)
+{
+#define X(id) sum->id += t->id;
+	BWG_STATS_TOTALS(X)
+#undef X
+	for (int d = 0; d < BWG_DROP_MAX; d++)
+		sum->drops[d] += t->drops[d];
+}
+
+/* Write t over the same counters in cnt[BWG_CNT_MAX] and drops[BWG_DROP_MAX]. */
+static inline void
+bwg_stats_totals_put(uint64_t *cnt, uint64_t *drops, const struct bwg_stats_totals *t)
+{
+#define X(id) cnt[BWG_CNT_##id] = t->id;
+	BWG_STATS_TOTALS(X)
+#undef X
+	memcpy(drops, t->drops, sizeof(t->drops));
 }
 
 /* Allocate the per-app array. Returns 0 or -ENOMEM. */

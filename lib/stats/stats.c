@@ -8,7 +8,6 @@
  */
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,16 +69,10 @@ obj_add(struct bwg_obj_stats *d, const struct bwg_obj_stats *s, uint32_t n)
 void
 bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 {
-	/* What the TX queue refused first, then what was forwarded: a frame is forwarded
-	 * before it can be refused, so read in this order tx (their difference) never
-	 * goes back between snapshots of a running worker. */
+	for (int i = 0; i < BWG_CNT_MAX; i++)
+		dst->cnt[i] += src->cnt[i];
 	for (int i = 0; i < BWG_DROP_MAX; i++)
 		dst->drops[i] += src->drops[i];
-	dst->cnt[BWG_CNT_TX_FULL_BYTES] += src->cnt[BWG_CNT_TX_FULL_BYTES];
-	atomic_thread_fence(memory_order_acquire);
-	for (int i = 0; i < BWG_CNT_MAX; i++)
-		if (i != BWG_CNT_TX_FULL_BYTES)
-			dst->cnt[i] += src->cnt[i];
 	for (int i = 0; i < BWG_PKT_RESULT_MAX; i++)
 		dst->malformed[i] += src->malformed[i];
 	dst->flows_active += src->flows_active;
