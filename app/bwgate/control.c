@@ -5,7 +5,8 @@
  *
  * It only reads worker memory: counters are plain per-worker stores summed here into a
  * snapshot (a counter read mid-burst may be one burst behind, never torn on 64-bit
- * targets); events leave each worker's single-producer ring through the consumer side;
+ * targets), except rx, tx and drops, taken as each worker published them at its last
+ * tick, TX drained, so that they conserve exactly and never go back; events leave each worker's single-producer ring through the consumer side;
  * loop counters feed the stall detector. The stats document is a pure function of the
  * snapshot (bwg_stats_json) plus the ports[] and workers[] arrays built here.
  *

@@ -711,7 +711,11 @@ frag_host_match(struct bwg_worker *w, const struct bwg_pkt *p, int *dir)
 		struct bwg_frag_host *e = frag_host_slot(w, p->family, p->addr[side]);
 		struct bwg_flow *f = frag_host_flow(w, e, p->family, p->addr[side]);
 		if (f) {
-			*dir = memcmp(f->addr[0], p->addr[0], 16) == 0 ? 0 : 1;
+			/* Toward f's server when sent by its client or to its server. */
+			*dir = memcmp(f->addr[0], p->addr[0], 16) == 0 ||
+					       memcmp(f->addr[1], p->addr[1], 16) == 0
+				       ? 0
+				       : 1;
 			return f;
 		}
 	}
