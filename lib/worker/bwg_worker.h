@@ -108,6 +108,7 @@ struct bwg_worker {
 
 	struct bwg_worker_conf conf;
 	bool non_ip_drop, malformed_drop, full_drop, unmatched_frag_drop;
+	uint8_t refused; /* verdict of the last packet no flow could be made for */
 	unsigned parse_flags;
 };
 

@@ -702,9 +702,10 @@ frag_flow(struct bwg_worker *w, const struct bwg_pkt *p, int *dir)
  * another worker) is judged by: the flow its sender, else its receiver, last had a
  * first fragment in, the strictest one kept. Reverse-order fragments of a datagram are
  * thus policed or blocked like the flow's earlier datagrams; only a host's very first
- * fragmented datagram can find nothing (packets.unmatched_fragments decides).
+ * fragmented datagram can find nothing (packets.unmatched_fragments decides). Out of
+ * line, like the other rare paths here, so that the established path keeps its registers.
  */
-static struct bwg_flow *
+static __attribute__((noinline)) struct bwg_flow *
 frag_host_match(struct bwg_worker *w, const struct bwg_pkt *p, int *dir)
 {
 	for (int side = 0; side < 2; side++) {
@@ -760,12 +761,16 @@ forward(struct bwg_worker *w, uint32_t bytes)
 /*
  * A packet p of no known flow: count it against its client's cap, take a record
  * (evicting the unestablished flow idle longest among a few when the table is full),
- * start the flow. NULL when it got none, with the packet's verdict in *v.
+ * start the flow. NULL when it got none, with the packet's verdict in w->refused. Kept
+ * out of line, and with no verdict to hand back through the caller's stack: either way
+ * it would cost the established path registers.
  */
-static struct bwg_flow *
-flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash, uint32_t len,
-	 uint8_t *v)
+static __attribute__((noinline)) struct bwg_flow *
+flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
+	 const struct bwg_frame *fr)
 {
+	uint8_t *v = &w->refused;
+	const uint32_t len = fr->wire_len;
 	/* The cap first: a client over it must not push other flows out either. */
 	uint32_t cap = host_flows_cap(w, p);
 	if (cap && host_flows_full(w, p, cap)) {
@@ -795,7 +800,7 @@ flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash, uint32_t 
 
 /* A reset pair for blocked flow f: at most one per flow per interval, and as many per
  * second as the worker's bucket holds, so the gate never answers a flood in kind. */
-static bool
+static __attribute__((noinline)) bool
 reset_due(struct bwg_worker *w, struct bwg_flow *f)
 {
 	uint16_t now = (uint16_t)(w->clock_ns >> BWG_RESET_TICK_SHIFT);
@@ -856,11 +861,8 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_p
 	}
 
 	f = bwg_flow_lookup(&w->flows, p, hash, &dir);
-	if (!f) {
-		uint8_t v;
-		if (!(f = flow_new(w, p, hash, len, &v)))
-			return v;
-	}
+	if (unlikely(!f) && !(f = flow_new(w, p, hash, fr)))
+		return w->refused;
 	if (p->frag == BWG_FRAG_FIRST)
 		frag_remember(w, p, f);
 
