@@ -20,8 +20,9 @@
  *     copies of one flow differing only in what the key leaves out (MAC addresses, TTL,
  *     flow label, TCP sequence).
  *
- * Each figure is the best of 3 runs (TSC cycles per packet) measured in this one
- * process, so a busy machine slows both sides of a ratio alike. It fails when today's
+ * Each figure is the best of several runs (TSC cycles per packet) measured in this one
+ * process, the runs of the sets compared taking turns, so a busy machine slows both
+ * sides of a ratio alike. It fails when today's
  * colliding or structured flows cost more than 3x random ones, and (to show the test
  * sees the defect at all) when the old hash's colliding flows do not.
  *
@@ -46,6 +47,7 @@
 
 #define N_FLOWS 32768
 #define ROUNDS 3
+#define TABLE_ROUNDS 9 /* a table round takes milliseconds: best of more */
 #define FRAME 74 /* Ethernet + IPv6 + TCP */
 
 static int passed, failed;
@@ -260,12 +262,12 @@ table_cost(const struct flood *fl, hash_fn hash, int rounds)
 
 /* ---- 2. the pipeline ------------------------------------------------------------------ */
 
-/* Cycles per packet through a fresh worker, in bursts of 32 (best of ROUNDS). */
+/* Cycles per packet through a fresh worker, in bursts of 32. */
 static double
 pipeline_cost(const char *config, struct flood *fl, uint64_t *flows_created)
 {
 	uint64_t best = UINT64_MAX;
-	for (int r = 0; r < ROUNDS; r++) {
+	{
 		char err[1024];
 		struct bwg_policy *pol;
 		struct bwg_dpi *dpi;
@@ -392,13 +394,21 @@ main(int argc, char **argv)
 	      "the colliding flows are distinct and collide under the old hash");
 
 	/* 1. The table under each hash. */
-	double new_r = table_cost(&rnd, bwg_flow_hash, ROUNDS);
-	double new_c = table_cost(&col, bwg_flow_hash, ROUNDS);
-	double old_r = table_cost(&rnd, old_flow_hash, ROUNDS);
+	/* Rounds of the two sets alternate, so that a busy spell of the machine costs each
+	 * alike; the best of each is kept. */
+	double new_r = 1e300, new_c = 1e300, old_r = 1e300;
+	for (int r = 0; r < TABLE_ROUNDS; r++) {
+		double x = table_cost(&rnd, bwg_flow_hash, 1);
+		double y = table_cost(&col, bwg_flow_hash, 1);
+		double z = table_cost(&rnd, old_flow_hash, 1);
+		new_r = x < new_r ? x : new_r;
+		new_c = y < new_c ? y : new_c;
+		old_r = z < old_r ? z : old_r;
+	}
 	double old_c = table_cost(&col, old_flow_hash, 1); /* quadratic: seconds, once */
 	printf("flow table, %u flows inserted and looked up, cycles per flow (best of %d; the "
 	       "old hash's colliding flows once):\n",
-	       N_FLOWS, ROUNDS);
+	       N_FLOWS, TABLE_ROUNDS);
 	printf("  old hash: colliding %10.1f  random %6.1f  ratio %7.1fx\n", old_c, old_r,
 	       old_c / old_r);
 	printf("  new hash: colliding %10.1f  random %6.1f  ratio %7.2fx\n", new_c, new_r,
@@ -409,10 +419,14 @@ main(int argc, char **argv)
 
 	/* 2. The pipeline. */
 	uint64_t created[4];
-	double p_rnd = pipeline_cost(config, &rnd, &created[0]);
-	double p_col = pipeline_cost(config, &col, &created[1]);
-	double p_both = pipeline_cost(config, &both, &created[2]);
-	double p_same = pipeline_cost(config, &same, &created[3]);
+	struct flood *sets[4] = {&rnd, &col, &both, &same};
+	double best[4] = {1e300, 1e300, 1e300, 1e300};
+	for (int r = 0; r < ROUNDS; r++)
+		for (int k = 0; k < 4; k++) {
+			double c = pipeline_cost(config, sets[k], &created[k]);
+			best[k] = c < best[k] ? c : best[k];
+		}
+	double p_rnd = best[0], p_col = best[1], p_both = best[2], p_same = best[3];
 	printf("pipeline (bwg_worker_burst), %u IPv6 TCP packets, cycles per packet (best of "
 	       "%d):\n", N_FLOWS, ROUNDS);
 	const struct {
