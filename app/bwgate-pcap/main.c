@@ -209,7 +209,7 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 	json_array_append_new(workers,
 			      json_pack("{s:i, s:I, s:I, s:I, s:I}", "id", 0, "rx_packets",
 					(json_int_t)c[BWG_CNT_RX_PACKETS], "tx_packets",
-					(json_int_t)c[BWG_CNT_TX_PACKETS], "dropped_packets",
+					(json_int_t)bwg_stats_tx_packets(c, w->stats.drops), "dropped_packets",
 					(json_int_t)c[BWG_CNT_DROPPED_PACKETS], "flows_active",
 					(json_int_t)w->flows.active));
 	json_t *doc = bwg_stats_json(&w->stats, &names, w->flows.capacity, json_incref(ports),

@@ -5,7 +5,8 @@
  *
  * It only reads worker memory: counters are plain per-worker stores summed here into a
  * snapshot (a counter read mid-burst may be one burst behind, never torn on 64-bit
- * targets); events leave each worker's single-producer ring through the consumer side;
+ * targets), except rx, tx and drops, taken as each worker published them at its last
+ * tick, TX drained, so that they conserve exactly and never go back; events leave each worker's single-producer ring through the consumer side;
  * loop counters feed the stall detector. The stats document is a pure function of the
  * snapshot (bwg_stats_json) plus the ports[] and workers[] arrays built here.
  *
@@ -149,8 +150,15 @@ void
 bwg_control_snapshot(struct bwg_control *ctl)
 {
 	bwg_stats_clear(&ctl->snap);
-	for (uint32_t i = 0; i < ctl->n; i++)
+	struct bwg_stats_totals sum = {0};
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		struct bwg_stats_totals t;
 		bwg_stats_add(&ctl->snap, &ctl->lcores[i].w->stats);
+		bwg_dp_totals_read(&ctl->lcores[i], &t);
+		bwg_stats_totals_add(&sum, &t);
+	}
+	/* rx, tx and drops as the workers published them, with no frame in flight. */
+	bwg_stats_totals_put(ctl->snap.cnt, ctl->snap.drops, &sum);
 }
 
 void
@@ -230,7 +238,7 @@ bwg_control_summary_print(struct bwg_control *ctl, uint64_t now_ns)
 {
 	bwg_control_snapshot(ctl);
 	const struct bwg_stats *s = &ctl->snap;
-	uint64_t rx = s->cnt[BWG_CNT_RX_PACKETS], tx = s->cnt[BWG_CNT_TX_PACKETS];
+	uint64_t rx = s->cnt[BWG_CNT_RX_PACKETS], tx = bwg_stats_tx_packets(s->cnt, s->drops);
 	double secs = (double)(now_ns - ctl->last_ns) / 1e9;
 	if (secs <= 0)
 		secs = 1e-9;
@@ -298,8 +306,8 @@ workers_json(struct bwg_control *ctl)
 			"id", (int)i, "lcore", (int)lc->lcore, "queue", (int)lc->queue, "rx_packets",
 			(json_int_t)s->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
 			(json_int_t)s->cnt[BWG_CNT_RX_BYTES], "tx_packets",
-			(json_int_t)s->cnt[BWG_CNT_TX_PACKETS], "tx_bytes",
-			(json_int_t)s->cnt[BWG_CNT_TX_BYTES], "dropped_packets",
+			(json_int_t)bwg_stats_tx_packets(s->cnt, s->drops), "tx_bytes",
+			(json_int_t)bwg_stats_tx_bytes(s->cnt), "dropped_packets",
 			(json_int_t)s->cnt[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
 			(json_int_t)s->cnt[BWG_CNT_DROPPED_BYTES], "drops", drops_json(s),
 			"flows_active", (json_int_t)lc->w->flows.active, "flows_created",
@@ -394,6 +402,10 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 		aw->alive = !ctl->watch[i].stalled;
 		memcpy(aw->cnt, w->stats.cnt, sizeof(aw->cnt));
 		memcpy(aw->drops, w->stats.drops, sizeof(aw->drops));
+		/* rx, tx and drops as the worker published them, with no frame in flight. */
+		struct bwg_stats_totals t;
+		bwg_dp_totals_read(lc, &t);
+		bwg_stats_totals_put(aw->cnt, aw->drops, &t);
 		aw->flows_active = w->stats.flows_active;
 		aw->flow_capacity = w->flows.capacity;
 		aw->loops_prev = f ? f->workers[i].loops : 0;
@@ -470,7 +482,9 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 	if (o->hosts_capacity != n->hosts_capacity)
 		return "flows.hosts_capacity";
 	if (o->timeout_tcp != n->timeout_tcp || o->timeout_tcp_closed != n->timeout_tcp_closed ||
-	    o->timeout_udp != n->timeout_udp || o->timeout_other != n->timeout_other)
+	    o->timeout_udp != n->timeout_udp || o->timeout_other != n->timeout_other ||
+	    o->timeout_tcp_opening != n->timeout_tcp_opening ||
+	    o->timeout_udp_unreplied != n->timeout_udp_unreplied)
 		return "flows.timeouts";
 	if (memcmp(o->dpi_max_pkts, n->dpi_max_pkts, sizeof(o->dpi_max_pkts)) != 0)
 		return "dpi.max_packets";
@@ -481,7 +495,8 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 	if (str_differs(o->categories_file, n->categories_file))
 		return "dpi.categories_file";
 	if (o->non_ip_drop != n->non_ip_drop || o->malformed_drop != n->malformed_drop ||
-	    o->sniff_ip != n->sniff_ip)
+	    o->sniff_ip != n->sniff_ip || o->unmatched_fragments_drop != n->unmatched_fragments_drop ||
+	    o->reset_interval != n->reset_interval || o->reset_rate != n->reset_rate)
 		return "packets";
 	if (str_differs(o->port_inside, n->port_inside) ||
 	    str_differs(o->port_outside, n->port_outside) ||

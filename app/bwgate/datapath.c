@@ -14,8 +14,10 @@
  * buffer to fill.
  *
  * Nothing here blocks, locks, logs or touches the heap. A frame the TX queue refuses
- * (after a few retries) is counted as drop reason tx_full and taken back out of
- * tx_packets/tx_bytes, so rx == tx + drops still holds per worker.
+ * (after a few retries) is counted as drop reason tx_full; tx_packets is the pipeline's
+ * forwarded frames less those. At each tick, TX drained, the worker publishes its
+ * totals for the control thread's snapshots: rx == tx + drops holds in each exactly,
+ * and no counter ever goes down.
  *
  * Chained mbufs (a PMD that splits frames larger than one buffer) are linearized when
  * the first segment has room; otherwise the pipeline sees the first segment as a frame
@@ -301,6 +303,39 @@ publish(struct bwg_dp_lcore *lc, const struct loop_counters *c)
 	atomic_store_explicit(&p->multiseg_cut, c->multiseg_cut, memory_order_relaxed);
 }
 
+/* ---- conservation totals ---------------------------------------------------------------- */
+
+/*
+ * Called with no frame in flight (between bursts, right after the TX buffers were
+ * drained): every frame received so far is forwarded-and-sent, or counted as a drop,
+ * tx_full included. A snapshot of such sets conserves exactly, and its tx (frames the
+ * NIC took) only goes up, which a read of the live counters, taken between a forward
+ * verdict and the TX queue refusing that frame, would not give.
+ */
+static void
+totals_publish(struct bwg_dp_lcore *lc)
+{
+	uint32_t seq = atomic_load_explicit(&lc->totals_seq, memory_order_relaxed);
+	atomic_store_explicit(&lc->totals_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	bwg_stats_totals_get(&lc->w->stats, &lc->totals);
+	atomic_store_explicit(&lc->totals_seq, seq + 2, memory_order_release);
+}
+
+void
+bwg_dp_totals_read(const struct bwg_dp_lcore *lc, struct bwg_stats_totals *t)
+{
+	for (;;) {
+		uint32_t seq = atomic_load_explicit(&lc->totals_seq, memory_order_acquire);
+		if (seq & 1)
+			continue;
+		memcpy(t, &lc->totals, sizeof(*t));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&lc->totals_seq, memory_order_relaxed) == seq)
+			return;
+	}
+}
+
 /* ---- housekeeping requests ------------------------------------------------------------ */
 
 #define FLOWS_SCAN_STEP 4096 /* flow records visited per housekeeping tick */
@@ -429,6 +464,7 @@ bwg_dp_lcore_run(void *arg)
 			tx_drain(lc);
 		if (c.loops % HOUSEKEEPING == 0) {
 			tx_drain(lc);
+			totals_publish(lc);
 			policy_follow(lc);
 			bwg_worker_housekeeping(lc->w, bwg_dp_clock_ns(&lc->clock, rte_rdtsc()));
 			flows_step(lc);
@@ -436,6 +472,7 @@ bwg_dp_lcore_run(void *arg)
 		}
 	}
 	tx_drain(lc);
+	totals_publish(lc);
 	publish(lc, &c);
 	return 0;
 }

@@ -75,6 +75,11 @@ struct bwg_dp_lcore {
 	struct rte_mempool *pool;           /* for resets */
 	struct bwg_dp_clock clock;
 	struct bwg_dp_counters pub;
+	/* The worker's conservation totals as they stood at its last housekeeping tick, TX
+	 * buffers drained (bwg_stats_totals): written by the worker under an odd/even
+	 * sequence count, read by the control thread with bwg_dp_totals_read(). */
+	_Atomic uint32_t totals_seq;
+	struct bwg_stats_totals totals;
 	/* The policy to run: set by the control thread, adopted at a housekeeping tick,
 	 * whose version is then acknowledged in policy_seen (release): from then on the
 	 * worker no longer reads the policy it replaced. */
@@ -83,6 +88,10 @@ struct bwg_dp_lcore {
 	struct bwg_dp_flows flows;
 	_Atomic bool quit; /* set by the control thread */
 } __attribute__((aligned(64)));
+
+/* The totals lc's worker last published: consistent (rx == tx + drops) and never
+ * behind a set read before. Control thread. */
+void bwg_dp_totals_read(const struct bwg_dp_lcore *lc, struct bwg_stats_totals *t);
 
 /* Anchor a clock: TSC and wall time now. */
 void bwg_dp_clock_init(struct bwg_dp_clock *c);

@@ -217,6 +217,7 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.aging_budget = 256,
 			.names = g->names,
 			.behaviour = g->behaviour,
+			.workers = g->ports.queues,
 		};
 		struct bwg_worker *w;
 		if ((rc = bwg_worker_create(&w, &wc, g->policy, dpi, err, errlen)) < 0)

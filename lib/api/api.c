@@ -127,8 +127,8 @@ bwg_api_workers_json(const struct bwg_api_snapshot *s)
 		    "id", (int)w->id, "lcore", (int)w->lcore, "queue", (int)w->queue, "alive",
 		    w->alive, "rx_packets", (json_int_t)w->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
 		    (json_int_t)w->cnt[BWG_CNT_RX_BYTES], "tx_packets",
-		    (json_int_t)w->cnt[BWG_CNT_TX_PACKETS], "tx_bytes",
-		    (json_int_t)w->cnt[BWG_CNT_TX_BYTES], "dropped_packets",
+		    (json_int_t)bwg_stats_tx_packets(w->cnt, w->drops), "tx_bytes",
+		    (json_int_t)bwg_stats_tx_bytes(w->cnt), "dropped_packets",
 		    (json_int_t)w->cnt[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
 		    (json_int_t)w->cnt[BWG_CNT_DROPPED_BYTES], "drops", drops_json(w->drops),
 		    "flows_active", (json_int_t)w->flows_active, "flow_capacity",
@@ -168,8 +168,9 @@ bwg_api_stats_json(const struct bwg_api_snapshot *s)
 	    json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "interval_s", seconds(s), "rx_pps",
 		      rate(s, c[BWG_CNT_RX_PACKETS], p[BWG_CNT_RX_PACKETS]), "rx_bps",
 		      8 * rate(s, c[BWG_CNT_RX_BYTES], p[BWG_CNT_RX_BYTES]), "tx_pps",
-		      rate(s, c[BWG_CNT_TX_PACKETS], p[BWG_CNT_TX_PACKETS]), "tx_bps",
-		      8 * rate(s, c[BWG_CNT_TX_BYTES], p[BWG_CNT_TX_BYTES]), "drop_pps",
+		      rate(s, bwg_stats_tx_packets(c, s->cur.drops),
+			   bwg_stats_tx_packets(p, s->prev.drops)),
+		      "tx_bps", 8 * rate(s, bwg_stats_tx_bytes(c), bwg_stats_tx_bytes(p)), "drop_pps",
 		      rate(s, c[BWG_CNT_DROPPED_PACKETS], p[BWG_CNT_DROPPED_PACKETS]),
 		      "flows_per_s", rate(s, c[BWG_CNT_FLOWS_CREATED], p[BWG_CNT_FLOWS_CREATED])));
 	json_object_set_new(doc, "policy",
@@ -368,23 +369,28 @@ bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len)
 	if (!f)
 		return NULL;
 	const uint64_t *c = s->cur.cnt;
-	static const struct {
-		enum bwg_counter id;
+	const struct {
+		uint64_t value;
 		const char *name, *help;
 	} totals[] = {
-	    {BWG_CNT_RX_PACKETS, "bwgate_rx_packets_total", "frames received by the pipeline"},
-	    {BWG_CNT_RX_BYTES, "bwgate_rx_bytes_total", "bytes received by the pipeline"},
-	    {BWG_CNT_TX_PACKETS, "bwgate_tx_packets_total", "frames forwarded"},
-	    {BWG_CNT_TX_BYTES, "bwgate_tx_bytes_total", "bytes forwarded"},
-	    {BWG_CNT_DROPPED_PACKETS, "bwgate_dropped_packets_total", "frames dropped"},
-	    {BWG_CNT_DROPPED_BYTES, "bwgate_dropped_bytes_total", "bytes dropped"},
-	    {BWG_CNT_FLOWS_CREATED, "bwgate_flows_created_total", "flows created"},
-	    {BWG_CNT_FLOWS_EXPIRED, "bwgate_flows_expired_total", "flows expired"},
-	    {BWG_CNT_EVENTS_LOST, "bwgate_events_lost_total", "events lost to a full ring"},
+	    {c[BWG_CNT_RX_PACKETS], "bwgate_rx_packets_total", "frames received by the pipeline"},
+	    {c[BWG_CNT_RX_BYTES], "bwgate_rx_bytes_total", "bytes received by the pipeline"},
+	    {bwg_stats_tx_packets(c, s->cur.drops), "bwgate_tx_packets_total",
+	     "frames forwarded and sent"},
+	    {bwg_stats_tx_bytes(c), "bwgate_tx_bytes_total", "bytes forwarded and sent"},
+	    {c[BWG_CNT_DROPPED_PACKETS], "bwgate_dropped_packets_total", "frames dropped"},
+	    {c[BWG_CNT_DROPPED_BYTES], "bwgate_dropped_bytes_total", "bytes dropped"},
+	    {c[BWG_CNT_FLOWS_CREATED], "bwgate_flows_created_total", "flows created"},
+	    {c[BWG_CNT_FLOWS_EXPIRED], "bwgate_flows_expired_total", "flows expired"},
+	    {c[BWG_CNT_FLOWS_EVICTED], "bwgate_flows_evicted_unestablished_total",
+	     "unestablished flows ended early to make room"},
+	    {c[BWG_CNT_RESETS_THROTTLED], "bwgate_resets_throttled_total",
+	     "reset pairs not sent: per-flow interval or per-worker rate"},
+	    {c[BWG_CNT_EVENTS_LOST], "bwgate_events_lost_total", "events lost to a full ring"},
 	};
 	for (size_t i = 0; i < sizeof(totals) / sizeof(totals[0]); i++) {
 		family(f, totals[i].name, "counter", totals[i].help);
-		sample(f, totals[i].name, NULL, NULL, c[totals[i].id]);
+		sample(f, totals[i].name, NULL, NULL, totals[i].value);
 	}
 	family(f, "bwgate_drops_total", "counter", "frames dropped by reason");
 	for (int d = 0; d < BWG_DROP_MAX; d++)

@@ -32,8 +32,8 @@ fill(struct bwg_api_snapshot *s)
 	s->flow_capacity = 1024;
 	s->cur.cnt[BWG_CNT_RX_PACKETS] = 100;
 	s->cur.cnt[BWG_CNT_RX_BYTES] = 64000;
-	s->cur.cnt[BWG_CNT_TX_PACKETS] = 90;
-	s->cur.cnt[BWG_CNT_TX_BYTES] = 60000;
+	s->cur.cnt[BWG_CNT_FORWARDED_PACKETS] = 90;
+	s->cur.cnt[BWG_CNT_FORWARDED_BYTES] = 60000;
 	s->cur.cnt[BWG_CNT_DROPPED_PACKETS] = 10;
 	s->cur.cnt[BWG_CNT_DROPPED_BYTES] = 4000;
 	s->cur.drops[BWG_DROP_POLICY_BLOCK] = 10;

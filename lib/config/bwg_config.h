@@ -52,6 +52,8 @@ struct bwg_conf_unit {
 	char *name;
 	struct bwg_cidr *cidrs;
 	uint32_t n_cidrs;
+	bool has_flows_per_host_max; /* else flows.per_host_max applies */
+	uint32_t flows_per_host_max; /* concurrent flows a client of the unit opens; 0: no cap */
 };
 
 /* A list of strings with the JSON path of each, for error messages at compile time. */
@@ -114,6 +116,9 @@ struct bwg_config {
 	bool flow_full_drop;
 	uint32_t hosts_capacity;
 	uint32_t timeout_tcp, timeout_tcp_closed, timeout_udp, timeout_other; /* seconds */
+	uint32_t timeout_tcp_opening;  /* TCP before the handshake completed */
+	uint32_t timeout_udp_unreplied; /* UDP the server has not answered */
+	uint32_t flows_per_host_max;   /* concurrent flows one client opens; 0: no cap */
 
 	uint32_t dpi_max_pkts[3]; /* tcp, udp, other */
 	uint32_t dpi_max_in_progress;
@@ -128,6 +133,9 @@ struct bwg_config {
 	bool non_ip_drop;
 	bool malformed_drop;
 	bool sniff_ip; /* packets.unknown_ethertype = "ip_by_version" */
+	bool unmatched_fragments_drop; /* packets.unmatched_fragments = "drop" */
+	uint32_t reset_interval;       /* seconds between reset pairs for one flow */
+	uint32_t reset_rate;           /* reset pairs per second per worker */
 
 	struct bwg_conf_unit *units;
 	uint32_t n_units;

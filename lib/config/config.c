@@ -585,7 +585,7 @@ static int
 parse_flows(struct ctx *x, json_t *o)
 {
 	static const char *const keys[] = {"capacity", "on_full", "hosts_capacity", "timeouts",
-					   NULL};
+					   "per_host_max", NULL};
 	static const char *const full[] = {"forward", "drop", NULL};
 	struct bwg_config *c = x->c;
 	int rc, on_full;
@@ -595,11 +595,15 @@ parse_flows(struct ctx *x, json_t *o)
 			   16777216)) ||
 	    (rc = get_enum(x, o, "flows", "on_full", &on_full, 0, full)) ||
 	    (rc = get_uint(x, o, "flows", "hosts_capacity", &c->hosts_capacity,
-			   c->flow_capacity / 4, 64, 16777216)))
+			   c->flow_capacity / 4, 64, 16777216)) ||
+	    (rc = get_uint(x, o, "flows", "per_host_max", &c->flows_per_host_max, 0, 0,
+			   16777216)))
 		return rc;
 	c->flow_full_drop = on_full == 1;
 	json_t *t = o ? json_object_get(o, "timeouts") : NULL;
-	static const char *const tkeys[] = {"tcp", "tcp_closed", "udp", "other", NULL};
+	static const char *const tkeys[] = {"tcp",   "tcp_closed",    "tcp_opening",
+					    "udp",   "udp_unreplied", "other",
+					    NULL};
 	if (t && ((rc = want_object(x, "flows.timeouts", t)) ||
 		  (rc = check_keys(x, "flows.timeouts", t, tkeys))))
 		return rc;
@@ -607,7 +611,11 @@ parse_flows(struct ctx *x, json_t *o)
 	    (rc = get_uint(x, t, "flows.timeouts", "tcp_closed", &c->timeout_tcp_closed, 10, 1,
 			   86400)) ||
 	    (rc = get_uint(x, t, "flows.timeouts", "udp", &c->timeout_udp, 60, 1, 86400)) ||
-	    (rc = get_uint(x, t, "flows.timeouts", "other", &c->timeout_other, 30, 1, 86400)))
+	    (rc = get_uint(x, t, "flows.timeouts", "other", &c->timeout_other, 30, 1, 86400)) ||
+	    (rc = get_uint(x, t, "flows.timeouts", "tcp_opening", &c->timeout_tcp_opening, 15, 1,
+			   86400)) ||
+	    (rc = get_uint(x, t, "flows.timeouts", "udp_unreplied", &c->timeout_udp_unreplied,
+			   10, 1, 86400)))
 		return rc;
 	return 0;
 }
@@ -681,16 +689,24 @@ parse_behaviour(struct ctx *x, json_t *o)
 static int
 parse_packets(struct ctx *x, json_t *o)
 {
-	static const char *const keys[] = {"non_ip", "malformed", "unknown_ethertype", NULL};
+	static const char *const keys[] = {"non_ip",		  "malformed",
+					   "unknown_ethertype",	  "unmatched_fragments",
+					   "reset_interval",	  "reset_rate",
+					   NULL};
 	static const char *const fd[] = {"forward", "drop", NULL};
 	static const char *const ue[] = {"non_ip", "ip_by_version", NULL};
-	int rc, non_ip, malformed, unknown;
+	int rc, non_ip, malformed, unknown, unmatched;
 	if (o && ((rc = want_object(x, "packets", o)) || (rc = check_keys(x, "packets", o, keys))))
 		return rc;
 	if ((rc = get_enum(x, o, "packets", "non_ip", &non_ip, 0, fd)) ||
 	    (rc = get_enum(x, o, "packets", "malformed", &malformed, 1, fd)) ||
-	    (rc = get_enum(x, o, "packets", "unknown_ethertype", &unknown, 0, ue)))
+	    (rc = get_enum(x, o, "packets", "unknown_ethertype", &unknown, 0, ue)) ||
+	    (rc = get_enum(x, o, "packets", "unmatched_fragments", &unmatched, 1, fd)) ||
+	    (rc = get_uint(x, o, "packets", "reset_interval", &x->c->reset_interval, 1, 0,
+			   3600)) ||
+	    (rc = get_uint(x, o, "packets", "reset_rate", &x->c->reset_rate, 1000, 1, 1000000)))
 		return rc;
+	x->c->unmatched_fragments_drop = unmatched == 1;
 	x->c->sniff_ip = unknown == 1;
 	x->c->non_ip_drop = non_ip == 1;
 	x->c->malformed_drop = malformed == 1;
@@ -719,9 +735,23 @@ parse_units(struct ctx *x, json_t *o)
 		if (!valid_name(name))
 			return fail(x, p, "unit names use a-z, 0-9, '_' and '-' (at most %d)",
 				    BWG_NAME_MAX - 1);
+		struct bwg_conf_unit *u = &c->units[c->n_units++];
+		if (json_is_object(arr)) {
+			/* The long form: {"cidrs": [...], "flows_per_host_max": N}. */
+			static const char *const ukeys[] = {"cidrs", "flows_per_host_max", NULL};
+			json_t *cap = json_object_get(arr, "flows_per_host_max");
+			if ((rc = check_keys(x, p, arr, ukeys)) ||
+			    (cap && (rc = get_uint(x, arr, p, "flows_per_host_max",
+						   &u->flows_per_host_max, 0, 0, 16777216))))
+				return rc;
+			u->has_flows_per_host_max = cap != NULL;
+			char pu[PATH_MAX_LEN];
+			join(pu, p, "cidrs");
+			memcpy(p, pu, sizeof(p));
+			arr = json_object_get(arr, "cidrs");
+		}
 		if (!json_is_array(arr) || json_array_size(arr) == 0)
 			return fail(x, p, "must be a non-empty array of CIDR strings");
-		struct bwg_conf_unit *u = &c->units[c->n_units++];
 		u->name = strdup(name);
 		u->cidrs = calloc(json_array_size(arr), sizeof(*u->cidrs));
 		if (!u->name || !u->cidrs)

@@ -353,7 +353,7 @@ test_section_faults(void **state)
 		  NAME ": flows.timeouts.tcp: 0 is out of range (1..86400)");
 	cfg_fails(MIN(", 'flows': {'timeouts': {'icmp': 5}}"),
 		  NAME ": flows.timeouts.icmp: unknown key (expected one of: tcp, tcp_closed, "
-		       "udp, other)");
+		  "tcp_opening, udp, udp_unreplied, other)");
 	cfg_fails(MIN(", 'flows': []"), NAME ": flows: must be an object, not an array");
 	cfg_fails(MIN(", 'dpi': {'max_packets': {'tcp': 256}}"),
 		  NAME ": dpi.max_packets.tcp: 256 is out of range (1..255)");

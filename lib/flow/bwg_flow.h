@@ -38,6 +38,10 @@ enum bwg_flow_state {
 #define BWG_FLOW_HOST_LEARNED 0x40 /* host_id is the name learned from DNS, not its own */
 #define BWG_FLOW_DNS 0x80        /* a DNS flow (port 53): its answers feed the names cache */
 
+/* life */
+#define BWG_FLOW_HOST_COUNTED 0x01 /* counted in its client's concurrent flows */
+#define BWG_FLOW_RESET_SENT 0x02   /* a reset pair was due at rst_tick */
+
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
  * key, times and counters that every packet touches.
@@ -72,6 +76,8 @@ struct bwg_flow {
 	uint8_t dpi_pkts; /* packets given to nDPI */
 	uint8_t cls_src;  /* enum bwg_class_source of cls */
 	uint8_t det;      /* bwgate payload detector that matched (bwg_classify.h), or 0 */
+	uint8_t life;     /* BWG_FLOW_HOST_COUNTED, BWG_FLOW_RESET_SENT */
+	uint16_t rst_tick; /* when the last reset pair was due, in 2^26 ns ticks (wraps) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two cache lines");
@@ -79,7 +85,9 @@ _Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two
 struct bwg_flow_timeouts {
 	uint64_t tcp_ns;
 	uint64_t tcp_closed_ns;
+	uint64_t tcp_opening_ns; /* handshake not completed */
 	uint64_t udp_ns;
+	uint64_t udp_unreplied_ns; /* never answered */
 	uint64_t other_ns;
 };
 
@@ -91,6 +99,7 @@ struct bwg_flow_table {
 	uint32_t capacity;
 	uint32_t active;
 	uint32_t age_cursor;
+	uint64_t evict_rng; /* picks the records eviction looks at */
 	uint32_t high_water; /* 1 + highest record index ever handed out: aging stops there */
 	struct bwg_flow_timeouts timeouts;
 };
@@ -146,6 +155,27 @@ uint64_t bwg_flow_timeout(const struct bwg_flow_table *t, const struct bwg_flow 
  */
 uint32_t bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
 			    void (*expire)(struct bwg_flow *f, void *ctx), void *ctx);
+
+/*
+ * Whether f got past its opening: the server answered and, for TCP, the client spoke
+ * again (the handshake's ACK, or data). Read from the packet counters, so the per-packet
+ * path pays nothing for it. What is not established ages out sooner and is what a full
+ * table or detection pool gives up first: it is what a flood of SYNs or of one-way
+ * datagrams leaves behind. A sender that gets answers can establish flows for real;
+ * flows.per_host_max is what bounds it.
+ */
+static inline bool
+bwg_flow_established(const struct bwg_flow *f)
+{
+	return f->pkts[1] > 0 && (f->proto != 6 || f->pkts[0] >= 2);
+}
+
+/*
+ * The flow to evict when the table is full: of `probes` records picked at random, the
+ * unestablished flow idle longest; NULL when none of them is unestablished. Bounded:
+ * never a scan of the table.
+ */
+struct bwg_flow *bwg_flow_evict_candidate(struct bwg_flow_table *t, uint32_t probes);
 
 static inline uint32_t
 bwg_flow_index(const struct bwg_flow_table *t, const struct bwg_flow *f)

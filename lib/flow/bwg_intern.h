@@ -42,6 +42,16 @@ uint32_t bwg_intern_get(struct bwg_intern *t, const void *key, int *created);
 /* Drop one reference; the entry goes when the last one does. */
 void bwg_intern_put(struct bwg_intern *t, uint32_t id);
 
+/* The id of `key` without taking a reference, or BWG_INTERN_NONE. */
+uint32_t bwg_intern_find(const struct bwg_intern *t, const void *key);
+
+/* References held on entry id. */
+static inline uint32_t
+bwg_intern_refs(const struct bwg_intern *t, uint32_t id)
+{
+	return t->refs[id];
+}
+
 static inline void *
 bwg_intern_key(const struct bwg_intern *t, uint32_t id)
 {

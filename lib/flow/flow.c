@@ -192,12 +192,40 @@ bwg_flow_timeout(const struct bwg_flow_table *t, const struct bwg_flow *f)
 		    (f->flags & (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C)) ==
 			    (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C))
 			return t->timeouts.tcp_closed_ns;
-		return t->timeouts.tcp_ns;
+		/* A handshake that never completed holds a record a flood may have sent. */
+		return bwg_flow_established(f) ? t->timeouts.tcp_ns : t->timeouts.tcp_opening_ns;
 	case 17:
-		return t->timeouts.udp_ns;
+		return bwg_flow_established(f) ? t->timeouts.udp_ns : t->timeouts.udp_unreplied_ns;
 	default:
 		return t->timeouts.other_ns;
 	}
+}
+
+struct bwg_flow *
+bwg_flow_evict_candidate(struct bwg_flow_table *t, uint32_t probes)
+{
+	/*
+	 * Records at random (xorshift seeded with the process secret), not the hash's or a
+	 * cursor's: nobody can aim at which records are probed, and established flows that
+	 * cluster in the array cannot hide a run of unestablished ones.
+	 */
+	struct bwg_flow *best = NULL;
+	if (t->high_water == 0)
+		return NULL;
+	if (t->evict_rng == 0)
+		t->evict_rng = (bwg_hash_secret.k0 ^ 0x9e3779b97f4a7c15ull) | 1;
+	for (uint32_t k = 0; k < probes; k++) {
+		uint64_t x = t->evict_rng;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		t->evict_rng = x;
+		uint32_t i = (uint32_t)(((x >> 32) * t->high_water) >> 32);
+		struct bwg_flow *f = &t->flows[i];
+		if (f->state == BWG_FLOW_FREE || bwg_flow_established(f))
+			continue;
+		if (!best || f->last_ts < best->last_ts)
+			best = f;
+	}
+	return best;
 }
 
 uint32_t

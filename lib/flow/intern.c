@@ -51,18 +51,34 @@ hash_bytes(const uint8_t *b, uint32_t n)
 	return (uint32_t)bwg_siphash13(&bwg_hash_secret, b, n);
 }
 
+/* The entry of `key` (hash h), or BWG_INTERN_NONE. */
+static uint32_t
+find(const struct bwg_intern *t, const void *key, uint32_t h)
+{
+	BWG_SLOTMAP_FOREACH(&t->index, h, pos) {
+		uint32_t id = t->index.slots[pos].idx;
+		if (t->index.slots[pos].hash == h &&
+		    memcmp(bwg_intern_key(t, id), key, t->key_len) == 0)
+			return id;
+	}
+	return BWG_INTERN_NONE;
+}
+
+uint32_t
+bwg_intern_find(const struct bwg_intern *t, const void *key)
+{
+	return find(t, key, hash_bytes(key, t->key_len));
+}
+
 uint32_t
 bwg_intern_get(struct bwg_intern *t, const void *key, int *created)
 {
 	uint32_t h = hash_bytes(key, t->key_len);
 	*created = 0;
-	BWG_SLOTMAP_FOREACH(&t->index, h, pos) {
-		uint32_t id = t->index.slots[pos].idx;
-		if (t->index.slots[pos].hash == h &&
-		    memcmp(bwg_intern_key(t, id), key, t->key_len) == 0) {
-			t->refs[id]++;
-			return id;
-		}
+	uint32_t found = find(t, key, h);
+	if (found != BWG_INTERN_NONE) {
+		t->refs[found]++;
+		return found;
 	}
 	if (t->free_top == 0)
 		return BWG_INTERN_NONE;

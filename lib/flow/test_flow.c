@@ -24,7 +24,9 @@
 static const struct bwg_flow_timeouts timeouts = {
 	.tcp_ns = 300 * SEC,
 	.tcp_closed_ns = 10 * SEC,
+	.tcp_opening_ns = 15 * SEC,
 	.udp_ns = 60 * SEC,
+	.udp_unreplied_ns = 5 * SEC,
 	.other_ns = 30 * SEC,
 };
 
@@ -430,6 +432,12 @@ test_timeouts(void **state)
 	struct bwg_flow f;
 	memset(&f, 0, sizeof(f));
 	f.proto = 6;
+	/* A handshake that never completed: the short timeout, until the client's ACK. */
+	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
+	f.pkts[0] = 1, f.pkts[1] = 1; /* SYN, SYN-ACK */
+	assert_int_equal(bwg_flow_timeout(&t, &f), 15 * SEC);
+	f.pkts[0] = 2; /* the ACK */
+	assert_true(bwg_flow_established(&f));
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
 	f.flags = BWG_FLOW_FIN_C2S;
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
@@ -443,6 +451,10 @@ test_timeouts(void **state)
 	assert_int_equal(bwg_flow_timeout(&t, &f), 300 * SEC);
 	f.flags = 0;
 	f.proto = 17;
+	f.pkts[0] = 5, f.pkts[1] = 0;
+	assert_int_equal(bwg_flow_timeout(&t, &f), 5 * SEC); /* never answered */
+	f.pkts[1] = 1;
+	assert_true(bwg_flow_established(&f));
 	assert_int_equal(bwg_flow_timeout(&t, &f), 60 * SEC);
 	f.flags = BWG_FLOW_RST; /* means nothing for UDP */
 	assert_int_equal(bwg_flow_timeout(&t, &f), 60 * SEC);
@@ -543,6 +555,7 @@ test_age_selects_idle_flows(void **state)
 		struct bwg_flow *f = insert(&t, &p);
 		assert_non_null(f);
 		f->flags = cases[i].flags;
+		f->pkts[0] = 2, f->pkts[1] = 1; /* established */
 		f->last_ts = now - cases[i].idle;
 		if (cases[i].due) {
 			due_ports += 1u << i;

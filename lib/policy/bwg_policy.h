@@ -70,6 +70,10 @@ struct bwg_policy {
 	uint32_t n_classes;
 	const char *unit_names[BWG_UNIT_MAX + 1]; /* [0] = "" */
 	uint32_t n_units;                         /* including [0] */
+	/* Concurrent flows a client of each unit may open ([0]: clients in no unit), per
+	 * gate; 0: no cap. Each of the config's N workers enforces its share (see worker). */
+	uint32_t host_flows_max[BWG_UNIT_MAX + 1];
+	bool host_flows_capped; /* any of them is not 0 */
 };
 
 /*

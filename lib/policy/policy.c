@@ -44,8 +44,12 @@ compile_units(struct bwg_policy *p)
 	if (!p->prefixes)
 		return -ENOMEM;
 	p->unit_names[0] = "";
+	p->host_flows_max[0] = c->flows_per_host_max;
 	for (uint32_t u = 0; u < c->n_units; u++) {
 		p->unit_names[u + 1] = c->units[u].name;
+		p->host_flows_max[u + 1] = c->units[u].has_flows_per_host_max
+						   ? c->units[u].flows_per_host_max
+						   : c->flows_per_host_max;
 		for (uint32_t i = 0; i < c->units[u].n_cidrs; i++) {
 			const struct bwg_cidr *cd = &c->units[u].cidrs[i];
 			struct bwg_prefix *px = &p->prefixes[p->n_prefixes++];
@@ -56,6 +60,8 @@ compile_units(struct bwg_policy *p)
 		}
 	}
 	p->n_units = c->n_units + 1;
+	for (uint32_t u = 0; u < p->n_units; u++)
+		p->host_flows_capped |= p->host_flows_max[u] != 0;
 	qsort(p->prefixes, p->n_prefixes, sizeof(*p->prefixes), prefix_cmp);
 	return 0;
 }

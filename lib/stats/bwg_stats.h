@@ -9,10 +9,14 @@
  * pure functions (bwg_stats_json), so the same numbers reach --stats, the HTTP API and
  * Prometheus.
  *
- * Conservation: rx_packets == tx_packets + sum(drops[]) at every burst boundary.
+ * Conservation: rx_packets == tx_packets + sum(drops[]) at every burst boundary, with
+ * tx_packets = forwarded_packets - drops[tx_full] (bwg_stats_tx_packets()). Every counter
+ * only goes up: the pipeline counts a forward verdict once, and the front-end counts a
+ * frame the TX queue then refused once, as tx_full; tx is their difference.
  */
 
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -28,7 +32,9 @@
 	X(MALFORMED, "malformed")             /* packets.malformed = drop */                      \
 	X(NON_IP, "non_ip")                   /* packets.non_ip = drop */                         \
 	X(FLOW_TABLE_FULL, "flow_table_full") /* flows.on_full = drop */                          \
-	X(TX_FULL, "tx_full")                 /* live: the TX queue stayed full */
+	X(TX_FULL, "tx_full")                 /* live: the TX queue stayed full */                \
+	X(HOST_FLOW_LIMIT, "host_flow_limit") /* a client over its concurrent-flow cap */         \
+	X(FRAGMENT_UNMATCHED, "fragment_unmatched") /* packets.unmatched_fragments = drop */
 
 enum bwg_drop {
 #define X(id, name) BWG_DROP_##id,
@@ -42,22 +48,28 @@ extern const char *const bwg_drop_names[BWG_DROP_MAX];
 #define BWG_COUNTERS(X)                                                                            \
 	X(RX_PACKETS, "rx_packets")                                                                \
 	X(RX_BYTES, "rx_bytes")                                                                    \
-	X(TX_PACKETS, "tx_packets")                                                                \
-	X(TX_BYTES, "tx_bytes")                                                                    \
+	X(FORWARDED_PACKETS, "forwarded_packets")  /* pipeline verdicts: forward */               \
+	X(FORWARDED_BYTES, "forwarded_bytes")                                                      \
+	X(TX_FULL_BYTES, "tx_full_bytes")           /* bytes of drop reason tx_full */            \
 	X(DROPPED_PACKETS, "dropped_packets")                                                      \
 	X(DROPPED_BYTES, "dropped_bytes")                                                          \
 	X(FLOWS_CREATED, "flows_created")                                                          \
 	X(FLOWS_EXPIRED, "flows_expired")                                                          \
 	X(FLOW_TABLE_FULL, "flow_table_full")       /* new flows that found no room */            \
+	X(FLOWS_EVICTED, "flows_evicted_unestablished") /* ended early to make room */            \
+	X(DPI_STATES_RECLAIMED, "dpi_states_reclaimed") /* taken from unestablished flows */      \
 	X(DPI_PACKETS, "dpi_packets")               /* packets given to nDPI */                   \
 	X(DPI_POOL_EXHAUSTED, "dpi_pool_exhausted") /* flows left uninspected */                  \
 	X(HOST_TABLE_FULL, "host_table_full")       /* hosts not recorded */                      \
 	X(METER_TABLE_FULL, "meter_table_full")     /* per-host buckets that fell back */         \
 	X(FRAGMENTS, "fragments")                   /* IP fragments seen */                       \
-	X(FRAGMENTS_UNMATCHED, "fragments_unmatched") /* later fragments with no first */         \
+	X(FRAGMENTS_UNMATCHED, "fragments_unmatched") /* later fragments with no flow */          \
+	X(FRAGMENTS_BY_HOST, "fragments_by_host")   /* judged by their host's fragmented flow */  \
 	X(TUNNELS, "tunnels")                       /* IP-in-IP packets decapsulated */           \
 	X(NON_IP, "non_ip")                         /* non-IP frames seen */                      \
 	X(POLICY_UPDATES, "policy_updates")         /* re-evaluations after a change */           \
+	X(RESETS, "resets")                         /* reset pairs the pipeline asked for */      \
+	X(RESETS_THROTTLED, "resets_throttled")     /* reset pairs not asked for: too many */     \
 	X(EVENTS, "events")                         /* events queued */                           \
 	X(EVENTS_LOST, "events_lost")               /* event ring full */
 
@@ -98,6 +110,66 @@ struct bwg_stats_names {
 	const char *const *apps;
 	uint32_t n_apps;
 };
+
+/* Frames and bytes that left the gate: forwarded, less what the TX queue refused. */
+static inline uint64_t
+bwg_stats_tx_packets(const uint64_t *cnt, const uint64_t *drops)
+{
+	return cnt[BWG_CNT_FORWARDED_PACKETS] - drops[BWG_DROP_TX_FULL];
+}
+
+static inline uint64_t
+bwg_stats_tx_bytes(const uint64_t *cnt)
+{
+	return cnt[BWG_CNT_FORWARDED_BYTES] - cnt[BWG_CNT_TX_FULL_BYTES];
+}
+
+/*
+ * The counters conservation ties together (rx, forwarded, dropped, refused by TX, and
+ * drops by reason), read as one set. The live appliance publishes a worker's set at a
+ * point where no frame is in flight (between bursts, its TX buffers drained), so that
+ * a snapshot built from published sets has rx == tx + drops exactly and a tx that never
+ * goes back; bwg_stats_totals_put() writes such a set over a snapshot's own.
+ */
+#define BWG_STATS_TOTALS(X)                                                                        \
+	X(RX_PACKETS) X(RX_BYTES) X(FORWARDED_PACKETS) X(FORWARDED_BYTES) X(TX_FULL_BYTES)         \
+	X(DROPPED_PACKETS) X(DROPPED_BYTES)
+
+struct bwg_stats_totals {
+#define X(id) uint64_t id;
+	BWG_STATS_TOTALS(X)
+#undef X
+	uint64_t drops[BWG_DROP_MAX];
+};
+
+static inline void
+bwg_stats_totals_get(const struct bwg_stats *s, struct bwg_stats_totals *t)
+{
+#define X(id) t->id = s->cnt[BWG_CNT_##id];
+	BWG_STATS_TOTALS(X)
+#undef X
+	memcpy(t->drops, s->drops, sizeof(t->drops));
+}
+
+static inline void
+bwg_stats_totals_add(struct bwg_stats_totals *sum, const struct bwg_stats_totals *t)
+{
+#define X(id) sum->id += t->id;
+	BWG_STATS_TOTALS(X)
+#undef X
+	for (int d = 0; d < BWG_DROP_MAX; d++)
+		sum->drops[d] += t->drops[d];
+}
+
+/* Write t over the same counters in cnt[BWG_CNT_MAX] and drops[BWG_DROP_MAX]. */
+static inline void
+bwg_stats_totals_put(uint64_t *cnt, uint64_t *drops, const struct bwg_stats_totals *t)
+{
+#define X(id) cnt[BWG_CNT_##id] = t->id;
+	BWG_STATS_TOTALS(X)
+#undef X
+	memcpy(drops, t->drops, sizeof(t->drops));
+}
 
 /* Allocate the per-app array. Returns 0 or -ENOMEM. */
 int bwg_stats_init(struct bwg_stats *s, uint32_t app_count);

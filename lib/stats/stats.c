@@ -108,8 +108,8 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "rx_packets",
 			  (json_int_t)c[BWG_CNT_RX_PACKETS], "rx_bytes",
 			  (json_int_t)c[BWG_CNT_RX_BYTES], "tx_packets",
-			  (json_int_t)c[BWG_CNT_TX_PACKETS], "tx_bytes",
-			  (json_int_t)c[BWG_CNT_TX_BYTES], "dropped_packets",
+			  (json_int_t)bwg_stats_tx_packets(c, s->drops), "tx_bytes",
+			  (json_int_t)bwg_stats_tx_bytes(c), "dropped_packets",
 			  (json_int_t)c[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
 			  (json_int_t)c[BWG_CNT_DROPPED_BYTES]));
 

@@ -24,8 +24,8 @@ fill(struct bwg_stats *s)
 {
 	s->cnt[BWG_CNT_RX_PACKETS] = 100;
 	s->cnt[BWG_CNT_RX_BYTES] = 64000;
-	s->cnt[BWG_CNT_TX_PACKETS] = 90;
-	s->cnt[BWG_CNT_TX_BYTES] = 60000;
+	s->cnt[BWG_CNT_FORWARDED_PACKETS] = 90;
+	s->cnt[BWG_CNT_FORWARDED_BYTES] = 60000;
 	s->cnt[BWG_CNT_DROPPED_PACKETS] = 10;
 	s->cnt[BWG_CNT_DROPPED_BYTES] = 4000;
 	s->cnt[BWG_CNT_FLOWS_CREATED] = 7;
@@ -58,15 +58,17 @@ static const char golden[] =
 	"\"classes\":["
 	"{\"bytes\":20000,\"dropped_packets\":0,\"flows\":4,\"name\":\"unknown\",\"packets\":40},"
 	"{\"bytes\":44000,\"dropped_packets\":9,\"flows\":3,\"name\":\"p2p\",\"packets\":60}],"
-	"\"counters\":{\"dpi_packets\":12,\"dpi_pool_exhausted\":0,\"dropped_bytes\":4000,"
-	"\"dropped_packets\":10,\"events\":2,\"events_lost\":0,\"flow_table_full\":0,"
-	"\"flows_created\":7,\"flows_expired\":3,\"fragments\":0,\"fragments_unmatched\":0,"
+	"\"counters\":{\"dpi_packets\":12,\"dpi_pool_exhausted\":0,\"dpi_states_reclaimed\":0,"
+	"\"dropped_bytes\":4000,\"dropped_packets\":10,\"events\":2,\"events_lost\":0,"
+	"\"flow_table_full\":0,\"flows_created\":7,\"flows_evicted_unestablished\":0,"
+	"\"flows_expired\":3,\"forwarded_bytes\":60000,\"forwarded_packets\":90,"
+	"\"fragments\":0,\"fragments_by_host\":0,\"fragments_unmatched\":0,"
 	"\"host_table_full\":0,\"meter_table_full\":0,\"non_ip\":0,\"policy_updates\":0,"
-	"\"rx_bytes\":64000,\"rx_packets\":100,\"tunnels\":0,\"tx_bytes\":60000,"
-	"\"tx_packets\":90},"
+	"\"resets\":0,\"resets_throttled\":0,\"rx_bytes\":64000,\"rx_packets\":100,"
+	"\"tunnels\":0,\"tx_full_bytes\":0},"
 	"\"dns\":{\"busy\":0,\"evictions\":0,\"learned\":8,\"malformed\":1,\"responses\":5},"
-	"\"drops\":{\"flow_table_full\":0,\"malformed\":1,\"non_ip\":0,\"policy_block\":6,"
-	"\"policy_limit\":3,\"tx_full\":0},"
+	"\"drops\":{\"flow_table_full\":0,\"fragment_unmatched\":0,\"host_flow_limit\":0,"
+	"\"malformed\":1,\"non_ip\":0,\"policy_block\":6,\"policy_limit\":3,\"tx_full\":0},"
 	"\"flows\":{\"active\":4,\"capacity\":1024,\"created\":7,\"expired\":3},"
 	"\"malformed\":{\"ipv4_bad_header\":0,\"ipv4_bad_length\":0,\"ipv6_bad_extension\":0,"
 	"\"ipv6_bad_header\":0,\"l2_truncated\":0,\"l4_truncated\":1,\"tcp_bad_offset\":0,"

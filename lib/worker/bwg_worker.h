@@ -34,8 +34,12 @@
 
 /* Verdict of one frame: BWG_VERDICT_FORWARD or the enum bwg_drop reason. */
 #define BWG_VERDICT_FORWARD 0xff
-/* OR'ed onto BWG_DROP_POLICY_BLOCK when the rule asks for TCP resets. */
+/* OR'ed onto BWG_DROP_POLICY_BLOCK when the rule asks for TCP resets and a pair is due:
+ * at most one per flow per packets.reset_interval, and packets.reset_rate per second per
+ * worker (counter resets_throttled counts the rest). */
 #define BWG_VERDICT_RESET 0x80
+/* Unit of flow's reset clock (bwg_flow.rst_tick): 2^26 ns, about 67 ms. */
+#define BWG_RESET_TICK_SHIFT 26
 
 struct bwg_frame {
 	const uint8_t *data;
@@ -52,6 +56,7 @@ struct bwg_worker_conf {
 	uint32_t aging_budget;    /* records visited per housekeeping tick */
 	struct bwg_dnsnames *names;      /* names learned from DNS, shared; NULL: off */
 	struct bwg_behaviour *behaviour; /* host behaviour, shared; NULL: off */
+	uint32_t workers; /* workers sharing the gate's per-host flow caps (0 counts as 1) */
 };
 
 struct bwg_frag_entry {
@@ -62,6 +67,19 @@ struct bwg_frag_entry {
 };
 
 #define BWG_FRAG_SLOTS 1024
+
+/* The flow each address last sent or received a first fragment in: a later fragment
+ * whose own first has not been seen is judged by its host's flow. */
+struct bwg_frag_host {
+	uint32_t flow; /* flow table index */
+	uint8_t family;
+	uint8_t addr[16];
+};
+
+#define BWG_FRAG_HOST_SLOTS 1024
+
+/* Unestablished flows looked at to find one to evict, and detection states to reclaim. */
+#define BWG_EVICT_PROBES 8
 
 struct bwg_worker {
 	struct bwg_flow_table flows;
@@ -79,11 +97,18 @@ struct bwg_worker {
 	uint32_t rule_meter_gen[BWG_RULE_MAX + 1];
 
 	struct bwg_frag_entry frags[BWG_FRAG_SLOTS];
+	struct bwg_frag_host frag_hosts[BWG_FRAG_HOST_SLOTS];
+	struct bwg_intern host_flows; /* key: client (family, address); refs: its flows */
+	uint32_t *slot_flow;          /* per nDPI slot: the flow that holds it */
+	uint32_t slot_cursor;
+	struct bwg_meter reset_bucket; /* reset pairs this worker may ask for */
+	uint16_t reset_interval_ticks; /* between two pairs for one flow, BWG_RESET_TICK units */
 	struct bwg_stats stats;
 	struct bwg_event_ring events;
 
 	struct bwg_worker_conf conf;
-	bool non_ip_drop, malformed_drop, full_drop;
+	bool non_ip_drop, malformed_drop, full_drop, unmatched_frag_drop;
+	uint8_t refused; /* verdict of the last packet no flow could be made for */
 	unsigned parse_flags;
 };
 
@@ -105,15 +130,16 @@ void bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint
 
 /*
  * A frame bwg_worker_burst() forwarded could not be sent after all (the TX queue stayed
- * full): move it from tx to drop reason tx_full, so rx == tx + drops still holds.
+ * full): count it under drop reason tx_full. Nothing is taken back: tx_packets is
+ * forwarded less tx_full (bwg_stats_tx_packets), so every counter only goes up and
+ * rx == tx + drops still holds.
  */
 static inline void
 bwg_worker_tx_failed(struct bwg_worker *w, uint32_t bytes)
 {
 	struct bwg_stats *s = &w->stats;
 	s->drops[BWG_DROP_TX_FULL]++;
-	s->cnt[BWG_CNT_TX_PACKETS]--;
-	s->cnt[BWG_CNT_TX_BYTES] -= bytes;
+	s->cnt[BWG_CNT_TX_FULL_BYTES] += bytes;
 	s->cnt[BWG_CNT_DROPPED_PACKETS]++;
 	s->cnt[BWG_CNT_DROPPED_BYTES] += bytes;
 }

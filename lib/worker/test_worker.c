@@ -81,9 +81,9 @@ assert_conservation(const struct bwg_worker *w)
 	for (int i = 0; i < BWG_DROP_MAX; i++)
 		drops += s->drops[i];
 	assert_int_equal(s->cnt[BWG_CNT_DROPPED_PACKETS], drops);
-	assert_int_equal(s->cnt[BWG_CNT_RX_PACKETS], s->cnt[BWG_CNT_TX_PACKETS] + drops);
+	assert_int_equal(s->cnt[BWG_CNT_RX_PACKETS], bwg_stats_tx_packets(s->cnt, s->drops) + drops);
 	assert_int_equal(s->cnt[BWG_CNT_RX_BYTES],
-			 s->cnt[BWG_CNT_TX_BYTES] + s->cnt[BWG_CNT_DROPPED_BYTES]);
+			 bwg_stats_tx_bytes(s->cnt) + s->cnt[BWG_CNT_DROPPED_BYTES]);
 }
 
 static int
@@ -297,7 +297,7 @@ test_bittorrent_blocked(void **state)
 	/* Counters: conservation, the drop reason, per class, per app, per unit. */
 	assert_conservation(w);
 	assert_int_equal(s->cnt[BWG_CNT_RX_PACKETS], n);
-	assert_int_equal(s->cnt[BWG_CNT_TX_PACKETS], first_block);
+	assert_int_equal(bwg_stats_tx_packets(s->cnt, s->drops), first_block);
 	assert_int_equal(s->drops[BWG_DROP_POLICY_BLOCK], blocked);
 	assert_int_equal(s->cnt[BWG_CNT_DROPPED_BYTES], bytes_after);
 	const uint8_t p2p = 1;
@@ -358,13 +358,14 @@ test_block_with_reset(void **state)
 	assert_int_equal(run1(r.w, &f, T0), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
 	/* The server side of a guest's flow, too. */
 	tcp4(&f, "203.0.113.1", 443, "10.9.1.1", 40000, BWG_TCP_SYN | BWG_TCP_ACK, 9, 2, NULL, 0);
-	assert_int_equal(run1(r.w, &f, T0 + 1), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	assert_int_equal(run1(r.w, &f, T0 + 2 * SEC), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
 	/* No RST for UDP. */
 	udp4(&f, "10.9.1.1", 5000, "203.0.113.1", 53, 20);
-	assert_int_equal(run1(r.w, &f, T0 + 2), BWG_DROP_POLICY_BLOCK);
+	assert_int_equal(run1(r.w, &f, T0 + 2 * SEC + 2), BWG_DROP_POLICY_BLOCK);
 	/* Others pass. */
 	tcp4(&f, "10.8.1.1", 40000, "203.0.113.1", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
-	assert_int_equal(run1(r.w, &f, T0 + 3), BWG_VERDICT_FORWARD);
+	assert_int_equal(run1(r.w, &f, T0 + 2 * SEC + 3), BWG_VERDICT_FORWARD);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_RESETS], 2);
 	assert_int_equal(r.w->stats.drops[BWG_DROP_POLICY_BLOCK], 3);
 	assert_int_equal(event_count(r.w), 2); /* one per blocked flow */
 	assert_int_equal(r.w->stats.units[1].flows, 2);
@@ -434,7 +435,7 @@ test_limit_aggregate(void **state)
 	const struct bwg_stats *s = &r.w->stats;
 	assert_true(s->drops[BWG_DROP_POLICY_LIMIT] > 0);
 	assert_int_equal(s->drops[BWG_DROP_POLICY_LIMIT], s->cnt[BWG_CNT_DROPPED_PACKETS]);
-	assert_int_equal(s->cnt[BWG_CNT_TX_BYTES], fwd[0][0] + fwd[0][1]);
+	assert_int_equal(bwg_stats_tx_bytes(s->cnt), fwd[0][0] + fwd[0][1]);
 	assert_conservation(r.w);
 	/* One limit event for the flow; its end is logged at flush. */
 	assert_int_equal(event_count(r.w), 1);
@@ -494,8 +495,9 @@ test_limit_per_host(void **state)
 
 /* ---- exhaustion and odd frames ------------------------------------------------------------------ */
 
+/* n UDP flows from n clients, each (when `answered`) with the server's reply. */
 static void
-open_flows(struct bwg_worker *w, int n, uint8_t *verdicts)
+open_flows_answered(struct bwg_worker *w, int n, uint8_t *verdicts, bool answered)
 {
 	for (int i = 0; i < n; i++) {
 		struct frame f;
@@ -503,7 +505,17 @@ open_flows(struct bwg_worker *w, int n, uint8_t *verdicts)
 		snprintf(src, sizeof(src), "10.2.%d.%d", i / 250, i % 250 + 1);
 		udp4(&f, src, (uint16_t)(20000 + i), "203.0.113.9", 33333, 30);
 		verdicts[i] = run1(w, &f, T0 + (uint64_t)i * 1000);
+		if (answered) {
+			udp4(&f, "203.0.113.9", 33333, src, (uint16_t)(20000 + i), 30);
+			run1(w, &f, T0 + (uint64_t)i * 1000 + 1);
+		}
 	}
+}
+
+static void
+open_flows(struct bwg_worker *w, int n, uint8_t *verdicts)
+{
+	open_flows_answered(w, n, verdicts, false);
 }
 
 static void
@@ -520,17 +532,20 @@ test_flow_table_full(void **state)
 				 : "{'default_action': 'allow', 'classes': {}, 'rules': [],"
 				   " 'flows': {'capacity': 1024, 'on_full': 'forward'}}",
 			    false);
-		open_flows(r.w, N, v);
+		/* Established flows (answered): none of them may be evicted. */
+		open_flows_answered(r.w, N, v, true);
 		const struct bwg_stats *s = &r.w->stats;
 		for (int i = 0; i < N; i++)
 			assert_int_equal(v[i], (i >= CAP && drop) ? BWG_DROP_FLOW_TABLE_FULL
 								  : BWG_VERDICT_FORWARD);
+		assert_int_equal(s->cnt[BWG_CNT_FLOWS_EVICTED], 0);
 		assert_int_equal(r.w->flows.active, CAP);
 		assert_int_equal(s->flows_active, CAP);
 		assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], CAP);
-		assert_int_equal(s->cnt[BWG_CNT_FLOW_TABLE_FULL], N - CAP);
-		assert_int_equal(s->drops[BWG_DROP_FLOW_TABLE_FULL], drop ? N - CAP : 0);
-		assert_int_equal(s->cnt[BWG_CNT_TX_PACKETS], drop ? CAP : N);
+		assert_int_equal(s->cnt[BWG_CNT_FLOW_TABLE_FULL], 2 * (N - CAP));
+		/* Each overflowing flow's packet and its answer found no room. */
+		assert_int_equal(s->drops[BWG_DROP_FLOW_TABLE_FULL], drop ? 2 * (N - CAP) : 0);
+		assert_int_equal(bwg_stats_tx_packets(s->cnt, s->drops), drop ? 2 * CAP : 2 * N);
 		/* The detection pool (a quarter of the table by default) ran out first. */
 		assert_int_equal(s->cnt[BWG_CNT_DPI_POOL_EXHAUSTED], CAP - CAP / 4);
 		assert_conservation(r.w);
@@ -586,7 +601,7 @@ test_malformed(void **state)
 		assert_int_equal(s->malformed[BWG_PKT_TCP_BAD_OFFSET], 1);
 		assert_int_equal(s->malformed[BWG_PKT_OK], 0);
 		assert_int_equal(s->drops[BWG_DROP_MALFORMED], drop ? 5 : 0);
-		assert_int_equal(s->cnt[BWG_CNT_TX_PACKETS], drop ? 1 : 6);
+		assert_int_equal(bwg_stats_tx_packets(s->cnt, s->drops), drop ? 1 : 6);
 		/* The two frames with a sound IP header made flows (ports 0 and 1001->80); the
 		 * good UDP frame made the third. */
 		assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], 3);
@@ -647,12 +662,22 @@ test_fragments(void **state)
 	udp4(&stray, "10.1.0.1", 7000, "10.2.0.1", 7001, 40);
 	be16(stray.b + 14 + 4, 0x4343);
 	be16(stray.b + 14 + 6, 0x000d);
+	/* A later fragment between two hosts no first fragment has been seen for. */
+	struct frame unknown;
+	udp4(&unknown, "10.1.0.7", 7000, "10.2.0.7", 7001, 40);
+	be16(unknown.b + 14 + 4, 0x4444);
+	be16(unknown.b + 14 + 6, 0x000d);
 	assert_int_equal(run1(r.w, &first, T0), BWG_VERDICT_FORWARD);
 	assert_int_equal(run1(r.w, &later, T0 + 1), BWG_VERDICT_FORWARD);
+	/* Another datagram's later fragment, its first unseen: judged by its host's flow. */
 	assert_int_equal(run1(r.w, &stray, T0 + 2), BWG_VERDICT_FORWARD);
+	/* packets.unmatched_fragments defaults to drop. */
+	assert_int_equal(run1(r.w, &unknown, T0 + 3), BWG_DROP_FRAGMENT_UNMATCHED);
 	const struct bwg_stats *s = &r.w->stats;
-	assert_int_equal(s->cnt[BWG_CNT_FRAGMENTS], 3);
+	assert_int_equal(s->cnt[BWG_CNT_FRAGMENTS], 4);
+	assert_int_equal(s->cnt[BWG_CNT_FRAGMENTS_BY_HOST], 1);
 	assert_int_equal(s->cnt[BWG_CNT_FRAGMENTS_UNMATCHED], 1);
+	assert_int_equal(s->drops[BWG_DROP_FRAGMENT_UNMATCHED], 1);
 	assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], 1);
 	struct bwg_pkt p;
 	int dir;
@@ -660,10 +685,235 @@ test_fragments(void **state)
 			 BWG_PKT_OK);
 	struct bwg_flow *fl = bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir);
 	assert_non_null(fl);
-	assert_int_equal(fl->pkts[0], 2);
-	assert_int_equal(fl->bytes[0], first.n + later.n);
+	assert_int_equal(fl->pkts[0], 3);
+	assert_int_equal(fl->bytes[0], first.n + later.n + stray.n);
 	assert_conservation(r.w);
 	free_worker(&r);
+}
+
+/*
+ * A full table makes room by ending the unestablished flow idle longest: new flows are
+ * still judged, established ones are never touched.
+ */
+static void
+test_evict_unestablished(void **state)
+{
+	(void)state;
+	enum { CAP = 1024 };
+	static uint8_t v[CAP];
+	struct rig r;
+	make_worker(&r, "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+			" 'flows': {'capacity': 1024, 'on_full': 'drop'}}",
+		    false);
+	struct bwg_worker *w = r.w;
+	/* A quarter of the table established, then unanswered flows fill the rest. */
+	open_flows_answered(w, CAP / 4, v, true);
+	struct frame f;
+	for (int i = 0; i < 3 * CAP / 4; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "10.5.%d.%d", i / 250, i % 250 + 1);
+		udp4(&f, src, 999, "203.0.113.7", 53, 20);
+		assert_int_equal(run1(w, &f, T0 + SEC + (uint64_t)i), BWG_VERDICT_FORWARD);
+	}
+	assert_int_equal(w->flows.active, CAP);
+	/* More new flows than the table holds: (nearly) every one gets a record, each
+	 * from one of BWG_EVICT_PROBES records looked at. */
+	uint32_t admitted = 0;
+	for (int i = 0; i < 2 * CAP; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "10.6.%d.%d", i / 250, i % 250 + 1);
+		tcp4(&f, src, 4000, "203.0.113.8", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
+		admitted += run1(w, &f, T0 + 2 * SEC + (uint64_t)i) == BWG_VERDICT_FORWARD;
+	}
+	const struct bwg_stats *s = &w->stats;
+	assert_int_equal(s->cnt[BWG_CNT_FLOWS_EVICTED], admitted);
+	assert_int_equal(s->drops[BWG_DROP_FLOW_TABLE_FULL], 2 * CAP - admitted);
+	assert_true(admitted >= 2 * CAP * 99 / 100);
+	uint32_t established = 0;
+	for (uint32_t i = 0; i < w->flows.high_water; i++)
+		established += w->flows.flows[i].state != BWG_FLOW_FREE &&
+			       bwg_flow_established(&w->flows.flows[i]);
+	assert_int_equal(established, CAP / 4);
+	/* The established flows still pass as themselves. */
+	udp4(&f, "10.2.0.1", 20000, "203.0.113.9", 33333, 30);
+	assert_int_equal(run1(w, &f, T0 + 3 * SEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(s->cnt[BWG_CNT_FLOWS_CREATED], CAP + admitted);
+	assert_conservation(w);
+	free_worker(&r);
+}
+
+/* An empty detection pool is refilled from unestablished flows, not left empty. */
+static void
+test_dpi_reclaim(void **state)
+{
+	(void)state;
+	static uint8_t v[64];
+	struct rig r;
+	make_worker(&r, "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+			" 'flows': {'capacity': 1024}, 'dpi': {'max_in_progress': 16}}",
+		    false);
+	struct bwg_worker *w = r.w;
+	open_flows(w, 64, v); /* unanswered: each takes the state of an older one */
+	const struct bwg_stats *s = &w->stats;
+	assert_int_equal(s->cnt[BWG_CNT_DPI_STATES_RECLAIMED], 64 - 16);
+	assert_int_equal(s->cnt[BWG_CNT_DPI_POOL_EXHAUSTED], 0);
+	assert_int_equal(w->flows.active, 16);
+	free_worker(&r);
+	/* Established flows keep their states: the new flow goes uninspected. */
+	make_worker(&r, "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+			" 'flows': {'capacity': 1024}, 'dpi': {'max_in_progress': 16}}",
+		    false);
+	open_flows_answered(r.w, 20, v, true);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_DPI_STATES_RECLAIMED], 0);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_DPI_POOL_EXHAUSTED], 4);
+	free_worker(&r);
+}
+
+/* flows.per_host_max, a unit's own cap, and its share per worker. */
+static void
+test_host_flow_cap(void **state)
+{
+	(void)state;
+	for (uint32_t workers = 1; workers <= 2; workers++) {
+		struct rig r;
+		make_worker(&r,
+			    "{'default_action': 'allow', 'classes': {}, 'rules': [],"
+			    " 'flows': {'capacity': 1024, 'per_host_max': 10},"
+			    " 'units': {'servers': {'cidrs': ['10.7.0.0/16'], 'flows_per_host_max': 0},"
+			    "           'lab': {'cidrs': ['10.8.0.0/16'], 'flows_per_host_max': 4},"
+			    "           'office': ['10.1.0.0/16']}}",
+			    false);
+		struct bwg_worker *w = r.w;
+		w->conf.workers = workers; /* as the live gate sets it */
+		struct frame f;
+		static const struct {
+			const char *client;
+			uint32_t cap; /* for the whole gate */
+		} hosts[] = {{"10.1.0.1", 10}, {"10.8.0.1", 4}, {"10.7.0.1", 0}};
+		for (int h = 0; h < 3; h++) {
+			uint32_t admitted = 0;
+			for (int i = 0; i < 40; i++) {
+				tcp4(&f, hosts[h].client, (uint16_t)(1000 + i), "203.0.113.1", 443,
+				     BWG_TCP_SYN, 1, 0, NULL, 0);
+				admitted += run1(w, &f, T0 + (uint64_t)i) == BWG_VERDICT_FORWARD;
+			}
+			uint32_t share = (hosts[h].cap + workers - 1) / workers;
+			assert_int_equal(admitted, hosts[h].cap ? share : 40);
+		}
+		const struct bwg_stats *s = &w->stats;
+		uint32_t shares = (10 + workers - 1) / workers + (4 + workers - 1) / workers;
+		assert_int_equal(s->drops[BWG_DROP_HOST_FLOW_LIMIT], 80 - shares);
+		/* A flow that ends gives its place back. */
+		assert_int_equal(bwg_worker_housekeeping(w, T0 + 100 * SEC), w->flows.active);
+		tcp4(&f, "10.1.0.1", 5000, "203.0.113.1", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
+		assert_int_equal(run1(w, &f, T0 + 101 * SEC), BWG_VERDICT_FORWARD);
+		assert_int_equal(w->host_flows.used, 1);
+		assert_conservation(w);
+		free_worker(&r);
+		assert_true(1);
+	}
+}
+
+/* Resets for one flow at most once per packets.reset_interval, and reset_rate a second
+ * in all: a flood of a blocked flow's packets is not reflected one for one. */
+static void
+test_reset_throttle(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'packets': {'reset_interval': 1, 'reset_rate': 100},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		    " 'rules': [{'name': 'no-guests', 'units': ['guests'], 'action': 'block',"
+		    "            'reset': true}]}",
+		    false);
+	struct bwg_worker *w = r.w;
+	struct frame f;
+	/* 1000 packets of one flow in 2 s: a pair at 0 s and one at >= 1 s. */
+	uint32_t resets = 0;
+	for (int i = 0; i < 1000; i++) {
+		tcp4(&f, "10.9.1.1", 40000, "203.0.113.1", 443, BWG_TCP_ACK, (uint32_t)i, 1, NULL,
+		     0);
+		resets += (run1(w, &f, T0 + (uint64_t)i * 2 * MSEC) & BWG_VERDICT_RESET) != 0;
+	}
+	assert_int_equal(resets, 2);
+	/* 1000 flows in 100 ms: the bucket (a quarter second of 100/s) lets 25 + 10 go. */
+	resets = 0;
+	for (int i = 0; i < 1000; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "10.9.%d.%d", 2 + i / 250, i % 250 + 1);
+		tcp4(&f, src, 40000, "203.0.113.1", 443, BWG_TCP_SYN, 1, 0, NULL, 0);
+		resets += (run1(w, &f, T0 + 10 * SEC + (uint64_t)i * 100000) &
+			   BWG_VERDICT_RESET) != 0;
+	}
+	assert_in_range(resets, 25, 36);
+	printf("reset pairs asked for: %llu, throttled: %llu (2000 blocked TCP packets)\n",
+	       (unsigned long long)w->stats.cnt[BWG_CNT_RESETS],
+	       (unsigned long long)w->stats.cnt[BWG_CNT_RESETS_THROTTLED]);
+	assert_int_equal(w->stats.cnt[BWG_CNT_RESETS] + w->stats.cnt[BWG_CNT_RESETS_THROTTLED],
+			 2000);
+	/* A RST itself is never answered. */
+	tcp4(&f, "10.9.200.1", 1, "203.0.113.1", 443, BWG_TCP_RST, 1, 0, NULL, 0);
+	assert_int_equal(run1(w, &f, T0 + 20 * SEC), BWG_DROP_POLICY_BLOCK);
+	assert_conservation(w);
+	free_worker(&r);
+}
+
+/* IPv4 fragment `k` of `n` (8-byte units of `unit`) of datagram `id`, UDP 7000->7001. */
+static void
+frag4(struct frame *f, const char *src, const char *dst, uint16_t id, int k, int n,
+      uint32_t unit)
+{
+	udp4(f, src, 7000, dst, 7001, k == 0 ? unit - 8 : unit);
+	be16(f->b + 14 + 4, id);
+	be16(f->b + 14 + 6, (uint16_t)((k < n - 1 ? 0x2000 : 0) | (k * unit / 8)));
+}
+
+/* Fragments in any order get their flow's verdict: limited alike, blocked alike. */
+static void
+test_fragments_reverse_order(void **state)
+{
+	(void)state;
+	uint64_t passed[2][2] = {{0}}; /* [blocked][reverse] bytes forwarded */
+	for (int blocked = 0; blocked < 2; blocked++)
+		for (int rev = 0; rev < 2; rev++) {
+			struct rig r;
+			make_worker(&r,
+				    blocked ? "{'default_action': 'allow', 'classes': {},"
+					      " 'flows': {'capacity': 1024},"
+					      " 'units': {'lab': ['10.1.0.0/16']},"
+					      " 'rules': [{'name': 'b', 'units': ['lab'],"
+					      "            'action': 'block'}]}"
+					    : "{'default_action': 'allow', 'classes': {},"
+					      " 'flows': {'capacity': 1024},"
+					      " 'units': {'lab': ['10.1.0.0/16']},"
+					      " 'rules': [{'name': 'l', 'units': ['lab'],"
+					      "            'action': 'limit', 'limit': {'rate': '1Mbit',"
+					      "            'burst': '16KB', 'scope': 'per_host'}}]}",
+				    false);
+			/* 400 datagrams of 8 fragments (1400 bytes each) in 4 s: 9 Mbit/s. */
+			struct frame f;
+			for (int d = 0; d < 400; d++)
+				for (int k = 0; k < 8; k++) {
+					int kk = rev ? 7 - k : k;
+					frag4(&f, "10.1.0.5", "203.0.113.5", (uint16_t)(100 + d), kk,
+					      8, 1400);
+					uint64_t ts = T0 + (uint64_t)d * 10 * MSEC + (uint64_t)k;
+					if (run1(r.w, &f, ts) == BWG_VERDICT_FORWARD)
+						passed[blocked][rev] += f.n;
+				}
+			assert_conservation(r.w);
+			free_worker(&r);
+		}
+	printf("limited flow: %llu bytes forwarded in order, %llu in reverse order; "
+	       "blocked flow: %llu, %llu\n",
+	       (unsigned long long)passed[0][0], (unsigned long long)passed[0][1],
+	       (unsigned long long)passed[1][0], (unsigned long long)passed[1][1]);
+	assert_true(passed[0][1] <= passed[0][0] * 11 / 10);
+	assert_true(passed[0][1] >= passed[0][0] * 9 / 10);
+	assert_int_equal(passed[1][0], 0);
+	assert_int_equal(passed[1][1], 0);
 }
 
 /*
@@ -679,7 +929,7 @@ test_flow_counts_add_up(void **state)
 			" 'flows': {'capacity': 1024}}",
 		    false);
 	static uint8_t v[300];
-	open_flows(r.w, 300, v);
+	open_flows_answered(r.w, 300, v, true);
 	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
 	const struct bwg_stats *s = &r.w->stats;
 	uint64_t classes = 0, units = 0, apps = 0, app_pkts = 0;
@@ -695,7 +945,7 @@ test_flow_counts_add_up(void **state)
 	free_worker(&r);
 	assert_int_equal(classes, 300);
 	assert_int_equal(units, 300);
-	assert_int_equal(app_pkts, 300);
+	assert_int_equal(app_pkts, 600);
 	assert_int_equal(apps, 300);
 }
 
@@ -805,9 +1055,16 @@ test_housekeeping_ages_idle_flows(void **state)
 		    false);
 	struct bwg_worker *w = r.w;
 	struct frame f;
+	/* An answered UDP flow and an established TCP flow (picked up mid-connection). */
 	udp4(&f, "10.1.0.1", 5000, "198.51.100.1", 53, 30);
 	run1(w, &f, T0);
+	udp4(&f, "198.51.100.1", 53, "10.1.0.1", 5000, 30);
+	run1(w, &f, T0);
 	tcp4(&f, "10.1.0.2", 40000, "198.51.100.2", 443, BWG_TCP_ACK, 1, 1, NULL, 0);
+	run1(w, &f, T0);
+	tcp4(&f, "198.51.100.2", 443, "10.1.0.2", 40000, BWG_TCP_ACK, 1, 2, NULL, 0);
+	run1(w, &f, T0);
+	tcp4(&f, "10.1.0.2", 40000, "198.51.100.2", 443, BWG_TCP_ACK, 2, 2, NULL, 0);
 	run1(w, &f, T0);
 	/* A TCP flow closed both ways. */
 	tcp4(&f, "10.1.0.3", 40001, "198.51.100.2", 443, BWG_TCP_FIN | BWG_TCP_ACK, 1, 1, NULL,
@@ -1086,6 +1343,11 @@ main(void)
 		cmocka_unit_test(test_policy_swap_recomputes_unit),
 		cmocka_unit_test(test_policy_swap_recomputes_class),
 		cmocka_unit_test(test_destroy_releases_detection_state),
+		cmocka_unit_test(test_evict_unestablished),
+		cmocka_unit_test(test_dpi_reclaim),
+		cmocka_unit_test(test_host_flow_cap),
+		cmocka_unit_test(test_reset_throttle),
+		cmocka_unit_test(test_fragments_reverse_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,13 @@ struct meter_key {
 	uint8_t addr[16];
 };
 
+/* A client in the per-host flow counts. */
+struct host_key {
+	uint8_t family;
+	uint8_t pad[3];
+	uint8_t addr[16];
+};
+
 /* verdict[action][conforms]: what happens to a packet of a flow under a rule. */
 static const uint8_t verdict_table[BWG_ACTION_MAX][2] = {
 	[BWG_ACTION_ALLOW] = {BWG_VERDICT_FORWARD, BWG_VERDICT_FORWARD},
@@ -55,10 +62,14 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	w->conf = *conf;
 	if (w->conf.aging_budget == 0)
 		w->conf.aging_budget = 256;
+	if (w->conf.workers == 0)
+		w->conf.workers = 1;
 	struct bwg_flow_timeouts to = {
 		.tcp_ns = c->timeout_tcp * 1000000000ull,
 		.tcp_closed_ns = c->timeout_tcp_closed * 1000000000ull,
+		.tcp_opening_ns = c->timeout_tcp_opening * 1000000000ull,
 		.udp_ns = c->timeout_udp * 1000000000ull,
+		.udp_unreplied_ns = c->timeout_udp_unreplied * 1000000000ull,
 		.other_ns = c->timeout_other * 1000000000ull,
 	};
 	int rc;
@@ -66,9 +77,13 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	    (rc = bwg_intern_init(&w->hosts, c->hosts_capacity, BWG_DPI_HOST_MAX, 0)) < 0 ||
 	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
 				  2 * sizeof(struct bwg_meter))) < 0 ||
+	    /* As many entries as flows: each is held by a live flow (host_flows_take). */
+	    (rc = bwg_intern_init(&w->host_flows, c->flow_capacity, sizeof(struct host_key),
+				  0)) < 0 ||
 	    (rc = bwg_stats_init(&w->stats, bwg_dpi_app_count(dpi))) < 0 ||
 	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0 ||
-	    !(w->det = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->det)))) {
+	    !(w->det = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->det))) ||
+	    !(w->slot_flow = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->slot_flow)))) {
 		if (rc == 0)
 			rc = -ENOMEM;
 		snprintf(err, errlen,
@@ -79,6 +94,15 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	}
 	for (uint32_t i = 0; i < BWG_FRAG_SLOTS; i++)
 		w->frags[i].flow = BWG_FLOW_NONE;
+	for (uint32_t i = 0; i < BWG_FRAG_HOST_SLOTS; i++)
+		w->frag_hosts[i].flow = BWG_FLOW_NONE;
+	/* One token a reset pair; a quarter second's worth may go at once. */
+	bwg_meter_init(&w->reset_bucket, (uint64_t)c->reset_rate * 8,
+		       c->reset_rate / 4 > 0 ? c->reset_rate / 4 : 1, 0);
+	w->reset_interval_ticks = (uint16_t)(((uint64_t)c->reset_interval * 1000000000ull +
+					      (1ull << BWG_RESET_TICK_SHIFT) - 1) >>
+					     BWG_RESET_TICK_SHIFT);
+	w->unmatched_frag_drop = c->unmatched_fragments_drop;
 	w->non_ip_drop = c->non_ip_drop;
 	w->malformed_drop = c->malformed_drop;
 	w->full_drop = c->flow_full_drop;
@@ -101,10 +125,12 @@ bwg_worker_destroy(struct bwg_worker *w)
 	bwg_flow_table_fini(&w->flows);
 	bwg_intern_fini(&w->hosts);
 	bwg_intern_fini(&w->meters);
+	bwg_intern_fini(&w->host_flows);
 	bwg_stats_fini(&w->stats);
 	bwg_event_ring_fini(&w->events);
 	bwg_dpi_destroy(w->dpi);
 	free(w->det);
+	free(w->slot_flow);
 	free(w);
 }
 
@@ -433,6 +459,94 @@ dpi_finish(struct bwg_worker *w, struct bwg_flow *f)
 	f->state = BWG_FLOW_CLASSIFIED;
 }
 
+/* ---- per-host flow caps ------------------------------------------------------------ */
+
+static inline void
+host_key_make(struct host_key *k, uint8_t family, const uint8_t *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	memcpy(k->addr, addr, 16);
+}
+
+/*
+ * The cap on the flows p's client may have open on this worker: its share of its unit's
+ * cap (or flows.per_host_max), since RSS spreads a client's flows over the workers and no
+ * worker writes another's memory. 0: no cap.
+ */
+static inline uint32_t
+host_flows_cap(const struct bwg_worker *w, const struct bwg_pkt *p)
+{
+	const struct bwg_policy *pol = w->policy;
+	if (!pol->host_flows_capped)
+		return 0;
+	uint32_t cap = pol->host_flows_max[bwg_policy_unit(pol, p->family, p->addr[0],
+							   p->addr[0])];
+	return (cap + w->conf.workers - 1) / w->conf.workers;
+}
+
+/* Whether p's client already has `cap` flows open here. */
+static bool
+host_flows_full(const struct bwg_worker *w, const struct bwg_pkt *p, uint32_t cap)
+{
+	struct host_key k;
+	host_key_make(&k, p->family, p->addr[0]);
+	uint32_t id = bwg_intern_find(&w->host_flows, &k);
+	return id != BWG_INTERN_NONE && bwg_intern_refs(&w->host_flows, id) >= cap;
+}
+
+/* Count one more flow of p's client. The table has as many entries as the flow table
+ * has records, and every entry is held by a live flow: with a record free for this
+ * flow there is always room. */
+static void
+host_flows_take(struct bwg_worker *w, const struct bwg_pkt *p)
+{
+	struct host_key k;
+	host_key_make(&k, p->family, p->addr[0]);
+	int created;
+	(void)bwg_intern_get(&w->host_flows, &k, &created);
+}
+
+static void
+host_flows_put(struct bwg_worker *w, uint8_t family, const uint8_t *addr)
+{
+	struct host_key k;
+	host_key_make(&k, family, addr);
+	uint32_t id = bwg_intern_find(&w->host_flows, &k);
+	if (id != BWG_INTERN_NONE)
+		bwg_intern_put(&w->host_flows, id);
+}
+
+/* ---- flow life ----------------------------------------------------------------------- */
+
+static void flow_end(struct bwg_flow *f, void *ctx);
+
+/*
+ * The detection pool is empty: end the unestablished flow that has been idle longest
+ * among the next few holding a state (a half-open connection or an unanswered datagram
+ * a flood may have sent), so that `f` can be inspected. Returns true when one was ended.
+ */
+static bool
+dpi_reclaim(struct bwg_worker *w, const struct bwg_flow *f)
+{
+	uint32_t pool = bwg_dpi_pool_size(w->dpi);
+	struct bwg_flow *best = NULL;
+	for (uint32_t k = 0; k < BWG_EVICT_PROBES && pool > 0; k++) {
+		uint32_t slot = w->slot_cursor++ % pool;
+		struct bwg_flow *o = &w->flows.flows[w->slot_flow[slot]];
+		if (o == f || o->state != BWG_FLOW_DETECTING || o->dpi_slot != slot ||
+		    bwg_flow_established(o))
+			continue;
+		if (!best || o->last_ts < best->last_ts)
+			best = o;
+	}
+	if (!best)
+		return false;
+	w->stats.cnt[BWG_CNT_DPI_STATES_RECLAIMED]++;
+	flow_end(best, w);
+	return true;
+}
+
 /* A new flow; `syn`: the TCP flags of its first packet. */
 static void
 flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
@@ -445,6 +559,8 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 	w->stats.units[f->unit].flows++;
 	w->stats.cnt[BWG_CNT_FLOWS_CREATED]++;
 	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
+	if (f->dpi_slot == BWG_DPI_NO_SLOT && dpi_reclaim(w, f))
+		f->dpi_slot = bwg_dpi_slot_get(w->dpi);
 	/* Before nDPI says anything, the flow's addresses (lists, names learned from DNS)
 	 * may already tell its class. */
 	f->flags |= BWG_FLOW_GUESSED;
@@ -456,6 +572,7 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 		flow_classified(w, f);
 	} else {
 		f->state = BWG_FLOW_DETECTING;
+		w->slot_flow[f->dpi_slot] = bwg_flow_index(&w->flows, f);
 		memset(&w->det[f->dpi_slot], 0, sizeof(w->det[0]));
 		w->det[f->dpi_slot].opened = f->proto == 6 && (syn & BWG_TCP_SYN) &&
 					     !(syn & BWG_TCP_ACK);
@@ -483,6 +600,8 @@ flow_end(struct bwg_flow *f, void *ctx)
 	meter_release(w, f);
 	if (f->host_id != BWG_FLOW_NONE)
 		bwg_intern_put(&w->hosts, f->host_id);
+	if (f->life & BWG_FLOW_HOST_COUNTED)
+		host_flows_put(w, f->family, f->addr[0]);
 	w->stats.cnt[BWG_CNT_FLOWS_EXPIRED]++;
 	bwg_flow_remove(&w->flows, f);
 }
@@ -500,6 +619,51 @@ frag_slot(const struct bwg_pkt *p)
 	return (uint32_t)h & (BWG_FRAG_SLOTS - 1);
 }
 
+static inline struct bwg_frag_host *
+frag_host_slot(struct bwg_worker *w, uint8_t family, const uint8_t *addr)
+{
+	uint64_t a[2];
+	memcpy(a, addr, sizeof(a));
+	uint64_t m[3] = {a[0], a[1], family};
+	return &w->frag_hosts[bwg_siphash13_words(&bwg_hash_secret, m, 3) &
+			      (BWG_FRAG_HOST_SLOTS - 1)];
+}
+
+/* The live flow e names, if it still has e's address as an end; else NULL. */
+static struct bwg_flow *
+frag_host_flow(struct bwg_worker *w, const struct bwg_frag_host *e, uint8_t family,
+	       const uint8_t *addr)
+{
+	if (e->flow == BWG_FLOW_NONE || e->family != family || memcmp(e->addr, addr, 16) != 0)
+		return NULL;
+	struct bwg_flow *f = &w->flows.flows[e->flow];
+	if (f->state == BWG_FLOW_FREE || f->family != family ||
+	    (memcmp(f->addr[0], addr, 16) != 0 && memcmp(f->addr[1], addr, 16) != 0))
+		return NULL;
+	return f;
+}
+
+/* How strict an action is: a host's strictest fragmented flow judges its stray
+ * fragments, so a permitted flow cannot launder a blocked one's. */
+static const uint8_t action_rank[BWG_ACTION_MAX] = {
+	[BWG_ACTION_ALLOW] = 0,
+	[BWG_ACTION_LIMIT] = 1,
+	[BWG_ACTION_BLOCK] = 2,
+};
+
+static void
+frag_host_remember(struct bwg_worker *w, uint8_t family, const uint8_t *addr,
+		   const struct bwg_flow *f)
+{
+	struct bwg_frag_host *e = frag_host_slot(w, family, addr);
+	const struct bwg_flow *old = frag_host_flow(w, e, family, addr);
+	if (old && old != f && action_rank[old->action] > action_rank[f->action])
+		return;
+	e->flow = bwg_flow_index(&w->flows, f);
+	e->family = family;
+	memcpy(e->addr, addr, 16);
+}
+
 static void
 frag_remember(struct bwg_worker *w, const struct bwg_pkt *p, const struct bwg_flow *f)
 {
@@ -509,6 +673,8 @@ frag_remember(struct bwg_worker *w, const struct bwg_pkt *p, const struct bwg_fl
 	e->proto = p->proto;
 	memcpy(e->addr, p->addr, sizeof(e->addr));
 	e->flow = bwg_flow_index(&w->flows, f);
+	frag_host_remember(w, p->family, p->addr[0], f);
+	frag_host_remember(w, p->family, p->addr[1], f);
 }
 
 /* The flow of a later fragment, through the first fragment of its datagram. */
@@ -529,6 +695,32 @@ frag_flow(struct bwg_worker *w, const struct bwg_pkt *p, int *dir)
 	else
 		return NULL;
 	return f;
+}
+
+/*
+ * The flow a later fragment whose first has not been seen (it comes later, or went to
+ * another worker) is judged by: the flow its sender, else its receiver, last had a
+ * first fragment in, the strictest one kept. Reverse-order fragments of a datagram are
+ * thus policed or blocked like the flow's earlier datagrams; only a host's very first
+ * fragmented datagram can find nothing (packets.unmatched_fragments decides). Out of
+ * line, like the other rare paths here, so that the established path keeps its registers.
+ */
+static __attribute__((noinline)) struct bwg_flow *
+frag_host_match(struct bwg_worker *w, const struct bwg_pkt *p, int *dir)
+{
+	for (int side = 0; side < 2; side++) {
+		struct bwg_frag_host *e = frag_host_slot(w, p->family, p->addr[side]);
+		struct bwg_flow *f = frag_host_flow(w, e, p->family, p->addr[side]);
+		if (f) {
+			/* Toward f's server when sent by its client or to its server. */
+			*dir = memcmp(f->addr[0], p->addr[0], 16) == 0 ||
+					       memcmp(f->addr[1], p->addr[1], 16) == 0
+				       ? 0
+				       : 1;
+			return f;
+		}
+	}
+	return NULL;
 }
 
 /* ---- the burst ------------------------------------------------------------------------ */
@@ -561,9 +753,67 @@ drop(struct bwg_worker *w, enum bwg_drop why, uint32_t bytes)
 static inline uint8_t
 forward(struct bwg_worker *w, uint32_t bytes)
 {
-	w->stats.cnt[BWG_CNT_TX_PACKETS]++;
-	w->stats.cnt[BWG_CNT_TX_BYTES] += bytes;
+	w->stats.cnt[BWG_CNT_FORWARDED_PACKETS]++;
+	w->stats.cnt[BWG_CNT_FORWARDED_BYTES] += bytes;
 	return BWG_VERDICT_FORWARD;
+}
+
+/*
+ * A packet p of no known flow: count it against its client's cap, take a record
+ * (evicting the unestablished flow idle longest among a few when the table is full),
+ * start the flow. NULL when it got none, with the packet's verdict in w->refused. Kept
+ * out of line, and with no verdict to hand back through the caller's stack: either way
+ * it would cost the established path registers.
+ */
+static __attribute__((noinline)) struct bwg_flow *
+flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
+	 const struct bwg_frame *fr)
+{
+	uint8_t *v = &w->refused;
+	const uint32_t len = fr->wire_len;
+	/* The cap first: a client over it must not push other flows out either. */
+	uint32_t cap = host_flows_cap(w, p);
+	if (cap && host_flows_full(w, p, cap)) {
+		*v = drop(w, BWG_DROP_HOST_FLOW_LIMIT, len);
+		return NULL;
+	}
+	if (w->flows.active == w->flows.capacity) {
+		struct bwg_flow *victim = bwg_flow_evict_candidate(&w->flows, BWG_EVICT_PROBES);
+		if (victim) {
+			w->stats.cnt[BWG_CNT_FLOWS_EVICTED]++;
+			flow_end(victim, w);
+		}
+	}
+	struct bwg_flow *f = bwg_flow_insert(&w->flows, p, hash);
+	if (!f) {
+		w->stats.cnt[BWG_CNT_FLOW_TABLE_FULL]++;
+		*v = w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len) : forward(w, len);
+		return NULL;
+	}
+	if (cap) {
+		host_flows_take(w, p);
+		f->life |= BWG_FLOW_HOST_COUNTED;
+	}
+	flow_start(w, f, w->clock_ns, p->tcp_flags);
+	return f;
+}
+
+/* A reset pair for blocked flow f: at most one per flow per interval, and as many per
+ * second as the worker's bucket holds, so the gate never answers a flood in kind. */
+static __attribute__((noinline)) bool
+reset_due(struct bwg_worker *w, struct bwg_flow *f)
+{
+	uint16_t now = (uint16_t)(w->clock_ns >> BWG_RESET_TICK_SHIFT);
+	if (((f->life & BWG_FLOW_RESET_SENT) &&
+	     (uint16_t)(now - f->rst_tick) < w->reset_interval_ticks) ||
+	    !bwg_meter_take(&w->reset_bucket, w->clock_ns, 1)) {
+		w->stats.cnt[BWG_CNT_RESETS_THROTTLED]++;
+		return false;
+	}
+	f->life |= BWG_FLOW_RESET_SENT;
+	f->rst_tick = now;
+	w->stats.cnt[BWG_CNT_RESETS]++;
+	return true;
 }
 
 static uint8_t
@@ -598,24 +848,21 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_p
 		s->cnt[BWG_CNT_FRAGMENTS]++;
 		if (p->frag == BWG_FRAG_LATER) {
 			f = frag_flow(w, p, &dir);
+			if (!f && (f = frag_host_match(w, p, &dir)))
+				s->cnt[BWG_CNT_FRAGMENTS_BY_HOST]++;
 			if (!f) {
 				s->cnt[BWG_CNT_FRAGMENTS_UNMATCHED]++;
-				return forward(w, len);
+				return w->unmatched_frag_drop
+					       ? drop(w, BWG_DROP_FRAGMENT_UNMATCHED, len)
+					       : forward(w, len);
 			}
 			goto account;
 		}
 	}
 
 	f = bwg_flow_lookup(&w->flows, p, hash, &dir);
-	if (!f) {
-		f = bwg_flow_insert(&w->flows, p, hash);
-		if (!f) {
-			s->cnt[BWG_CNT_FLOW_TABLE_FULL]++;
-			return w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len)
-					    : forward(w, len);
-		}
-		flow_start(w, f, w->clock_ns, p->tcp_flags);
-	}
+	if (unlikely(!f) && !(f = flow_new(w, p, hash, fr)))
+		return w->refused;
 	if (p->frag == BWG_FRAG_FIRST)
 		frag_remember(w, p, f);
 
@@ -677,7 +924,8 @@ account:
 		return forward(w, len);
 	f->dropped_pkts++;
 	v = drop(w, (enum bwg_drop)v, len);
-	if (v == BWG_DROP_POLICY_BLOCK && f->proto == 6 && w->policy->rules[f->rule].conf->reset)
+	if (v == BWG_DROP_POLICY_BLOCK && f->proto == 6 && !(p->tcp_flags & BWG_TCP_RST) &&
+	    p->frag == BWG_FRAG_NONE && w->policy->rules[f->rule].conf->reset && reset_due(w, f))
 		v |= BWG_VERDICT_RESET;
 	return v;
 }

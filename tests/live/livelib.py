@@ -6,7 +6,6 @@ lcore 0 is the control thread, lcore 1 the worker), with a file prefix of its ow
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -39,13 +38,12 @@ class Check:
 
 
 def write_config(src, tmp, name, mutate=None, **ports):
-    """Copy the config at src (and its hosts/ folder) into tmp with `ports` set; let
-    mutate(cfg) adjust it. Returns the new path."""
+    """Copy the config at src into tmp with `ports` set, its list files still read from
+    beside src (lists_dir); let mutate(cfg) adjust it. Returns the new path."""
     with open(src) as f:
         cfg = json.load(f)
-    hosts = os.path.join(os.path.dirname(src), "hosts")
-    if os.path.isdir(hosts) and not os.path.isdir(os.path.join(tmp, "hosts")):
-        shutil.copytree(hosts, os.path.join(tmp, "hosts"))
+    here = os.path.dirname(os.path.abspath(src))
+    cfg["lists_dir"] = os.path.join(here, cfg.get("lists_dir", "."))
     if ports:
         cfg["ports"] = dict(ports)
     if mutate:
