@@ -892,10 +892,11 @@ account:
 		if (done)
 			dpi_finish(w, f);
 	}
-	/* DNS answers teach the names cache, whatever the state of their flow. */
-	if (unlikely(f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 &&
+	/* DNS answers teach the names cache, whatever the state of their flow. Only answers
+	 * to the flow's client: its first packet was the query, so a datagram an outsider
+	 * sends from port 53 unasked teaches nothing. */
+	if (unlikely(f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 && dir == 1 &&
 	    p->l4_payload && !p->cut && p->frag == BWG_FRAG_NONE) {
-		s->dns.responses++;
 		bwg_dnsnames_learn(w->conf.names, p->l3 + p->l3_len - p->l4_payload, p->l4_payload,
 				   p->proto == 6, w->clock_ns, &s->dns);
 	}
