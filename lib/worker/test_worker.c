@@ -1402,6 +1402,25 @@ test_dns_names(void **state)
 	udp4(&f, CLI, 50001, "198.51.100.10", 9999, 40);
 	assert_int_equal(run1(r.w, &f, T0 + 4 * MSEC), BWG_VERDICT_FORWARD);
 
+	/* A TCP connection to it shows its own name before a learned one is considered: its
+	 * handshake passes, and its HTTP Host names it. */
+	uint32_t cs = 1000, ss = 9000;
+	static const char req[] = "GET / HTTP/1.1\r\nHost: www.example.org\r\nAccept: */*\r\n\r\n";
+	tcp4(&f, CLI, 50003, "198.51.100.9", 80, BWG_TCP_SYN, cs++, 0, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 5 * MSEC), BWG_VERDICT_FORWARD);
+	tcp4(&f, "198.51.100.9", 80, CLI, 50003, BWG_TCP_SYN | BWG_TCP_ACK, ss++, cs, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 6 * MSEC), BWG_VERDICT_FORWARD);
+	tcp4(&f, CLI, 50003, "198.51.100.9", 80, BWG_TCP_ACK, cs, ss, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 7 * MSEC), BWG_VERDICT_FORWARD);
+	tcp4(&f, CLI, 50003, "198.51.100.9", 80, BWG_TCP_ACK | 0x08, cs, ss, req, sizeof(req) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 8 * MSEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(bwg_pkt_parse(&p, f.b, f.n, f.n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	fl = bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir);
+	assert_non_null(fl);
+	bwg_worker_flow_view(r.w, fl, &v);
+	assert_string_equal(v.host, "www.example.org");
+	assert_int_equal(fl->dropped_pkts, 0);
+
 	/* Past the TTL the name is not used. */
 	udp4(&f, CLI, 50002, "198.51.100.9", 9999, 40);
 	assert_int_equal(run1(r.w, &f, T0 + 301 * SEC), BWG_VERDICT_FORWARD);
