@@ -142,11 +142,36 @@ bwg_dnsnames_capacity(const struct bwg_dnsnames *n)
 
 /* ---- the cache ------------------------------------------------------------------------ */
 
-static inline uint64_t
-key_hash(uint8_t family, const uint64_t key[2])
+/* Where a key lives: its set, and the tag that most misses stop at. */
+struct slot {
+	struct dn_set *set;
+	uint32_t tag;
+	uint8_t family;
+	uint64_t key[2];
+};
+
+/*
+ * Find key's set and start loading it: its bookkeeping line and its entries are fetched
+ * from memory together rather than one after the other (a lookup that hits would
+ * otherwise wait for two misses in a row). `write`: the caller will store into it.
+ */
+static inline void
+slot_find(const struct bwg_dnsnames *n, uint8_t family, const uint64_t key[2], bool write,
+	  struct slot *sl)
 {
 	const uint64_t m[3] = {key[0], key[1], family};
-	return bwg_siphash13_words(&bwg_hash_secret, m, 3);
+	uint64_t h = bwg_siphash13_words(&bwg_hash_secret, m, 3);
+	sl->set = &n->sets[h & n->mask];
+	sl->tag = (uint32_t)(h >> 32);
+	sl->family = family;
+	sl->key[0] = key[0];
+	sl->key[1] = key[1];
+	for (size_t off = 0; off < sizeof(struct dn_set); off += 64) {
+		if (write)
+			__builtin_prefetch((const char *)sl->set + off, 1);
+		else
+			__builtin_prefetch((const char *)sl->set + off, 0);
+	}
 }
 
 static inline uint32_t
@@ -155,16 +180,16 @@ seconds(uint64_t now_ns)
 	return (uint32_t)(now_ns / 1000000000u);
 }
 
-/* Store key -> name (NUL-padded to NAME_BYTES in `name`) until `expires`. Returns true
+/* Store the slot's key -> name (NUL-padded to NAME_BYTES) until `expires`. Returns true
  * when stored. */
 static bool
-cache_put(struct bwg_dnsnames *n, uint8_t family, const uint64_t key[2],
-	  const uint64_t name[NAME_WORDS], uint32_t now_s, uint32_t expires,
-	  struct bwg_dnsnames_counters *cnt)
+cache_put(const struct slot *sl, const uint64_t name[NAME_WORDS], uint32_t now_s,
+	  uint32_t expires, struct bwg_dnsnames_counters *cnt)
 {
-	uint64_t h = key_hash(family, key);
-	struct dn_set *s = &n->sets[h & n->mask];
-	uint32_t tag = (uint32_t)(h >> 32);
+	struct dn_set *s = sl->set;
+	const uint8_t family = sl->family;
+	const uint64_t *key = sl->key;
+	const uint32_t tag = sl->tag;
 	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 	if ((seq & 1) || !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
 								   memory_order_acquire,
@@ -211,14 +236,15 @@ cache_put(struct bwg_dnsnames *n, uint8_t family, const uint64_t key[2],
 	return true;
 }
 
-/* The name stored for key, alive at now_s, into name[]. Returns true when found. */
+/* The name stored for the slot's key, alive at now_s, into name[]. Returns true when
+ * found. */
 static bool
-cache_get(const struct bwg_dnsnames *n, uint8_t family, const uint64_t key[2], uint32_t now_s,
-	  uint64_t name[NAME_WORDS])
+cache_get(const struct slot *sl, uint32_t now_s, uint64_t name[NAME_WORDS])
 {
-	uint64_t h = key_hash(family, key);
-	struct dn_set *s = &n->sets[h & n->mask];
-	uint32_t tag = (uint32_t)(h >> 32);
+	const struct dn_set *s = sl->set;
+	const uint8_t family = sl->family;
+	const uint64_t *key = sl->key;
+	const uint32_t tag = sl->tag;
 	for (int t = 0; t < READ_TRIES; t++) {
 		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		if (seq & 1) {
@@ -253,7 +279,9 @@ bwg_dnsnames_lookup(const struct bwg_dnsnames *n, uint8_t family, const uint8_t 
 	if (len == 0 || (family != 4 && family != 6))
 		return false;
 	memcpy(key, addr, sizeof(key));
-	if (!cache_get(n, family, key, seconds(now_ns), name))
+	struct slot sl;
+	slot_find(n, family, key, false, &sl);
+	if (!cache_get(&sl, seconds(now_ns), name))
 		return false;
 	const char *s = (const char *)name;
 	size_t k = strnlen(s, NAME_BYTES - 1);
@@ -352,7 +380,8 @@ names_index(struct msg_names *ns, const struct wire_name *w)
 			return (int8_t)i;
 	if (ns->n == MAX_NAMES)
 		return -1;
-	ns->v[ns->n] = *w;
+	ns->v[ns->n].len = w->len;
+	memcpy(ns->v[ns->n].b, w->b, w->len);
 	return (int8_t)ns->n++;
 }
 
@@ -424,7 +453,8 @@ learn_one(struct bwg_dnsnames *n, const uint8_t *m, uint32_t len, uint32_t now_s
 	if (opcode != 0 || rcode != 0 || qd != 1 || an == 0)
 		return 0; /* no answer to the one question */
 
-	struct msg_names ns = {0};
+	struct msg_names ns; /* not zeroed: only the first ns.n are read */
+	ns.n = 0;
 	struct wire_name w;
 	int32_t pos = name_read(m, len, 12, &w);
 	if (pos < 0 || (uint32_t)pos + 4 > len)
@@ -478,26 +508,32 @@ learn_one(struct bwg_dnsnames *n, const uint8_t *m, uint32_t len, uint32_t now_s
 				chain[ans[i].target] = grew = true;
 	}
 
-	/* What the user asked for: QNAME, or the name whose CNAME led here in an earlier
-	 * answer (an iterative resolver's next question). */
-	uint64_t origin[NAME_WORDS], key[2];
+	/* The sets this answer reads and writes, requested from memory all at once. */
+	struct slot from, to[MAX_ANSWERS];
+	uint8_t to_answer[MAX_ANSWERS];
+	uint32_t nto = 0;
+	uint64_t key[2];
 	name_key(&ns.v[0], key);
-	if (!cache_get(n, FAM_NAME, key, now_s, origin))
-		name_text(&ns.v[0], origin);
-
-	bool addresses = false;
+	slot_find(n, FAM_NAME, key, false, &from);
 	for (uint32_t i = 0; i < na; i++) {
 		const struct answer *a = &ans[i];
 		if (a->type == DNS_TYPE_CNAME || a->owner < 0 || !chain[a->owner])
 			continue;
-		addresses = true;
 		key[0] = key[1] = 0;
 		memcpy(key, m + a->rdata, a->type == DNS_TYPE_A ? 4 : 16);
-		if (cache_put(n, a->type == DNS_TYPE_A ? 4 : 6, key, origin, now_s,
-			      expiry(n, now_s, a->ttl), cnt))
-			cnt->learned++;
+		to_answer[nto] = (uint8_t)i;
+		slot_find(n, a->type == DNS_TYPE_A ? 4 : 6, key, true, &to[nto++]);
 	}
-	if (addresses)
+
+	/* What the user asked for: QNAME, or the name whose CNAME led here in an earlier
+	 * answer (an iterative resolver's next question). */
+	uint64_t origin[NAME_WORDS];
+	if (!cache_get(&from, now_s, origin))
+		name_text(&ns.v[0], origin);
+	for (uint32_t k = 0; k < nto; k++)
+		if (cache_put(&to[k], origin, now_s, expiry(n, now_s, ans[to_answer[k]].ttl), cnt))
+			cnt->learned++;
+	if (nto)
 		return 0;
 	/* A chain with no address at its end: its last names wait for their own answer. */
 	for (uint32_t i = 0; i < na; i++) {
@@ -510,7 +546,8 @@ learn_one(struct bwg_dnsnames *n, const uint8_t *m, uint32_t len, uint32_t now_s
 		if (!last)
 			continue;
 		name_key(&ns.v[a->target], key);
-		cache_put(n, FAM_NAME, key, origin, now_s, expiry(n, now_s, a->ttl), cnt);
+		slot_find(n, FAM_NAME, key, true, &from);
+		cache_put(&from, origin, now_s, expiry(n, now_s, a->ttl), cnt);
 	}
 	return 0;
 }
