@@ -26,9 +26,13 @@
  * nothing shared (no cache line bounces between workers that only look names up). An
  * insert takes, in its set: the same address (the newest answer wins), else an empty or
  * expired way, else the least recently written one (counted as an eviction). All the
- * memory is allocated at create: 448 bytes a set of 4, 112 bytes an entry.
+ * memory is allocated at create: 448 bytes a set of 4, 112 bytes an entry. Besides
+ * addresses, an entry may hold the last name of a CNAME chain that ended without an
+ * address (an iterative resolver asks for it next), keyed by two keyed hashes of the
+ * name, with the question's name as its value.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -313,16 +317,21 @@ struct answer {
 	uint32_t rdata;        /* A/AAAA: the address's offset */
 };
 
+/* A message's 16- and 32-bit fields: network order, any alignment. */
 static inline uint16_t
 be16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return ntohs(v);
 }
 
 static inline uint32_t
 be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return ntohl(v);
 }
 
 /*

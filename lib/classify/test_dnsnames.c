@@ -143,6 +143,15 @@ done(struct msg *m)
 	m->b[7] = (uint8_t)m->an;
 }
 
+/* A whole response: qname A (or AAAA, by the address) ip with this TTL. */
+static void
+answer(struct msg *m, const char *qname, uint32_t ttl, const char *ip)
+{
+	int q = (int)response(m, qname, strchr(ip, ':') ? 28 : 1);
+	rr_addr(m, q, ttl, ip);
+	done(m);
+}
+
 /* ---- helpers -------------------------------------------------------------------------- */
 
 static struct bwg_dnsnames *
@@ -195,9 +204,7 @@ test_a_and_aaaa(void **state)
 	assert_int_equal(c.learned, 2);
 	assert_int_equal(c.malformed, 0);
 
-	q = (int)response(&m, "v.qq.com", 28);
-	rr_addr(&m, q, 300, "2001:db8:cafe::7");
-	done(&m);
+	answer(&m, "v.qq.com", 300, "2001:db8:cafe::7");
 	learn(n, &m, T0, &c);
 	assert_string_equal(lookup(n, "2001:db8:cafe::7", T0), "v.qq.com");
 	/* The same bytes under the other family are another key. */
@@ -284,22 +291,16 @@ test_iterative_resolution(void **state)
 	done(&m);
 	learn(n, &m, T0 + SEC, &c);
 	/* ... and the addresses carry the name the user asked for. */
-	q = (int)response(&m, "edge.dnsv1", 1);
-	rr_addr(&m, q, 600, "198.51.100.40");
-	done(&m);
+	answer(&m, "edge.dnsv1", 600, "198.51.100.40");
 	learn(n, &m, T0 + 2 * SEC, &c);
 	assert_string_equal(lookup(n, "198.51.100.40", T0 + 3 * SEC), "www.iqiyi.com");
 	assert_int_equal(c.learned, 1);
 	/* A question nobody led to keeps its own name. */
-	q = (int)response(&m, "edge2.dnsv1", 1);
-	rr_addr(&m, q, 600, "198.51.100.41");
-	done(&m);
+	answer(&m, "edge2.dnsv1", 600, "198.51.100.41");
 	learn(n, &m, T0 + 2 * SEC, &c);
 	assert_string_equal(lookup(n, "198.51.100.41", T0 + 3 * SEC), "edge2.dnsv1");
 	/* Past the CNAME's life the link is gone. */
-	q = (int)response(&m, "edge.dnsv1", 1);
-	rr_addr(&m, q, 600, "198.51.100.42");
-	done(&m);
+	answer(&m, "edge.dnsv1", 600, "198.51.100.42");
 	learn(n, &m, T0 + 700 * SEC, &c);
 	assert_string_equal(lookup(n, "198.51.100.42", T0 + 700 * SEC), "edge.dnsv1");
 	bwg_dnsnames_destroy(n);
@@ -322,9 +323,7 @@ test_names_as_flows_show_them(void **state)
 	memset(big + 128, 'x', 40);
 	strcpy(big + 168, ".com");
 	strcpy(want, big + 128);
-	int q = (int)response(&m, big, 1);
-	rr_addr(&m, q, 300, "192.0.2.10");
-	done(&m);
+	answer(&m, big, 300, "192.0.2.10");
 	learn(n, &m, T0, &c);
 	assert_string_equal(lookup(n, "192.0.2.10", T0), want);
 
@@ -352,9 +351,7 @@ test_names_as_flows_show_them(void **state)
 	memset(edge + k, 'z', 61); /* 4 x 64 - 2 + ... = 3*64 + 62 + 1 = 255 */
 	k += 61;
 	edge[k] = 0;
-	q = (int)response(&m, edge, 1);
-	rr_addr(&m, q, 300, "192.0.2.12");
-	done(&m);
+	answer(&m, edge, 300, "192.0.2.12");
 	learn(n, &m, T0, &c);
 	assert_int_equal(c.malformed, 0);
 	assert_int_equal(strlen(lookup(n, "192.0.2.12", T0)), 61);
@@ -368,9 +365,7 @@ one_answer(struct bwg_dnsnames *n, const char *qname, const char *ip, uint32_t t
 	   struct bwg_dnsnames_counters *c)
 {
 	struct msg m;
-	int q = (int)response(&m, qname, strchr(ip, ':') ? 28 : 1);
-	rr_addr(&m, q, ttl, ip);
-	done(&m);
+	answer(&m, qname, ttl, ip);
 	learn(n, &m, now, c);
 }
 
@@ -510,9 +505,7 @@ test_nothing_to_learn(void **state)
 	struct bwg_dnsnames_counters c = {0};
 	struct msg m;
 	/* A query is not a response: not counted at all. */
-	int q = (int)response(&m, "a.example", 1);
-	rr_addr(&m, q, 300, "192.0.2.1");
-	done(&m);
+	answer(&m, "a.example", 300, "192.0.2.1");
 	m.b[2] &= 0x7f;
 	learn(n, &m, T0, &c);
 	/* NXDOMAIN, another opcode, two questions, no question. */
@@ -521,22 +514,16 @@ test_nothing_to_learn(void **state)
 		uint8_t v;
 	} edits[] = {{3, 0x83}, {2, 0x81 | (2 << 3)}, {5, 2}, {5, 0}};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
-		q = (int)response(&m, "a.example", 1);
-		rr_addr(&m, q, 300, "192.0.2.1");
-		done(&m);
+		answer(&m, "a.example", 300, "192.0.2.1");
 		m.b[edits[i].at] = edits[i].v;
 		learn(n, &m, T0, &c);
 	}
 	/* A record of another class. */
-	q = (int)response(&m, "a.example", 1);
-	rr_addr(&m, q, 300, "192.0.2.1");
-	done(&m);
+	answer(&m, "a.example", 300, "192.0.2.1");
 	m.b[m.len - 4 - 2 - 4 - 1] = 3; /* class CH */
 	learn(n, &m, T0, &c);
 	/* The root as the question. */
-	q = (int)response(&m, "", 1);
-	rr_addr(&m, q, 300, "192.0.2.1");
-	done(&m);
+	answer(&m, "", 300, "192.0.2.1");
 	learn(n, &m, T0, &c);
 	assert_int_equal(c.responses, 6);
 	assert_int_equal(c.learned, 0);
@@ -544,17 +531,15 @@ test_nothing_to_learn(void **state)
 	assert_string_equal(lookup(n, "192.0.2.1", T0), "");
 
 	/* Truncated by the server (TC) at a record boundary: what came is learned. */
-	q = (int)response(&m, "a.example", 1);
-	rr_addr(&m, q, 300, "192.0.2.1");
-	m.an = 5;
-	done(&m);
+	answer(&m, "a.example", 300, "192.0.2.1");
+	m.b[7] = 5;
 	m.b[2] |= 0x02;
 	learn(n, &m, T0, &c);
 	assert_string_equal(lookup(n, "192.0.2.1", T0), "a.example");
 	assert_int_equal(c.malformed, 0);
 
 	/* More than 16 distinct names: the ones past that are not followed. */
-	q = (int)response(&m, "a.example", 1);
+	int q = (int)response(&m, "a.example", 1);
 	for (int i = 0; i < 20; i++) {
 		char l[16];
 		snprintf(l, sizeof(l), "n%d", i);
@@ -578,9 +563,7 @@ test_tcp(void **state)
 	struct bwg_dnsnames_counters c = {0};
 	struct msg m;
 	uint8_t seg[3 * sizeof(m.b)];
-	int q = (int)response(&m, "tcp.example", 1);
-	rr_addr(&m, q, 300, "192.0.2.1");
-	done(&m);
+	answer(&m, "tcp.example", 300, "192.0.2.1");
 	seg[0] = (uint8_t)(m.len >> 8);
 	seg[1] = (uint8_t)m.len;
 	memcpy(seg + 2, m.b, m.len);
@@ -588,9 +571,7 @@ test_tcp(void **state)
 	assert_string_equal(lookup(n, "192.0.2.1", T0), "tcp.example");
 	/* Two messages in one segment. */
 	uint32_t l1 = m.len;
-	q = (int)response(&m, "tcp2.example", 28);
-	rr_addr(&m, q, 300, "2001:db8::2");
-	done(&m);
+	answer(&m, "tcp2.example", 300, "2001:db8::2");
 	seg[2 + l1] = (uint8_t)(m.len >> 8);
 	seg[3 + l1] = (uint8_t)m.len;
 	memcpy(seg + 4 + l1, m.b, m.len);
@@ -603,14 +584,11 @@ test_tcp(void **state)
 
 /* ---- malformed -------------------------------------------------------------------------- */
 
-/* A valid response for www.iqiyi.com -> 192.0.2.99 to break; returns QNAME's offset. */
-static int
+/* A valid response for www.iqiyi.com -> 192.0.2.99 to break. */
+static void
 base(struct msg *m)
 {
-	int q = (int)response(m, "www.iqiyi.com", 1);
-	rr_addr(m, q, 300, "192.0.2.99");
-	done(m);
-	return q;
+	answer(m, "www.iqiyi.com", 300, "192.0.2.99");
 }
 
 static void
@@ -714,9 +692,7 @@ mk_label_64(struct msg *m)
 	char l[70];
 	memset(l, 'a', 64);
 	strcpy(l + 64, ".com");
-	int q = (int)response(m, l, 1);
-	rr_addr(m, q, 300, "192.0.2.99");
-	done(m);
+	answer(m, l, 300, "192.0.2.99");
 }
 
 static void
@@ -739,9 +715,7 @@ mk_name_256(struct msg *m)
 		big[k++] = '.';
 	}
 	big[k - 1] = 0; /* 4 x 64 + 1 = 257 bytes */
-	int q = (int)response(m, big, 1);
-	rr_addr(m, q, 300, "192.0.2.99");
-	done(m);
+	answer(m, big, 300, "192.0.2.99");
 }
 
 static void
