@@ -1322,6 +1322,112 @@ test_destroy_releases_detection_state(void **state)
 	assert_int_equal(after, before);
 }
 
+/* ---- names learned from DNS ------------------------------------------------------------- */
+
+/* A DNS response: www.iqiyi.com A addr, TTL 300. Returns its length. */
+static uint32_t
+dns_answer(uint8_t *out, const char *addr)
+{
+	static const uint8_t head[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+				       3, 'w', 'w', 'w', 5, 'i', 'q', 'i', 'y', 'i', 3, 'c', 'o', 'm', 0,
+				       0, 1, 0, 1,
+				       0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4};
+	memcpy(out, head, sizeof(head));
+	assert_int_equal(inet_pton(AF_INET, addr, out + sizeof(head)), 1);
+	return sizeof(head) + 4;
+}
+
+static void
+udp4_payload(struct frame *f, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+	     const uint8_t *payload, uint32_t len)
+{
+	udp4(f, src, sport, dst, dport, len);
+	memcpy(f->b + 34 + 8, payload, len);
+}
+
+static void
+test_dns_names(void **state)
+{
+	(void)state;
+	static const char cfg[] =
+		"{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		" 'classes': {'video': {'hosts': ['iqiyi.com']}},"
+		" 'rules': [{'name': 'allow-dns', 'apps': ['DNS'], 'action': 'allow'},"
+		"           {'name': 'no-video', 'classes': ['video'], 'action': 'block'}]}";
+	struct rig r;
+	make_worker(&r, cfg, false);
+	struct bwg_dnsnames *names;
+	struct bwg_dnsnames_conf nc = {.entries = 64, .max_ttl = 3600};
+	char err[128];
+	assert_int_equal(bwg_dnsnames_create(&names, &nc, err, sizeof(err)), 0);
+	r.w->conf.names = names;
+	struct frame f;
+	uint8_t msg[64];
+	uint32_t n;
+
+	/* A query, and its answer: learned. */
+	static const uint8_t query[] = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+					3, 'w', 'w', 'w', 5, 'i', 'q', 'i', 'y', 'i', 3, 'c', 'o', 'm', 0,
+					0, 1, 0, 1};
+	udp4_payload(&f, CLI, 40000, "192.0.2.53", 53, query, sizeof(query));
+	assert_int_equal(run1(r.w, &f, T0), BWG_VERDICT_FORWARD);
+	n = dns_answer(msg, "198.51.100.9");
+	udp4_payload(&f, "192.0.2.53", 53, CLI, 40000, msg, n);
+	assert_int_equal(run1(r.w, &f, T0 + MSEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(r.w->stats.dns.responses, 1);
+	assert_int_equal(r.w->stats.dns.learned, 1);
+
+	/* An answer nobody asked for (the first packet of its flow): not learned. */
+	n = dns_answer(msg, "198.51.100.10");
+	udp4_payload(&f, "203.0.113.53", 53, "10.1.0.6", 40001, msg, n);
+	assert_int_equal(run1(r.w, &f, T0 + 2 * MSEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(r.w->stats.dns.responses, 1);
+
+	/* A nameless flow to the learned address takes the name, and its class. */
+	udp4(&f, CLI, 50000, "198.51.100.9", 9999, 40);
+	assert_int_equal(run1(r.w, &f, T0 + 3 * MSEC), BWG_DROP_POLICY_BLOCK);
+	struct bwg_pkt p;
+	int dir;
+	assert_int_equal(bwg_pkt_parse(&p, f.b, f.n, f.n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	struct bwg_flow *fl = bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir);
+	assert_non_null(fl);
+	assert_int_equal(fl->cls_src, BWG_SRC_DNS);
+	assert_true(fl->flags & BWG_FLOW_HOST_LEARNED);
+	struct bwg_flow_view v;
+	bwg_worker_flow_view(r.w, fl, &v);
+	assert_string_equal(v.host, "www.iqiyi.com");
+	assert_string_equal(v.cls, "video");
+
+	/* The address the unasked answer named stays unnamed. */
+	udp4(&f, CLI, 50001, "198.51.100.10", 9999, 40);
+	assert_int_equal(run1(r.w, &f, T0 + 4 * MSEC), BWG_VERDICT_FORWARD);
+
+	/* A TCP connection to it shows its own name before a learned one is considered: its
+	 * handshake passes, and its HTTP Host names it. */
+	uint32_t cs = 1000, ss = 9000;
+	static const char req[] = "GET / HTTP/1.1\r\nHost: www.example.org\r\nAccept: */*\r\n\r\n";
+	tcp4(&f, CLI, 50003, "198.51.100.9", 80, BWG_TCP_SYN, cs++, 0, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 5 * MSEC), BWG_VERDICT_FORWARD);
+	tcp4(&f, "198.51.100.9", 80, CLI, 50003, BWG_TCP_SYN | BWG_TCP_ACK, ss++, cs, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 6 * MSEC), BWG_VERDICT_FORWARD);
+	tcp4(&f, CLI, 50003, "198.51.100.9", 80, BWG_TCP_ACK, cs, ss, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0 + 7 * MSEC), BWG_VERDICT_FORWARD);
+	tcp4(&f, CLI, 50003, "198.51.100.9", 80, BWG_TCP_ACK | 0x08, cs, ss, req, sizeof(req) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 8 * MSEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(bwg_pkt_parse(&p, f.b, f.n, f.n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+	fl = bwg_flow_lookup(&r.w->flows, &p, bwg_flow_hash(&p), &dir);
+	assert_non_null(fl);
+	bwg_worker_flow_view(r.w, fl, &v);
+	assert_string_equal(v.host, "www.example.org");
+	assert_int_equal(fl->dropped_pkts, 0);
+
+	/* Past the TTL the name is not used. */
+	udp4(&f, CLI, 50002, "198.51.100.9", 9999, 40);
+	assert_int_equal(run1(r.w, &f, T0 + 301 * SEC), BWG_VERDICT_FORWARD);
+	free_worker(&r);
+	bwg_dnsnames_destroy(names);
+}
+
 int
 main(void)
 {
@@ -1352,6 +1458,7 @@ main(void)
 		cmocka_unit_test(test_host_flow_cap),
 		cmocka_unit_test(test_reset_throttle),
 		cmocka_unit_test(test_fragments_reverse_order),
+		cmocka_unit_test(test_dns_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

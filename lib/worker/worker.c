@@ -341,11 +341,31 @@ inside_host(const struct bwg_worker *w, const struct bwg_flow *f)
 	return f->addr[0];
 }
 
-/* f's class from everything known of it now (lib/classify decides). */
-static void
-class_decide(struct bwg_worker *w, struct bwg_flow *f)
+/*
+ * A name learned from DNS is for a flow with no name of its own, so a flow takes one only
+ * once it has had its chance to show its own: detection is over (`settled`, or it never
+ * ran), nDPI has seen its first datagram (a QUIC ClientHello it cannot read, a bare UDP
+ * payload), or nDPI has named a TCP flow's application without a host (the SNI or Host
+ * comes with the first data, which may span segments). Taken at the SYN, the name last
+ * resolved to a CDN address several sites share would block a connection before it
+ * could say where it goes.
+ */
+static bool
+name_learnable(const struct bwg_flow *f, bool settled)
 {
-	if (f->host_id == BWG_FLOW_NONE && w->conf.names) {
+	if (settled)
+		return true;
+	if (f->proto != 6)
+		return f->dpi_pkts > 0;
+	return (f->app || f->app_master) && !(f->flags & BWG_FLOW_GUESSED);
+}
+
+/* f's class from everything known of it now (lib/classify decides); `settled`: nDPI
+ * will say no more of it. */
+static void
+class_decide(struct bwg_worker *w, struct bwg_flow *f, bool settled)
+{
+	if (f->host_id == BWG_FLOW_NONE && w->conf.names && name_learnable(f, settled)) {
 		char name[BWG_DPI_HOST_MAX];
 		if (bwg_dnsnames_lookup(w->conf.names, f->family, f->addr[1], w->clock_ns, name,
 					sizeof(name)))
@@ -421,9 +441,12 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	const char *own = r->host && *r->host ? r->host : cert_name(r->cert_names, cbuf, sizeof(cbuf));
 	bool own_new = own && (f->host_id == BWG_FLOW_NONE || (f->flags & BWG_FLOW_HOST_LEARNED));
 	bool guessed = r->guessed;
+	/* nDPI's first look at a datagram flow may leave its answer as it was, but makes a
+	 * learned name usable (name_learnable). */
+	bool first_datagram = f->dpi_pkts == 1 && f->proto != 6 && w->conf.names;
 	bool changed = r->master != f->app_master || r->app != f->app ||
 		       r->category != f->category || own_new || det != f->det ||
-		       guessed != !!(f->flags & BWG_FLOW_GUESSED);
+		       guessed != !!(f->flags & BWG_FLOW_GUESSED) || first_datagram;
 	if (!changed && !final)
 		return;
 	f->app_master = r->master;
@@ -432,7 +455,7 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	f->det = det;
 	f->flags = (uint8_t)(guessed ? f->flags | BWG_FLOW_GUESSED : f->flags & ~BWG_FLOW_GUESSED);
 	host_set(w, f, own, false);
-	class_decide(w, f);
+	class_decide(w, f, final);
 	if (final)
 		flow_classified(w, f);
 	decide(w, f);
@@ -447,7 +470,7 @@ static void
 reevaluate(struct bwg_worker *w, struct bwg_flow *f)
 {
 	f->unit = bwg_policy_unit(w->policy, f->family, f->addr[0], f->addr[1]);
-	class_decide(w, f);
+	class_decide(w, f, f->state != BWG_FLOW_DETECTING);
 	decide(w, f);
 }
 
@@ -561,10 +584,10 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT && dpi_reclaim(w, f))
 		f->dpi_slot = bwg_dpi_slot_get(w->dpi);
-	/* Before nDPI says anything, the flow's addresses (lists, names learned from DNS)
-	 * may already tell its class. */
+	/* Before nDPI says anything, the flow's addresses (lists, and names learned from DNS
+	 * for a flow nDPI will never see) may already tell its class. */
 	f->flags |= BWG_FLOW_GUESSED;
-	class_decide(w, f);
+	class_decide(w, f, f->dpi_slot == BWG_DPI_NO_SLOT);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT) {
 		f->dpi_slot = BWG_FLOW_NONE;
 		f->state = BWG_FLOW_UNINSPECTED;
@@ -892,10 +915,11 @@ account:
 		if (done)
 			dpi_finish(w, f);
 	}
-	/* DNS answers teach the names cache, whatever the state of their flow. */
-	if (unlikely(f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 &&
+	/* DNS answers teach the names cache, whatever the state of their flow. Only answers
+	 * to the flow's client: its first packet was the query, so a datagram an outsider
+	 * sends from port 53 unasked teaches nothing. */
+	if (unlikely(f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 && dir == 1 &&
 	    p->l4_payload && !p->cut && p->frag == BWG_FRAG_NONE) {
-		s->dns.responses++;
 		bwg_dnsnames_learn(w->conf.names, p->l3 + p->l3_len - p->l4_payload, p->l4_payload,
 				   p->proto == 6, w->clock_ns, &s->dns);
 	}
