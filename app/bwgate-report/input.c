@@ -11,8 +11,10 @@
  * cut short or corrupt is reported with what was read kept; a file that cannot be
  * opened or read is an error naming it.
  *
- * Lines are cut from a 1 MiB window refilled from the file; a line longer than
- * RPT_LINE_MAX is skipped (counted) without being held whole.
+ * A gzip file of up to 64 MiB (a day of a busy gate) is decompressed whole with
+ * libdeflate, at twice zlib's speed: six months of log are mostly inflating. Plain
+ * files, larger ones and damaged ones are streamed through a 1 MiB window (zlib for
+ * gzip). A line longer than RPT_LINE_MAX is skipped (counted) without being held whole.
  */
 
 #include <dirent.h>
@@ -23,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "report.h"
@@ -283,11 +286,149 @@ fill(struct reader *rd, unsigned char *out, size_t room)
 	return (ssize_t)(room - rd->z.avail_out);
 }
 
-static int
-read_source(struct rpt *r, struct rpt_source *s, unsigned char *buf, unsigned char *in, char *err,
-	    size_t errlen)
+/* Where a file's lines stand between refills. */
+struct splitter {
+	bool discarding; /* inside a line already skipped as too long */
+	int rc;          /* rpt_tally_line's failure, which ends the read */
+};
+
+/*
+ * Count the complete lines of buf[0 .. len); returns the bytes used. With `last` the
+ * rest is a line too (a final line with no newline: a write cut short, most likely).
+ * A line longer than RPT_LINE_MAX is counted as skipped, however it was read.
+ */
+static size_t
+split_lines(struct rpt *r, struct rpt_source *s, struct splitter *sp, const unsigned char *buf,
+	    size_t len, bool last)
 {
-	struct reader rd = {.src = s, .in = in};
+	const unsigned char *p = buf, *end = buf + len, *nl;
+	while (sp->rc == 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		size_t n = (size_t)(nl - p);
+		if (!sp->discarding) {
+			s->lines++;
+			if (n > RPT_LINE_MAX) {
+				r->lines++;
+				r->skipped[RPT_SKIP_TOO_LONG]++;
+			} else {
+				sp->rc = rpt_tally_line(r, (const char *)p, n);
+			}
+		}
+		sp->discarding = false;
+		p = nl + 1;
+	}
+	size_t rest = (size_t)(end - p);
+	if (sp->rc == 0 && last && rest && !sp->discarding) {
+		s->lines++;
+		if (rest > RPT_LINE_MAX) {
+			r->lines++;
+			r->skipped[RPT_SKIP_TOO_LONG]++;
+		} else {
+			sp->rc = rpt_tally_line(r, (const char *)p, rest);
+		}
+		p = end;
+	} else if (rest > RPT_LINE_MAX || (sp->discarding && rest)) {
+		/* No end in sight: skip it without holding it whole. */
+		if (!sp->discarding) {
+			s->lines++;
+			r->lines++;
+			r->skipped[RPT_SKIP_TOO_LONG]++;
+		}
+		sp->discarding = true;
+		p = end;
+	}
+	return (size_t)(p - buf);
+}
+
+/* Buffers kept from file to file. */
+struct buffers {
+	unsigned char *win; /* CHUNK + RPT_LINE_MAX: the streaming window */
+	unsigned char *in;  /* CHUNK: compressed input while streaming */
+	unsigned char *gz;  /* a whole compressed file */
+	unsigned char *text; /* ... and its text */
+	size_t gz_cap, text_cap;
+	struct libdeflate_decompressor *inflater;
+};
+
+#define WHOLE_GZ_MAX (64u << 20)    /* compressed bytes read whole */
+#define WHOLE_TEXT_MAX (1024u << 20) /* text bytes decompressed whole */
+
+static int
+reserve(unsigned char **p, size_t *cap, size_t want)
+{
+	if (want <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 1u << 20;
+	while (n < want)
+		n *= 2;
+	unsigned char *q = realloc(*p, n);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * A whole gzip file at once with libdeflate — twice zlib's speed, and the audit log's
+ * daily files are tens of megabytes. Every member must decompress; anything else (cut
+ * short, corrupt, too large) returns 1 and the file is streamed with zlib instead,
+ * which keeps what can be read and says what went wrong. Nothing is counted before the
+ * whole file has decompressed, so the fallback never counts a line twice.
+ */
+static int
+read_whole_gz(struct rpt *r, struct rpt_source *s, int fd, struct buffers *b)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size < 18 || (uint64_t)st.st_size > WHOLE_GZ_MAX)
+		return 1;
+	size_t n = (size_t)st.st_size, got = 0;
+	if (reserve(&b->gz, &b->gz_cap, n) < 0)
+		return 1;
+	while (got < n) {
+		ssize_t k = pread(fd, b->gz + got, n - got, (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return 1; /* shrank under us: stream it */
+		got += (size_t)k;
+	}
+	if (!b->inflater && !(b->inflater = libdeflate_alloc_decompressor()))
+		return 1;
+	/* The trailer gives the last member's size (mod 2^32): a first guess for one. */
+	const unsigned char *t = b->gz + n - 4;
+	size_t guess = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+	if (guess < 4 * n)
+		guess = 4 * n;
+	size_t in_off = 0, out_off = 0;
+	while (in_off < n) {
+		size_t used, made;
+		if (out_off + guess > WHOLE_TEXT_MAX ||
+		    reserve(&b->text, &b->text_cap, out_off + guess) < 0)
+			return 1;
+		enum libdeflate_result rc = libdeflate_gzip_decompress_ex(
+			b->inflater, b->gz + in_off, n - in_off, b->text + out_off,
+			b->text_cap - out_off, &used, &made);
+		if (rc == LIBDEFLATE_INSUFFICIENT_SPACE) {
+			guess = 2 * (b->text_cap - out_off);
+			continue;
+		}
+		if (rc != LIBDEFLATE_SUCCESS)
+			return 1;
+		in_off += used;
+		out_off += made;
+	}
+	s->bytes = n;
+	struct splitter sp = {0};
+	split_lines(r, s, &sp, b->text, out_off, true);
+	return sp.rc;
+}
+
+static int
+read_source(struct rpt *r, struct rpt_source *s, struct buffers *b, char *err, size_t errlen)
+{
+	struct reader rd = {.src = s, .in = b->in};
 	rd.fd = open(s->path, O_RDONLY);
 	if (rd.fd < 0) {
 		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
@@ -298,60 +439,46 @@ read_source(struct rpt *r, struct rpt_source *s, unsigned char *buf, unsigned ch
 	ssize_t m = pread(rd.fd, magic, 2, 0);
 	rd.gz = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 	s->gz = rd.gz;
-	if (rd.gz && inflateInit2(&rd.z, 15 + 16) != Z_OK) {
-		snprintf(err, errlen, "%s: zlib cannot start", s->path);
-		close(rd.fd);
-		return -1;
+	int rc = 0;
+	if (rd.gz) {
+		rc = read_whole_gz(r, s, rd.fd, b);
+		if (rc <= 0) {
+			if (rc == -ENOMEM)
+				snprintf(err, errlen, "out of memory counting %s", s->path);
+			else if (rc < 0)
+				snprintf(err, errlen, "%s: read error: %s", s->path, strerror(errno));
+			close(rd.fd);
+			return rc < 0 ? -1 : 0;
+		}
+		if (inflateInit2(&rd.z, 15 + 16) != Z_OK) {
+			snprintf(err, errlen, "%s: zlib cannot start", s->path);
+			close(rd.fd);
+			return -1;
+		}
 	}
 	const size_t cap = CHUNK + RPT_LINE_MAX;
 	size_t have = 0;
-	bool discarding = false;
-	int rc = 0;
+	struct splitter sp = {0};
+	rc = 0;
 	for (;;) {
-		ssize_t n = fill(&rd, buf + have, cap - have);
+		ssize_t n = fill(&rd, b->win + have, cap - have);
 		if (n < 0) {
 			snprintf(err, errlen, "%s: read error after %llu lines: %s", s->path,
 				 (unsigned long long)s->lines, strerror(errno));
 			rc = -1;
 			break;
 		}
-		if (n == 0)
-			break;
 		have += (size_t)n;
-		unsigned char *p = buf, *end = buf + have, *nl;
-		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
-			if (!discarding) {
-				s->lines++;
-				if ((rc = rpt_tally_line(r, (const char *)p, (size_t)(nl - p))) < 0)
-					break;
-			}
-			discarding = false;
-			p = nl + 1;
-		}
-		if (rc < 0) {
-			snprintf(err, errlen, "out of memory counting %s", s->path);
-			break;
-		}
-		size_t rest = (size_t)(end - p);
-		if (rest >= RPT_LINE_MAX || (discarding && rest)) {
-			if (!discarding) {
-				s->lines++;
-				r->lines++;
-				r->skipped[RPT_SKIP_TOO_LONG]++;
-			}
-			discarding = true;
-			rest = 0;
-		}
-		memmove(buf, p, rest);
-		have = rest;
-	}
-	if (rc == 0 && have && !discarding) {
-		/* The last line has no newline: a write cut short, most likely. */
-		s->lines++;
-		if (rpt_tally_line(r, (const char *)buf, have) < 0) {
+		size_t used = split_lines(r, s, &sp, b->win, have, n == 0);
+		if (sp.rc < 0) {
 			snprintf(err, errlen, "out of memory counting %s", s->path);
 			rc = -1;
+			break;
 		}
+		memmove(b->win, b->win + used, have - used);
+		have -= used;
+		if (n == 0)
+			break;
 	}
 	if (rd.gz)
 		inflateEnd(&rd.z);
@@ -362,9 +489,9 @@ read_source(struct rpt *r, struct rpt_source *s, unsigned char *buf, unsigned ch
 int
 rpt_sources_read(struct rpt *r, char *err, size_t errlen)
 {
-	unsigned char *buf = malloc(CHUNK + RPT_LINE_MAX), *in = malloc(CHUNK);
+	struct buffers b = {.win = malloc(CHUNK + RPT_LINE_MAX), .in = malloc(CHUNK)};
 	int rc = 0;
-	if (!buf || !in) {
+	if (!b.win || !b.in) {
 		snprintf(err, errlen, "out of memory");
 		rc = -1;
 	}
@@ -372,12 +499,16 @@ rpt_sources_read(struct rpt *r, char *err, size_t errlen)
 		struct rpt_source *s = &r->sources[i];
 		if (s->skipped_by_name)
 			continue;
-		rc = read_source(r, s, buf, in, err, errlen);
+		rc = read_source(r, s, &b, err, errlen);
 		if (rc == 0 && s->problem[0])
 			fprintf(stderr, "bwgate-report: %s: %s after %llu lines; those lines are "
 				"counted\n", s->path, s->problem, (unsigned long long)s->lines);
 	}
-	free(buf);
-	free(in);
+	free(b.win);
+	free(b.in);
+	free(b.gz);
+	free(b.text);
+	if (b.inflater)
+		libdeflate_free_decompressor(b.inflater);
 	return rc;
 }

@@ -57,12 +57,13 @@ int64_t rpt_strtab_get(struct rpt_strtab *t, const char *name, size_t len, bool 
 
 /* ---- counters --------------------------------------------------------------------- */
 
+/* What every event touches first, so that a user's key and these share a cache line. */
 struct rpt_counts {
 	uint64_t blocked; /* block events: attempts (flows) */
 	uint64_t limited; /* limit events: flows held to a rate */
-	uint32_t by_class[RPT_CLASS_MAX]; /* blocked attempts by class id */
 	int64_t first_us, last_us;        /* blocked attempts; first > last: none */
 	uint64_t other_hosts, other_apps; /* attempts counted without their host or app */
+	uint32_t by_class[RPT_CLASS_MAX]; /* blocked attempts by class id */
 };
 
 struct rpt_user {
@@ -146,7 +147,7 @@ struct rpt {
 	struct rpt_unit *unit_v; /* by unit id */
 	struct rpt_user *users;
 	uint32_t n_users, users_cap;
-	uint32_t *user_slots; /* open addressing: index + 1 */
+	uint64_t *user_slots; /* open addressing: hash tag and index + 1 (tally.c) */
 	uint32_t user_slot_mask;
 	uint64_t users_untracked; /* events of users past the bound */
 	struct rpt_host *host_v;  /* by host id */

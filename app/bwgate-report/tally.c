@@ -169,11 +169,8 @@ rpt_tally_init(struct rpt *r, uint32_t max_hosts)
 		return -ENOMEM;
 	for (uint32_t u = 0; u < RPT_UNIT_MAX; u++)
 		counts_init(&r->unit_v[u].c);
-	uint32_t slots = 1024;
-	while (slots < 2 * r->max_users)
-		slots *= 2;
-	r->user_slot_mask = slots - 1;
-	r->user_slots = calloc(slots, sizeof(*r->user_slots));
+	r->user_slot_mask = 1024 - 1;
+	r->user_slots = calloc(1024, sizeof(*r->user_slots));
 	r->pair_slot_mask = 1024 - 1;
 	r->pairs = calloc(1024, sizeof(*r->pairs));
 	if (!r->user_slots || !r->pairs)
@@ -222,40 +219,92 @@ user_hash(uint8_t family, const uint8_t *addr, uint16_t unit)
 	return bwg_siphash13_words(&bwg_hash_secret, m, 3);
 }
 
-/* Index of the user, added when new; -1 past the bound, -ENOMEM. */
-static int64_t
-user_get(struct rpt *r, uint8_t family, const uint8_t *addr, uint16_t unit, bool *added)
+/*
+ * A slot holds the user's index + 1 and, above it, the top half of its hash: a probe
+ * compares tags and reads a user's record only when they match. The slots grow with
+ * the users (at most half full), so a district's few thousand fit in the cache.
+ */
+static uint64_t
+user_slot(uint64_t h, uint32_t index)
 {
-	uint32_t i = (uint32_t)user_hash(family, addr, unit) & r->user_slot_mask;
+	return (h & 0xffffffff00000000ull) | (index + 1);
+}
+
+static int
+users_grow(struct rpt *r)
+{
+	uint32_t n = (r->user_slot_mask + 1) * 2;
+	uint64_t *v = calloc(n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t j = 0; j <= r->user_slot_mask; j++) {
+		uint64_t s = r->user_slots[j];
+		if (!s)
+			continue;
+		/* The tag keeps only the top of the hash: the bottom is recomputed. */
+		const struct rpt_user *u = &r->users[(uint32_t)s - 1];
+		uint32_t i = (uint32_t)user_hash(u->family, u->addr, u->unit) & (n - 1);
+		while (v[i])
+			i = (i + 1) & (n - 1);
+		v[i] = s;
+	}
+	free(r->user_slots);
+	r->user_slots = v;
+	r->user_slot_mask = n - 1;
+	return 0;
+}
+
+/* Index of the user (h: its user_hash), added when new; -1 past the bound, -ENOMEM. */
+static int64_t
+user_get(struct rpt *r, uint64_t h, uint8_t family, const uint8_t *addr, uint16_t unit,
+	 bool *added)
+{
+	uint32_t i = (uint32_t)h & r->user_slot_mask;
 	*added = false;
 	for (;; i = (i + 1) & r->user_slot_mask) {
-		uint32_t s = r->user_slots[i];
+		uint64_t s = r->user_slots[i];
 		if (!s)
 			break;
-		const struct rpt_user *u = &r->users[s - 1];
+		if ((s ^ h) >> 32)
+			continue;
+		const struct rpt_user *u = &r->users[(uint32_t)s - 1];
 		if (u->unit == unit && u->family == family && memcmp(u->addr, addr, 16) == 0)
-			return s - 1;
+			return (uint32_t)s - 1;
 	}
 	if (r->n_users == r->max_users)
 		return -1;
 	if (grow((void **)&r->users, &r->users_cap, r->n_users + 1, sizeof(*r->users)) < 0)
 		return -ENOMEM;
+	if (2 * (r->n_users + 1) > r->user_slot_mask + 1) {
+		if (users_grow(r) < 0)
+			return -ENOMEM;
+		i = (uint32_t)h & r->user_slot_mask;
+		while (r->user_slots[i])
+			i = (i + 1) & r->user_slot_mask;
+	}
 	struct rpt_user *u = &r->users[r->n_users];
 	u->family = family;
 	memcpy(u->addr, addr, 16);
 	u->unit = unit;
 	counts_init(&u->c);
-	r->user_slots[i] = ++r->n_users;
+	r->user_slots[i] = user_slot(h, r->n_users);
+	r->n_users++;
 	*added = true;
 	return r->n_users - 1;
 }
 
 /* ---- pairs ------------------------------------------------------------------------- */
 
+static uint64_t
+pair_hash(uint64_t key)
+{
+	return bwg_siphash13_words(&bwg_hash_secret, &key, 1);
+}
+
 static uint32_t
 pair_slot(const struct rpt *r, uint64_t key)
 {
-	return (uint32_t)bwg_siphash13_words(&bwg_hash_secret, &key, 1) & r->pair_slot_mask;
+	return (uint32_t)pair_hash(key) & r->pair_slot_mask;
 }
 
 static int
@@ -280,11 +329,12 @@ pairs_grow(struct rpt *r)
 	return 0;
 }
 
-/* Count one attempt under key. 1 when the pair is new, 0 when known, -1 past the bound. */
+/* Count one attempt under key (h: its pair_hash). 1 when the pair is new, 0 when known,
+ * -1 past the bound, -ENOMEM. */
 static int
-pair_add(struct rpt *r, uint64_t key)
+pair_add(struct rpt *r, uint64_t key, uint64_t h)
 {
-	uint32_t i = pair_slot(r, key);
+	uint32_t i = (uint32_t)h & r->pair_slot_mask;
 	for (; r->pairs[i].count; i = (i + 1) & r->pair_slot_mask)
 		if (r->pairs[i].key == key) {
 			r->pairs[i].count++;
@@ -295,7 +345,7 @@ pair_add(struct rpt *r, uint64_t key)
 	if (2 * (r->n_pairs + 1) > r->pair_slot_mask + 1) {
 		if (pairs_grow(r) < 0)
 			return -ENOMEM;
-		i = pair_slot(r, key);
+		i = (uint32_t)h & r->pair_slot_mask;
 		while (r->pairs[i].count)
 			i = (i + 1) & r->pair_slot_mask;
 	}
@@ -443,6 +493,28 @@ bucket_of(struct rpt *r, int64_t t)
 
 /* ---- one line -------------------------------------------------------------------------- */
 
+/* A dotted quad as inet_pton takes it (no leading zeros), without its generality. */
+static int
+parse_ipv4(const char *s, uint8_t out[4])
+{
+	for (int i = 0; i < 4; i++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned v = 0, digits = 0;
+		const char *start = s;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (v > 255 || digits > 3 || (digits > 1 && *start == '0'))
+			return -1;
+		out[i] = (uint8_t)v;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	return *s ? -1 : 0;
+}
+
 static int
 parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
 {
@@ -452,7 +524,7 @@ parse_addr(const char *s, uint8_t *family, uint8_t addr[16])
 		return inet_pton(AF_INET6, s, addr) == 1 ? 0 : -1;
 	}
 	*family = 4;
-	return inet_pton(AF_INET, s, addr) == 1 ? 0 : -1;
+	return parse_ipv4(s, addr);
 }
 
 static bool
@@ -478,28 +550,47 @@ count(struct rpt_counts *c, bool block, uint32_t cls, int64_t t_us)
 		c->last_us = t_us;
 }
 
-/* A blocked attempt's host or app under its user (user < 0: untracked) and unit. */
+/*
+ * A blocked attempt's host (item[0], -1: none kept) and app (item[1], -1: none) under
+ * its user (user < 0: not kept) and unit. The pair table is the report's largest, so
+ * its slots are fetched together before any is touched: four cache misses overlap
+ * instead of following one another. Sets *new_host when the user had not tried the
+ * host before. 0 or -ENOMEM.
+ */
 static int
-count_item(struct rpt *r, enum rpt_item kind, uint32_t item, int64_t user, uint32_t unit,
-	   struct rpt_counts *uc, struct rpt_counts *nc, bool *new_for_user)
+count_items(struct rpt *r, const int64_t item[2], int64_t user, uint32_t unit,
+	    struct rpt_counts *uc, struct rpt_counts *nc, bool *new_host)
 {
-	*new_for_user = false;
-	if (user >= 0) {
-		int rc = pair_add(r, rpt_pair_key(RPT_OWNER_USER, (uint32_t)user, kind, item));
+	uint64_t key[4], h[4];
+	struct rpt_counts *owner[4];
+	unsigned n = 0;
+	for (int k = 0; k < 2; k++) {
+		if (item[k] < 0)
+			continue;
+		if (user >= 0) {
+			owner[n] = uc;
+			key[n++] = rpt_pair_key(RPT_OWNER_USER, (uint32_t)user, (enum rpt_item)k,
+						(uint32_t)item[k]);
+		}
+		owner[n] = nc;
+		key[n++] = rpt_pair_key(RPT_OWNER_UNIT, unit, (enum rpt_item)k, (uint32_t)item[k]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		h[i] = pair_hash(key[i]);
+		__builtin_prefetch(&r->pairs[(uint32_t)h[i] & r->pair_slot_mask], 1);
+	}
+	*new_host = false;
+	for (unsigned i = 0; i < n; i++) {
+		int rc = pair_add(r, key[i], h[i]);
 		if (rc == -ENOMEM)
 			return rc;
+		bool host = !((key[i] >> 62) & 1);
 		if (rc < 0) {
 			r->pairs_untracked++;
-			*(kind == RPT_ITEM_HOST ? &uc->other_hosts : &uc->other_apps) += 1;
+			*(host ? &owner[i]->other_hosts : &owner[i]->other_apps) += 1;
 		}
-		*new_for_user = rc == 1;
-	}
-	int rc = pair_add(r, rpt_pair_key(RPT_OWNER_UNIT, unit, kind, item));
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc < 0) {
-		r->pairs_untracked++;
-		*(kind == RPT_ITEM_HOST ? &nc->other_hosts : &nc->other_apps) += 1;
+		if (rc == 1 && host && !(key[i] >> 63))
+			*new_host = true;
 	}
 	return 0;
 }
@@ -574,6 +665,8 @@ rpt_tally_line(struct rpt *r, const char *line, size_t len)
 	int64_t unit_id = intern_or_other(&r->units, unit, unit_len, &r->other_unit);
 	if (unit_id < 0)
 		return (int)unit_id;
+	uint64_t uh = user_hash(fam[side], addr[side], (uint16_t)unit_id);
+	__builtin_prefetch(&r->user_slots[(uint32_t)uh & r->user_slot_mask]);
 	uint32_t cls = 0;
 	if (block) {
 		int64_t c = intern_or_other(&r->classes, l.str[BWG_LOGF_CLASS], l.len[BWG_LOGF_CLASS],
@@ -584,7 +677,7 @@ rpt_tally_line(struct rpt *r, const char *line, size_t len)
 	}
 	struct rpt_unit *un = &r->unit_v[unit_id];
 	bool added;
-	int64_t user = user_get(r, fam[side], addr[side], (uint16_t)unit_id, &added);
+	int64_t user = user_get(r, uh, fam[side], addr[side], (uint16_t)unit_id, &added);
 	if (user == -ENOMEM)
 		return -ENOMEM;
 	struct rpt_counts *uc = NULL;
@@ -616,38 +709,35 @@ rpt_tally_line(struct rpt *r, const char *line, size_t len)
 	struct rpt_counts none;
 	if (!uc)
 		uc = &none;
+	int64_t item[2] = {-1, -1};
+	struct rpt_host *hv = NULL;
 	if (l.len[BWG_LOGF_HOST] && (l.present & (1u << BWG_LOGF_HOST))) {
-		int64_t h = rpt_strtab_get(&r->hosts, l.str[BWG_LOGF_HOST], l.len[BWG_LOGF_HOST], true);
-		if (h == -ENOMEM)
+		item[0] = rpt_strtab_get(&r->hosts, l.str[BWG_LOGF_HOST], l.len[BWG_LOGF_HOST], true);
+		if (item[0] == -ENOMEM)
 			return -ENOMEM;
-		if (h < 0) {
+		if (item[0] < 0) {
 			r->hosts_untracked++;
 			uc->other_hosts++;
 			un->c.other_hosts++;
 		} else {
-			uint32_t cap = r->hosts.max + 1;
-			if (!r->host_v && !(r->host_v = calloc(cap, sizeof(*r->host_v))))
+			if (!r->host_v && !(r->host_v = calloc(r->hosts.max + 1, sizeof(*r->host_v))))
 				return -ENOMEM;
-			struct rpt_host *hv = &r->host_v[h];
+			hv = &r->host_v[item[0]];
 			if (!hv->attempts)
 				hv->cls = (uint16_t)cls;
 			hv->attempts++;
-			bool fresh;
-			if (count_item(r, RPT_ITEM_HOST, (uint32_t)h, user, (uint32_t)unit_id, uc,
-				       &un->c, &fresh) < 0)
-				return -ENOMEM;
-			hv->users += fresh;
 		}
 	}
 	if (l.len[BWG_LOGF_APP] && (l.present & (1u << BWG_LOGF_APP))) {
-		int64_t a = intern_or_other(&r->apps, l.str[BWG_LOGF_APP], l.len[BWG_LOGF_APP],
-					    &r->other_app);
-		if (a < 0)
-			return (int)a;
-		bool fresh;
-		if (count_item(r, RPT_ITEM_APP, (uint32_t)a, user, (uint32_t)unit_id, uc, &un->c,
-			       &fresh) < 0)
-			return -ENOMEM;
+		item[1] = intern_or_other(&r->apps, l.str[BWG_LOGF_APP], l.len[BWG_LOGF_APP],
+					  &r->other_app);
+		if (item[1] < 0)
+			return (int)item[1];
 	}
+	bool new_host;
+	if (count_items(r, item, user, (uint32_t)unit_id, uc, &un->c, &new_host) < 0)
+		return -ENOMEM;
+	if (hv)
+		hv->users += new_host;
 	return 0;
 }
