@@ -231,6 +231,18 @@ chart_series(FILE *f, const struct rpt *r, const struct rpt_view *v)
 	uint32_t nb = r->n_buckets;
 	if (!nb || (!r->total.blocked && !r->total.limited))
 		return;
+	if (nb == 1) {
+		/* One point is no line: say where it lies instead. */
+		struct rpt_tm tm;
+		rpt_localtime(r, rpt_bucket_start(r, r->bucket0), &tm);
+		if (r->hourly)
+			fprintf(f, "<p class=\"none\">Every event falls in one hour, %04d-%02d-%02d "
+				"%02d:00.</p>\n", tm.year, tm.month, tm.day, tm.hour);
+		else
+			fprintf(f, "<p class=\"none\">Every event falls on one day, "
+				"%04d-%02d-%02d.</p>\n", tm.year, tm.month, tm.day);
+		return;
+	}
 	/* The classes with the most attempts get a line each. */
 	uint32_t cls[RPT_CLASS_MAX], nc = v->n_classes;
 	memcpy(cls, v->classes, nc * sizeof(*cls));
