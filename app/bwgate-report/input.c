@@ -158,7 +158,8 @@ add_folder(struct rpt *r, const char *dir, const char *prefix, char *err, size_t
 			break;
 		}
 		v = nv;
-		sprintf(path, "%s/%s", dir, name);
+		size_t dl = strlen(dir);
+		sprintf(path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name);
 		v[n++] = (struct found){.path = path, .day = day, .num = num};
 	}
 	closedir(d);

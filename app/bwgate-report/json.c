@@ -201,9 +201,11 @@ rpt_write_json(const struct rpt *r, const struct rpt_view *v, FILE *f)
 	json_t *src = json_array();
 	for (uint32_t i = 0; i < r->n_sources; i++) {
 		const struct rpt_source *s = &r->sources[i];
-		json_array_append_new(src, json_pack("{s:o, s:b, s:b, s:I, s:I, s:o}", "file",
+		json_array_append_new(src, json_pack("{s:o, s:b, s:o, s:I, s:I, s:o}", "file",
 						     str(s->path), "read", !s->skipped_by_name,
-						     "gzip", s->gz, "lines", (json_int_t)s->lines,
+						     "gzip", s->skipped_by_name ? json_null()
+									   : json_boolean(s->gz),
+						     "lines", (json_int_t)s->lines,
 						     "bytes", (json_int_t)s->bytes, "problem",
 						     s->problem[0] ? json_string(s->problem)
 								   : json_null()));

@@ -32,10 +32,10 @@ enum rpt_csv_table { RPT_CSV_USERS, RPT_CSV_UNITS, RPT_CSV_HOSTS };
 
 /* Why a line was skipped. */
 enum rpt_skip {
-	RPT_SKIP_NOT_JSON,   /* not one JSON object: corrupt, cut short, two run together */
-	RPT_SKIP_TOO_LONG,   /* a line or a kept field longer than the reader takes */
-	RPT_SKIP_FIELDS,     /* a block or limit event without event/time/src_ip/dst_ip/class */
-	RPT_SKIP_ADDRESS,    /* src_ip or dst_ip not an address */
+	RPT_SKIP_NOT_JSON, /* not one JSON object: corrupt, cut short, two run together, blank */
+	RPT_SKIP_TOO_LONG, /* a line or a kept field longer than the reader takes */
+	RPT_SKIP_FIELDS,   /* no event; a block or limit without time, src_ip, dst_ip (class) */
+	RPT_SKIP_ADDRESS,  /* src_ip or dst_ip not an address, or not of one family */
 	RPT_SKIP_MAX,
 };
 extern const char *const rpt_skip_names[RPT_SKIP_MAX]; /* for readers */

@@ -279,10 +279,9 @@ rpt_footer_lines(const struct rpt *r, const struct rpt_view *v,
 	}
 	if (r->plan_differs) {
 		rpt_num_text(r->plan_differs, true, n[0], sizeof(n[0]));
-		snprintf(buf, sizeof(buf), "%s events name a unit other than the one today's "
-			 "address plan gives their user; they are reported under the unit the "
-			 "gate wrote", n[0]);
-		line(arg, "address plan", buf);
+		snprintf(buf, sizeof(buf), "%s (events whose unit is not the one today's address "
+			 "plan gives their user; reported as the gate wrote them)", n[0]);
+		line(arg, "plan differs", buf);
 	}
 	o = 0;
 	buf[0] = 0;
@@ -369,7 +368,7 @@ rpt_write_text(const struct rpt *r, const struct rpt_view *v, FILE *f)
 	rpt_num_text(r->total.blocked, true, nb, sizeof(nb));
 	rpt_num_text(r->total.limited, true, nl, sizeof(nl));
 	rpt_num_text(r->n_users, true, nu, sizeof(nu));
-	fprintf(f, "%-11s %s blocked attempts and %s limited flows by %s users in %u units\n\n",
+	fprintf(f, "%-11s blocked attempts %s, limited flows %s, users %s, units %u\n\n",
 		"Summary:", nb, nl, nu, v->n_units);
 
 	struct rpt_table t = {.fmt = RPT_TEXT};

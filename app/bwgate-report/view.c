@@ -16,10 +16,10 @@
 #include "report.h"
 
 const char *const rpt_skip_names[RPT_SKIP_MAX] = {
-	[RPT_SKIP_NOT_JSON] = "not JSON, corrupt or cut short",
+	[RPT_SKIP_NOT_JSON] = "corrupt or cut short",
 	[RPT_SKIP_TOO_LONG] = "too long",
-	[RPT_SKIP_FIELDS] = "block or limit event without event, time, src_ip, dst_ip or class",
-	[RPT_SKIP_ADDRESS] = "src_ip or dst_ip not an address",
+	[RPT_SKIP_FIELDS] = "missing fields",
+	[RPT_SKIP_ADDRESS] = "bad address",
 };
 
 const char *const rpt_skip_keys[RPT_SKIP_MAX] = {
