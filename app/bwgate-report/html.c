@@ -471,20 +471,20 @@ rpt_write_html(const struct rpt *r, const struct rpt_view *v, FILE *f)
 		chart_series(f, r, v);
 	}
 	struct rpt_table t = {.fmt = RPT_HTML};
-	rpt_table_units(&t, r, v);
-	section(f, &t);
-	rpt_table_classes(&t, r, v, false);
-	section(f, &t);
-	rpt_table_top_hosts(&t, r, v, title, sizeof(title));
-	section(f, &t);
-	rpt_table_users(&t, r, v);
-	section(f, &t);
-	rpt_table_classes(&t, r, v, true);
-	section(f, &t);
-	rpt_table_unit_items(&t, r, v, title, sizeof(title));
-	section(f, &t);
-	rpt_table_user_items(&t, r, v, title, sizeof(title));
-	section(f, &t);
+	for (int users = 0; users <= 1; users++) {
+		rpt_table_counts(&t, r, v, users);
+		section(f, &t);
+		rpt_table_classes(&t, r, v, users);
+		section(f, &t);
+		if (!users) {
+			rpt_table_top_hosts(&t, r, v, title, sizeof(title));
+			section(f, &t);
+		}
+	}
+	for (int users = 0; users <= 1; users++) {
+		rpt_table_items(&t, r, v, users, title, sizeof(title));
+		section(f, &t);
+	}
 
 	fputs("<section class=\"notes\">\n<p>A <b>blocked attempt</b> is a flow the gate "
 	      "blocked (one <code>block</code> event); a <b>limited flow</b> one it held to a "

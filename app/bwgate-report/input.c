@@ -51,7 +51,7 @@ rotation_day(const char *name, size_t plen)
 	    d = v[6] * 10 + v[7];
 	if (m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
-	return rpt_days_from_civil(y, m, d);
+	return bwg_days_from_civil(y, m, d);
 }
 
 /* "PREFIX.N[.gz]": N; -1 otherwise. */
@@ -293,6 +293,19 @@ struct splitter {
 	int rc;          /* rpt_tally_line's failure, which ends the read */
 };
 
+static void
+one_line(struct rpt *r, struct rpt_source *s, struct splitter *sp, const unsigned char *p,
+	 size_t n)
+{
+	s->lines++;
+	if (n > RPT_LINE_MAX) {
+		r->lines++;
+		r->skipped[RPT_SKIP_TOO_LONG]++;
+	} else {
+		sp->rc = rpt_tally_line(r, (const char *)p, n);
+	}
+}
+
 /*
  * Count the complete lines of buf[0 .. len); returns the bytes used. With `last` the
  * rest is a line too (a final line with no newline: a write cut short, most likely).
@@ -304,36 +317,19 @@ split_lines(struct rpt *r, struct rpt_source *s, struct splitter *sp, const unsi
 {
 	const unsigned char *p = buf, *end = buf + len, *nl;
 	while (sp->rc == 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
-		size_t n = (size_t)(nl - p);
-		if (!sp->discarding) {
-			s->lines++;
-			if (n > RPT_LINE_MAX) {
-				r->lines++;
-				r->skipped[RPT_SKIP_TOO_LONG]++;
-			} else {
-				sp->rc = rpt_tally_line(r, (const char *)p, n);
-			}
-		}
+		if (!sp->discarding)
+			one_line(r, s, sp, p, (size_t)(nl - p));
 		sp->discarding = false;
 		p = nl + 1;
 	}
 	size_t rest = (size_t)(end - p);
 	if (sp->rc == 0 && last && rest && !sp->discarding) {
-		s->lines++;
-		if (rest > RPT_LINE_MAX) {
-			r->lines++;
-			r->skipped[RPT_SKIP_TOO_LONG]++;
-		} else {
-			sp->rc = rpt_tally_line(r, (const char *)p, rest);
-		}
+		one_line(r, s, sp, p, rest);
 		p = end;
 	} else if (rest > RPT_LINE_MAX || (sp->discarding && rest)) {
 		/* No end in sight: skip it without holding it whole. */
-		if (!sp->discarding) {
-			s->lines++;
-			r->lines++;
-			r->skipped[RPT_SKIP_TOO_LONG]++;
-		}
+		if (!sp->discarding)
+			one_line(r, s, sp, p, rest);
 		sp->discarding = true;
 		p = end;
 	}

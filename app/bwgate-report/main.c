@@ -67,16 +67,16 @@ parse_date(const struct rpt *r, const char *s, int64_t *days)
 	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0) {
 		struct rpt_tm tm;
 		rpt_localtime(r, r->generated, &tm);
-		*days = rpt_days_from_civil(tm.year, tm.month, tm.day) - (s[0] == 'y');
+		*days = bwg_days_from_civil(tm.year, tm.month, tm.day) - (s[0] == 'y');
 		return 0;
 	}
 	int y, m, d, n = 0;
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 || m > 12 ||
 	    d < 1 || d > 31)
 		return -1;
-	int64_t days_ = rpt_days_from_civil(y, m, d);
+	int64_t days_ = bwg_days_from_civil(y, m, d);
 	int yy, mm, dd;
-	rpt_civil_from_days(days_, &yy, &mm, &dd);
+	bwg_civil_from_days(days_, &yy, &mm, &dd);
 	if (dd != d) /* 2025-02-30 */
 		return -1;
 	*days = days_;
@@ -112,7 +112,7 @@ static void
 day_text(int64_t days, char *buf, size_t len)
 {
 	int y, m, d;
-	rpt_civil_from_days(days, &y, &m, &d);
+	bwg_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
 }
 
@@ -157,9 +157,9 @@ set_period(struct rpt *r, const struct period_opts *o, char *err, size_t errlen)
 			return -1;
 		}
 		snprintf(p->label, sizeof(p->label), "month %04d-%02d", y, m);
-		p->from = bwg_tz_to_utc(r->tz, r->n_tz, rpt_days_from_civil(y, m, 1) * 86400);
+		p->from = bwg_tz_to_utc(r->tz, r->n_tz, bwg_days_from_civil(y, m, 1) * 86400);
 		p->to = bwg_tz_to_utc(r->tz, r->n_tz,
-				      rpt_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) *
+				      bwg_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) *
 					      86400);
 	} else if (o->from || o->to) {
 		int64_t local;

@@ -203,9 +203,6 @@ void rpt_localtime(const struct rpt *r, int64_t t_sec, struct rpt_tm *tm);
 enum rpt_time_style { RPT_TIME_MIN, RPT_TIME_SEC, RPT_TIME_ISO };
 const char *rpt_time(const struct rpt *r, int64_t t_us, enum rpt_time_style s, char *buf,
 		     size_t len);
-/* Days since 1970-01-01 of a civil date, and back. */
-int64_t rpt_days_from_civil(int y, int m, int d);
-void rpt_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* Local start of a bucket (Unix seconds). */
 int64_t rpt_bucket_start(const struct rpt *r, int64_t bucket);
 
@@ -290,15 +287,15 @@ void rpt_html_escape(FILE *f, const char *s);
 
 /* ---- tables.c: the report's tables, for text and HTML (t->fmt set by the caller) ---- */
 
-void rpt_table_units(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v);
+/* Per unit (users false, with an "all units" total) or per user: blocked attempts and
+ * limited flows with first and last attempt; blocked attempts by class. */
+void rpt_table_counts(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
+		      bool users);
 void rpt_table_classes(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
 		       bool users);
-void rpt_table_users(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v);
-/* These three write their title into title[len]. */
-void rpt_table_unit_items(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
-			  char *title, size_t len);
-void rpt_table_user_items(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
-			  char *title, size_t len);
+/* The hosts and apps tried; these two write their title into title[len]. */
+void rpt_table_items(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
+		     bool users, char *title, size_t len);
 void rpt_table_top_hosts(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
 			 char *title, size_t len);
 /* The footer: what was read, skipped and not kept, as (label, text) lines. */

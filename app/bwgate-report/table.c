@@ -18,12 +18,14 @@
 
 #include "report.h"
 
-const char *
-rpt_text_safe(const char *s, char *buf, size_t len)
+/* s into buf with control characters — and with ascii_only every byte past ASCII — as
+ * \xNN. */
+static const char *
+escape_bytes(const char *s, bool ascii_only, char *buf, size_t len)
 {
 	size_t n = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < len; p++) {
-		if (*p >= 0x20 && *p < 0x7f)
+		if (*p >= 0x20 && *p != 0x7f && (*p < 0x80 || !ascii_only))
 			buf[n++] = (char)*p;
 		else
 			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", *p);
@@ -32,19 +34,17 @@ rpt_text_safe(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+rpt_text_safe(const char *s, char *buf, size_t len)
+{
+	return escape_bytes(s, true, buf, len);
+}
+
 /* Control characters as \xNN, UTF-8 kept. */
 static const char *
 controls_safe(const char *s, char *buf, size_t len)
 {
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < len; p++) {
-		if (*p >= 0x20 && *p != 0x7f)
-			buf[n++] = (char)*p;
-		else
-			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", *p);
-	}
-	buf[n] = 0;
-	return buf;
+	return escape_bytes(s, false, buf, len);
 }
 
 /* The entity for a byte HTML gives meaning to, or NULL. */

@@ -63,101 +63,115 @@ time_cell(struct rpt_table *t, const struct rpt *r, int64_t us)
 		rpt_cell_text(t, rpt_time(r, us, RPT_TIME_SEC, buf, sizeof(buf)));
 }
 
-void
-rpt_table_units(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v)
+/*
+ * A row of a per-unit or per-user table: owner i of the view's units or users, or (i ==
+ * n, units only) the "all units" total. Every such table is these rows with different
+ * columns.
+ */
+struct row {
+	const struct rpt_counts *c;
+	const struct rpt_items *items; /* NULL for the total */
+	uint32_t unit;
+	const struct rpt_user *user; /* NULL for a unit */
+	uint32_t users;              /* a unit's users */
+	bool total;
+};
+
+static uint32_t
+rows(const struct rpt_view *v, bool users)
 {
-	rpt_table_init(t, t->fmt, "Units: blocked attempts (flows) and limited flows");
+	return users ? v->n_users : v->n_units;
+}
+
+static struct row
+row_of(const struct rpt *r, const struct rpt_view *v, bool users, uint32_t i)
+{
+	struct row w = {0};
+	if (i == rows(v, users)) {
+		w.c = &r->total;
+		w.users = r->n_users;
+		w.total = true;
+	} else if (users) {
+		w.user = &r->users[v->users[i]];
+		w.c = &w.user->c;
+		w.unit = w.user->unit;
+		w.items = &v->user_items[v->users[i]];
+	} else {
+		w.unit = v->units[i];
+		w.c = &r->unit_v[w.unit].c;
+		w.users = r->unit_v[w.unit].users;
+		w.items = &v->unit_items[w.unit];
+	}
+	return w;
+}
+
+static void
+key_cols(struct rpt_table *t, bool users)
+{
+	if (users)
+		rpt_table_col(t, "user", RPT_COL_KEY);
 	rpt_table_col(t, "unit", RPT_COL_KEY);
-	rpt_table_col(t, "users", RPT_COL_NUM);
+}
+
+/* Starts the row and fills its user and unit cells. */
+static void
+key_cells(struct rpt_table *t, const struct rpt *r, const struct row *w)
+{
+	char a[64];
+	rpt_table_row(t, w->total);
+	if (w->user)
+		rpt_cell_text(t, rpt_user_addr(w->user, a, sizeof(a)));
+	rpt_cell_text(t, w->total ? "all units" : rpt_unit_name(r, w->unit));
+}
+
+/* Blocked attempts and limited flows, first and last attempt: per unit (with their
+ * users and a total) or per user. */
+void
+rpt_table_counts(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v, bool users)
+{
+	rpt_table_init(t, t->fmt, users ? "Users: blocked attempts (flows) and limited flows"
+					: "Units: blocked attempts (flows) and limited flows");
+	key_cols(t, users);
+	if (!users)
+		rpt_table_col(t, "users", RPT_COL_NUM);
 	rpt_table_col(t, "blocked", RPT_COL_NUM);
 	rpt_table_col(t, "limited", RPT_COL_NUM);
 	rpt_table_col(t, "first attempt", RPT_COL_KEY);
 	rpt_table_col(t, "last attempt", RPT_COL_KEY);
-	for (uint32_t i = 0; i < v->n_units; i++) {
-		const struct rpt_unit *u = &r->unit_v[v->units[i]];
-		rpt_table_row(t, false);
-		rpt_cell_text(t, rpt_unit_name(r, v->units[i]));
-		rpt_cell_num(t, u->users);
-		rpt_cell_num(t, u->c.blocked);
-		rpt_cell_num(t, u->c.limited);
-		time_cell(t, r, u->c.first_us);
-		time_cell(t, r, u->c.last_us);
-	}
-	if (v->n_units) {
-		rpt_table_row(t, true);
-		rpt_cell_text(t, "all units");
-		rpt_cell_num(t, r->n_users);
-		rpt_cell_num(t, r->total.blocked);
-		rpt_cell_num(t, r->total.limited);
-		time_cell(t, r, r->total.first_us);
-		time_cell(t, r, r->total.last_us);
+	uint32_t n = rows(v, users) + (!users && v->n_units);
+	for (uint32_t i = 0; i < n; i++) {
+		struct row w = row_of(r, v, users, i);
+		key_cells(t, r, &w);
+		if (!users)
+			rpt_cell_num(t, w.users);
+		rpt_cell_num(t, w.c->blocked);
+		rpt_cell_num(t, w.c->limited);
+		time_cell(t, r, w.c->first_us);
+		time_cell(t, r, w.c->last_us);
 	}
 }
 
-/* Blocked attempts by class, one row per unit (units) or per user (users). */
+/* Blocked attempts by class: per unit (with a total) or per user. */
 void
 rpt_table_classes(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v, bool users)
 {
 	rpt_table_init(t, t->fmt, users ? "Users: blocked attempts by class"
-					 : "Units: blocked attempts by class");
-	if (users)
-		rpt_table_col(t, "user", RPT_COL_KEY);
-	rpt_table_col(t, "unit", RPT_COL_KEY);
+					: "Units: blocked attempts by class");
+	key_cols(t, users);
 	for (uint32_t k = 0; k < v->n_classes; k++)
 		rpt_table_col(t, r->classes.names[v->classes[k]], RPT_COL_NUM);
 	rpt_table_col(t, "total", RPT_COL_NUM);
 	if (!v->n_classes)
 		return;
-	uint32_t n = users ? v->n_users : v->n_units;
-	for (uint32_t i = 0; i <= n; i++) {
-		bool all = i == n;
-		if (all && users)
-			break;
-		const struct rpt_counts *c;
-		uint32_t unit;
-		char a[64];
-		if (all) {
-			c = &r->total;
-			unit = 0;
-		} else if (users) {
-			c = &r->users[v->users[i]].c;
-			unit = r->users[v->users[i]].unit;
-		} else {
-			c = &r->unit_v[v->units[i]].c;
-			unit = v->units[i];
-		}
-		if (!all && !c->blocked)
+	uint32_t n = rows(v, users) + !users;
+	for (uint32_t i = 0; i < n; i++) {
+		struct row w = row_of(r, v, users, i);
+		if (!w.total && !w.c->blocked)
 			continue;
-		rpt_table_row(t, all);
-		if (users)
-			rpt_cell_text(t, rpt_user_addr(&r->users[v->users[i]], a, sizeof(a)));
-		rpt_cell_text(t, all ? "all units" : rpt_unit_name(r, unit));
+		key_cells(t, r, &w);
 		for (uint32_t k = 0; k < v->n_classes; k++)
-			rpt_cell_num(t, c->by_class[v->classes[k]]);
-		rpt_cell_num(t, c->blocked);
-	}
-}
-
-void
-rpt_table_users(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v)
-{
-	rpt_table_init(t, t->fmt, "Users: blocked attempts (flows) and limited flows");
-	rpt_table_col(t, "user", RPT_COL_KEY);
-	rpt_table_col(t, "unit", RPT_COL_KEY);
-	rpt_table_col(t, "blocked", RPT_COL_NUM);
-	rpt_table_col(t, "limited", RPT_COL_NUM);
-	rpt_table_col(t, "first attempt", RPT_COL_KEY);
-	rpt_table_col(t, "last attempt", RPT_COL_KEY);
-	for (uint32_t i = 0; i < v->n_users; i++) {
-		const struct rpt_user *u = &r->users[v->users[i]];
-		char a[64];
-		rpt_table_row(t, false);
-		rpt_cell_text(t, rpt_user_addr(u, a, sizeof(a)));
-		rpt_cell_text(t, rpt_unit_name(r, u->unit));
-		rpt_cell_num(t, u->c.blocked);
-		rpt_cell_num(t, u->c.limited);
-		time_cell(t, r, u->c.first_us);
-		time_cell(t, r, u->c.last_us);
+			rpt_cell_num(t, w.c->by_class[v->classes[k]]);
+		rpt_cell_num(t, w.c->blocked);
 	}
 }
 
@@ -173,44 +187,23 @@ items_cells(struct rpt_table *t, const struct rpt *r, const struct rpt_items *it
 		       WRAP_APPS);
 }
 
+/* The hosts and apps tried, most first: per unit or per user. */
 void
-rpt_table_unit_items(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
-		     char *title, size_t len)
+rpt_table_items(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v, bool users,
+		char *title, size_t len)
 {
-	snprintf(title, len, "Forbidden hosts and apps tried per unit (attempts; top %u)", r->top);
+	snprintf(title, len, "Forbidden hosts and apps tried per %s (attempts; top %u)",
+		 users ? "user" : "unit", r->top);
 	rpt_table_init(t, t->fmt, title);
-	rpt_table_col(t, "unit", RPT_COL_KEY);
+	key_cols(t, users);
 	rpt_table_col(t, "hosts", RPT_COL_LIST);
 	rpt_table_col(t, "apps", RPT_COL_LIST);
-	for (uint32_t i = 0; i < v->n_units; i++) {
-		const struct rpt_unit *u = &r->unit_v[v->units[i]];
-		if (!u->c.blocked)
+	for (uint32_t i = 0; i < rows(v, users); i++) {
+		struct row w = row_of(r, v, users, i);
+		if (!w.c->blocked)
 			continue;
-		rpt_table_row(t, false);
-		rpt_cell_text(t, rpt_unit_name(r, v->units[i]));
-		items_cells(t, r, &v->unit_items[v->units[i]], &u->c);
-	}
-}
-
-void
-rpt_table_user_items(struct rpt_table *t, const struct rpt *r, const struct rpt_view *v,
-		     char *title, size_t len)
-{
-	snprintf(title, len, "Forbidden hosts and apps tried per user (attempts; top %u)", r->top);
-	rpt_table_init(t, t->fmt, title);
-	rpt_table_col(t, "user", RPT_COL_KEY);
-	rpt_table_col(t, "unit", RPT_COL_KEY);
-	rpt_table_col(t, "hosts", RPT_COL_LIST);
-	rpt_table_col(t, "apps", RPT_COL_LIST);
-	for (uint32_t i = 0; i < v->n_users; i++) {
-		const struct rpt_user *u = &r->users[v->users[i]];
-		if (!u->c.blocked)
-			continue;
-		char a[64];
-		rpt_table_row(t, false);
-		rpt_cell_text(t, rpt_user_addr(u, a, sizeof(a)));
-		rpt_cell_text(t, rpt_unit_name(r, u->unit));
-		items_cells(t, r, &v->user_items[v->users[i]], &u->c);
+		key_cells(t, r, &w);
+		items_cells(t, r, w.items, w.c);
 	}
 }
 
@@ -341,6 +334,7 @@ table_out(struct rpt_table *t, FILE *f)
 {
 	rpt_table_write(t, f);
 	rpt_table_fini(t);
+	t->fmt = RPT_TEXT;
 	fputc('\n', f);
 }
 
@@ -372,24 +366,16 @@ rpt_write_text(const struct rpt *r, const struct rpt_view *v, FILE *f)
 		"Summary:", nb, nl, nu, v->n_units);
 
 	struct rpt_table t = {.fmt = RPT_TEXT};
-	rpt_table_units(&t, r, v);
-	table_out(&t, f);
-	t.fmt = RPT_TEXT;
-	rpt_table_classes(&t, r, v, false);
-	table_out(&t, f);
-	t.fmt = RPT_TEXT;
-	rpt_table_users(&t, r, v);
-	table_out(&t, f);
-	t.fmt = RPT_TEXT;
-	rpt_table_classes(&t, r, v, true);
-	table_out(&t, f);
-	t.fmt = RPT_TEXT;
-	rpt_table_unit_items(&t, r, v, title, sizeof(title));
-	table_out(&t, f);
-	t.fmt = RPT_TEXT;
-	rpt_table_user_items(&t, r, v, title, sizeof(title));
-	table_out(&t, f);
-	t.fmt = RPT_TEXT;
+	for (int users = 0; users <= 1; users++) {
+		rpt_table_counts(&t, r, v, users);
+		table_out(&t, f);
+		rpt_table_classes(&t, r, v, users);
+		table_out(&t, f);
+	}
+	for (int users = 0; users <= 1; users++) {
+		rpt_table_items(&t, r, v, users, title, sizeof(title));
+		table_out(&t, f);
+	}
 	rpt_table_top_hosts(&t, r, v, title, sizeof(title));
 	table_out(&t, f);
 

@@ -356,37 +356,6 @@ pair_add(struct rpt *r, uint64_t key, uint64_t h)
 
 /* ---- local time ---------------------------------------------------------------------- */
 
-/*
- * Civil dates in the proleptic Gregorian calendar, by eras of 400 years (146097 days,
- * which repeat exactly); years start on March 1st inside an era so that the leap day
- * is the last day of a year.
- */
-int64_t
-rpt_days_from_civil(int y, int m, int d)
-{
-	int64_t yy = (int64_t)y - (m <= 2);
-	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t yoe = yy - era * 400;                          /* 0 .. 399 */
-	int64_t mp = (m + 9) % 12;                             /* March = 0 */
-	int64_t doy = (153 * mp + 2) / 5 + d - 1;              /* 0 .. 365 */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;   /* 0 .. 146096 */
-	return era * 146097 + doe - 719468;                    /* 1970-03-01 is day 60 */
-}
-
-void
-rpt_civil_from_days(int64_t days, int *y, int *m, int *d)
-{
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 void
 rpt_localtime(const struct rpt *r, int64_t t, struct rpt_tm *tm)
 {
@@ -394,7 +363,7 @@ rpt_localtime(const struct rpt *r, int64_t t, struct rpt_tm *tm)
 	int64_t local = t + tm->offset;
 	int64_t days = local / 86400 - (local % 86400 < 0);
 	int64_t secs = local - days * 86400;
-	rpt_civil_from_days(days, &tm->year, &tm->month, &tm->day);
+	bwg_civil_from_days(days, &tm->year, &tm->month, &tm->day);
 	tm->hour = (int)(secs / 3600);
 	tm->min = (int)(secs / 60 % 60);
 	tm->sec = (int)(secs % 60);

@@ -130,6 +130,10 @@ int32_t bwg_tz_offset(const struct bwg_tz_span *tz, uint32_t n, int64_t t);
  */
 int64_t bwg_tz_to_utc(const struct bwg_tz_span *tz, uint32_t n, int64_t local);
 
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar, and back. */
+int64_t bwg_days_from_civil(int year, int month, int day);
+void bwg_civil_from_days(int64_t days, int *year, int *month, int *day);
+
 /* Name of rule i (n_rules: "default"). */
 static inline const char *
 bwg_policy_rule_name(const struct bwg_policy *p, uint16_t i)

@@ -3,7 +3,7 @@
  * Policy tests against a real nDPI name table: compile errors with their JSON paths,
  * class precedence (host > app > category > master), unit lookup, first-match-wins
  * rule evaluation, schedules in the configured time zone, local times across daylight-
- * saving changes, and the address plan on its own.
+ * saving changes, civil dates, and the address plan on its own.
  *
  * JSON is written with single quotes; compile() turns them into double quotes.
  */
@@ -509,6 +509,32 @@ test_tz_local_times(void **state)
 	free(tz);
 }
 
+/* Civil dates both ways, leap days and centuries included. */
+static void
+test_civil_dates(void **state)
+{
+	(void)state;
+	assert_int_equal(bwg_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(bwg_days_from_civil(2000, 2, 29), 11016);
+	assert_int_equal(bwg_days_from_civil(2025, 11, 24), 20416);
+	assert_int_equal(bwg_days_from_civil(1969, 12, 31), -1);
+	int64_t prev = bwg_days_from_civil(1899, 12, 31);
+	for (int y = 1900; y <= 2400; y++) {
+		for (int m = 1; m <= 12; m++) {
+			static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+			int n = len[m - 1] + (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+			for (int d = 1; d <= n; d++) {
+				int64_t days = bwg_days_from_civil(y, m, d);
+				int yy, mm, dd;
+				assert_int_equal(days, prev + 1);
+				bwg_civil_from_days(days, &yy, &mm, &dd);
+				assert_true(yy == y && mm == m && dd == d);
+				prev = days;
+			}
+		}
+	}
+}
+
 /* The address plan without a policy: longest prefix first, 0 outside it. */
 static void
 test_prefixes_alone(void **state)
@@ -552,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_default_rule),
 		cmocka_unit_test(test_tz_local_times),
 		cmocka_unit_test(test_prefixes_alone),
+		cmocka_unit_test(test_civil_dates),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

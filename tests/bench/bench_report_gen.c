@@ -27,6 +27,8 @@
 
 #include <zlib.h>
 
+#include "bwg_policy.h"
+
 #define TZ_OFFSET (8 * 3600)
 
 struct cls {
@@ -113,28 +115,6 @@ skewed(uint64_t *s, unsigned n)
 {
 	double u = (double)(rnd(s) >> 11) / 9007199254740992.0;
 	return (unsigned)(u * u * u * n);
-}
-
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t yy = (int64_t)y - (m <= 2);
-	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t yoe = yy - era * 400, mp = (m + 9) % 12;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * mp + 2) / 5 + d - 1;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil(int64_t days, int *y, int *m, int *d)
-{
-	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 /* One event line, without its newline, into buf. */
@@ -227,7 +207,7 @@ write_day(const char *dir, int64_t day, int64_t last, uint64_t events, uint64_t 
 {
 	char path[4096];
 	int y, m, d;
-	civil(day + 1, &y, &m, &d);
+	bwg_civil_from_days(day + 1, &y, &m, &d);
 	struct out o = {0};
 	if (day == last)
 		snprintf(path, sizeof(path), "%s/events.jsonl", dir);
@@ -297,7 +277,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_report_gen: %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
-	int64_t last = days_from_civil(y, m, d), first = last - days + 1;
+	int64_t last = bwg_days_from_civil(y, m, d), first = last - days + 1;
 	/* Weekdays carry three times a weekend day's events. */
 	double weight_sum = 0;
 	for (int64_t day = first; day <= last; day++)
