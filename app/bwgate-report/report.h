@@ -5,8 +5,9 @@
 /*
  * bwgate-report's parts: input.c reads the audit log's files into lines, tally.c counts
  * each event into bounded keyed tables, view.c sorts what was counted into what a
- * report shows, table.c lays tables out as text, CSV or HTML, json.c and html.c write
- * the report. One thread; no part keeps state of its own.
+ * report shows, table.c lays one table out as text, CSV or HTML, tables.c builds the
+ * report's tables and writes the text and CSV reports, json.c and html.c the others.
+ * One thread; what a run counts lives in one struct rpt.
  */
 
 #include <stdbool.h>
