@@ -124,4 +124,41 @@ json_t *bwg_log_flow_json(const struct bwg_flow_view *v);
 /* An audit event: {"event", "time", ...flow record fields}. Pure. */
 json_t *bwg_log_event_json(const struct bwg_event *e);
 
+/* ---- reading the audit log back (logread.c) ------------------------------------- */
+
+/* The string fields of an event a reader keeps; "time" is kept apart, as a number. */
+enum bwg_logf {
+	BWG_LOGF_EVENT,
+	BWG_LOGF_SRC_IP,
+	BWG_LOGF_DST_IP,
+	BWG_LOGF_APP,
+	BWG_LOGF_CLASS,
+	BWG_LOGF_HOST,
+	BWG_LOGF_UNIT,
+	BWG_LOGF_RULE,
+	BWG_LOGF_STR_MAX,
+	BWG_LOGF_TIME = BWG_LOGF_STR_MAX, /* a bit in `present` only */
+};
+
+#define BWG_LOG_FIELD_MAX 256 /* bytes of a kept string, decoded, with its NUL */
+
+struct bwg_log_line {
+	uint32_t present; /* bit (1 << BWG_LOGF_x) for each kept field found, of its type */
+	int64_t time_us;  /* "time" in Unix microseconds, when present */
+	uint16_t len[BWG_LOGF_STR_MAX];
+	char str[BWG_LOGF_STR_MAX][BWG_LOG_FIELD_MAX]; /* decoded, valid UTF-8, no NUL */
+};
+
+/*
+ * Read one line of the audit log (without its newline; surrounding whitespace is
+ * allowed): it must be exactly one JSON object. Kept fields of the right type set
+ * their bit in l->present — a string for the strings, a number from 0 to 2100 for
+ * "time" — others count as absent; unknown keys and nested values are checked and
+ * skipped. Returns 0; -EINVAL when the line is not one JSON object (cut short, bad
+ * escape or UTF-8, trailing bytes, nesting deeper than 32, a kept string holding
+ * "\u0000"); -E2BIG when a kept string does not fit BWG_LOG_FIELD_MAX. Reads only
+ * line[0 .. len), allocates nothing.
+ */
+int bwg_log_line_parse(struct bwg_log_line *l, const char *line, size_t len);
+
 #endif

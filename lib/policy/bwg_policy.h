@@ -100,6 +100,40 @@ uint16_t bwg_policy_match(const struct bwg_policy *p, uint8_t cls, uint16_t unit
 uint32_t bwg_policy_schedules_active(const struct bwg_policy *p, uint64_t now_ns,
 				     uint64_t *next_ns);
 
+/*
+ * The address plan and the time zone on their own, for tools that read the config but
+ * enforce nothing (bwgate-report): the policy is built from the same functions.
+ */
+
+/* The units' prefixes, longest first, into *out (free()). Returns 0 or -ENOMEM. */
+int bwg_prefixes_build(const struct bwg_config *c, struct bwg_prefix **out, uint32_t *n);
+
+/* Unit (1-based, as in c->units[unit - 1]) of the longest prefix holding `addr`, or
+ * BWG_UNIT_NONE. */
+uint16_t bwg_prefixes_find(const struct bwg_prefix *px, uint32_t n, uint8_t family,
+			   const uint8_t *addr);
+
+/*
+ * The IANA zone `zone` (checked by the config) as UTC offsets from 1970 to 2100, into
+ * *out (free()); spans are in time order and the first starts at INT64_MIN. Touches the
+ * process-wide TZ during the call: control thread only. Returns 0 or -ENOMEM.
+ */
+int bwg_tz_build(const char *zone, struct bwg_tz_span **out, uint32_t *n);
+
+/* Seconds to add to Unix time t for local time. */
+int32_t bwg_tz_offset(const struct bwg_tz_span *tz, uint32_t n, int64_t t);
+
+/*
+ * Unix time of local time `local` (seconds since 1970-01-01 00:00 local). A local time
+ * that happened twice (clocks set back) is the earlier instant; one that never happened
+ * (clocks set forward) is the instant of the change.
+ */
+int64_t bwg_tz_to_utc(const struct bwg_tz_span *tz, uint32_t n, int64_t local);
+
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar, and back. */
+int64_t bwg_days_from_civil(int year, int month, int day);
+void bwg_civil_from_days(int64_t days, int *year, int *month, int *day);
+
 /* Name of rule i (n_rules: "default"). */
 static inline const char *
 bwg_policy_rule_name(const struct bwg_policy *p, uint16_t i)

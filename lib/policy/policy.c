@@ -33,16 +33,36 @@ prefix_cmp(const void *a, const void *b)
 	return (int)y->len - (int)x->len;
 }
 
+int
+bwg_prefixes_build(const struct bwg_config *c, struct bwg_prefix **out, uint32_t *n_out)
+{
+	uint32_t n = 0;
+	for (uint32_t u = 0; u < c->n_units; u++)
+		n += c->units[u].n_cidrs;
+	struct bwg_prefix *px = calloc(n ? n : 1, sizeof(*px));
+	if (!px)
+		return -ENOMEM;
+	n = 0;
+	for (uint32_t u = 0; u < c->n_units; u++) {
+		for (uint32_t i = 0; i < c->units[u].n_cidrs; i++) {
+			const struct bwg_cidr *cd = &c->units[u].cidrs[i];
+			px[n].family = cd->family;
+			px[n].len = cd->len;
+			px[n].unit = (uint16_t)(u + 1);
+			memcpy(px[n].addr, cd->addr, 16);
+			n++;
+		}
+	}
+	qsort(px, n, sizeof(*px), prefix_cmp);
+	*out = px;
+	*n_out = n;
+	return 0;
+}
+
 static int
 compile_units(struct bwg_policy *p)
 {
 	const struct bwg_config *c = p->conf;
-	uint32_t n = 0;
-	for (uint32_t u = 0; u < c->n_units; u++)
-		n += c->units[u].n_cidrs;
-	p->prefixes = calloc(n ? n : 1, sizeof(*p->prefixes));
-	if (!p->prefixes)
-		return -ENOMEM;
 	p->unit_names[0] = "";
 	p->host_flows_max[0] = c->flows_per_host_max;
 	for (uint32_t u = 0; u < c->n_units; u++) {
@@ -50,20 +70,11 @@ compile_units(struct bwg_policy *p)
 		p->host_flows_max[u + 1] = c->units[u].has_flows_per_host_max
 						   ? c->units[u].flows_per_host_max
 						   : c->flows_per_host_max;
-		for (uint32_t i = 0; i < c->units[u].n_cidrs; i++) {
-			const struct bwg_cidr *cd = &c->units[u].cidrs[i];
-			struct bwg_prefix *px = &p->prefixes[p->n_prefixes++];
-			px->family = cd->family;
-			px->len = cd->len;
-			px->unit = (uint16_t)(u + 1);
-			memcpy(px->addr, cd->addr, 16);
-		}
 	}
 	p->n_units = c->n_units + 1;
 	for (uint32_t u = 0; u < p->n_units; u++)
 		p->host_flows_capped |= p->host_flows_max[u] != 0;
-	qsort(p->prefixes, p->n_prefixes, sizeof(*p->prefixes), prefix_cmp);
-	return 0;
+	return bwg_prefixes_build(c, &p->prefixes, &p->n_prefixes);
 }
 
 static int
@@ -115,17 +126,22 @@ utc_offset_at(int64_t t)
 	return (int32_t)tm.tm_gmtoff;
 }
 
+struct tz_table {
+	struct bwg_tz_span *v;
+	uint32_t n, cap;
+};
+
 static int
-tz_push(struct bwg_policy *p, int64_t from, int32_t offset, uint32_t *cap)
+tz_push(struct tz_table *t, int64_t from, int32_t offset)
 {
-	if (p->n_tz == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		struct bwg_tz_span *n = realloc(p->tz, *cap * sizeof(*n));
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		struct bwg_tz_span *n = realloc(t->v, t->cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		p->tz = n;
+		t->v = n;
 	}
-	p->tz[p->n_tz++] = (struct bwg_tz_span){.from = from, .offset = offset};
+	t->v[t->n++] = (struct bwg_tz_span){.from = from, .offset = offset};
 	return 0;
 }
 
@@ -134,21 +150,21 @@ tz_push(struct bwg_policy *p, int64_t from, int32_t offset, uint32_t *cap)
  * day (and to the second around each change) with TZ pointing at the zone for the
  * duration of the call, then TZ is put back. The zone file was checked by the config.
  */
-static int
-compile_timezone(struct bwg_policy *p)
+int
+bwg_tz_build(const char *zone, struct bwg_tz_span **out, uint32_t *n_out)
 {
 	const int64_t day = 86400, start = 0, end = 4102444800; /* 2100-01-01 */
 	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
-	setenv("TZ", p->conf->timezone, 1);
+	setenv("TZ", zone, 1);
 	tzset();
-	uint32_t cap = 0;
+	struct tz_table t = {0};
 	int32_t cur = utc_offset_at(start);
-	int rc = tz_push(p, INT64_MIN, cur, &cap);
-	for (int64_t t = start + day; rc == 0 && t < end; t += day) {
-		int32_t o = utc_offset_at(t);
+	int rc = tz_push(&t, INT64_MIN, cur);
+	for (int64_t d = start + day; rc == 0 && d < end; d += day) {
+		int32_t o = utc_offset_at(d);
 		if (o == cur)
 			continue;
-		int64_t lo = t - day, hi = t; /* offset(lo) == cur, offset(hi) == o */
+		int64_t lo = d - day, hi = d; /* offset(lo) == cur, offset(hi) == o */
 		while (hi - lo > 1) {
 			int64_t mid = lo + (hi - lo) / 2;
 			if (utc_offset_at(mid) == cur)
@@ -156,7 +172,7 @@ compile_timezone(struct bwg_policy *p)
 			else
 				hi = mid;
 		}
-		rc = tz_push(p, hi, o, &cap);
+		rc = tz_push(&t, hi, o);
 		cur = o;
 	}
 	if (saved) {
@@ -166,7 +182,86 @@ compile_timezone(struct bwg_policy *p)
 		unsetenv("TZ");
 	}
 	tzset();
-	return rc;
+	if (rc < 0) {
+		free(t.v);
+		return rc;
+	}
+	*out = t.v;
+	*n_out = t.n;
+	return 0;
+}
+
+static uint32_t
+tz_span_at(const struct bwg_tz_span *tz, uint32_t n, int64_t t)
+{
+	/* Last span starting at or before t (the first starts at INT64_MIN). */
+	uint32_t lo = 0, hi = n;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (tz[mid].from <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Civil dates in the proleptic Gregorian calendar, by eras of 400 years (146097 days,
+ * which repeat exactly); years start on March 1st inside an era so that the leap day
+ * is the last day of a year.
+ */
+int64_t
+bwg_days_from_civil(int y, int m, int d)
+{
+	int64_t yy = (int64_t)y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	int64_t yoe = yy - era * 400;                        /* 0 .. 399 */
+	int64_t mp = (m + 9) % 12;                           /* March = 0 */
+	int64_t doy = (153 * mp + 2) / 5 + d - 1;            /* 0 .. 365 */
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* 0 .. 146096 */
+	return era * 146097 + doe - 719468; /* days from 0000-03-01 to 1970-01-01 */
+}
+
+void
+bwg_civil_from_days(int64_t days, int *y, int *m, int *d)
+{
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int32_t
+bwg_tz_offset(const struct bwg_tz_span *tz, uint32_t n, int64_t t)
+{
+	return tz[tz_span_at(tz, n, t)].offset;
+}
+
+int64_t
+bwg_tz_to_utc(const struct bwg_tz_span *tz, uint32_t n, int64_t local)
+{
+	/*
+	 * Spans are days apart, so the answer lies in the span holding `local` read as UTC
+	 * or a neighbour of it. An ambiguous time (clocks set back) is the earlier instant;
+	 * a time that never happened (clocks set forward) is the change itself.
+	 */
+	uint32_t k = tz_span_at(tz, n, local);
+	uint32_t lo = k > 2 ? k - 2 : 0, hi = k + 2 < n ? k + 2 : n - 1;
+	for (uint32_t i = lo; i <= hi; i++) {
+		int64_t t = local - tz[i].offset;
+		if (tz[i].from <= t && (i + 1 == n || t < tz[i + 1].from))
+			return t;
+	}
+	for (uint32_t i = lo + 1; i <= hi; i++)
+		if (local - tz[i - 1].offset >= tz[i].from && local - tz[i].offset < tz[i].from)
+			return tz[i].from;
+	return local - tz[k].offset;
 }
 
 int
@@ -204,7 +299,7 @@ bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struc
 		goto fail;
 	p->n_rules = conf->n_rules;
 
-	if ((rc = compile_timezone(p)) < 0)
+	if ((rc = bwg_tz_build(conf->timezone, &p->tz, &p->n_tz)) < 0)
 		goto fail;
 	*out = p;
 	return 0;
@@ -249,16 +344,20 @@ prefix_has(const struct bwg_prefix *px, const uint8_t *a)
 }
 
 uint16_t
+bwg_prefixes_find(const struct bwg_prefix *px, uint32_t n, uint8_t family, const uint8_t *a)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (px[i].family == family && prefix_has(&px[i], a))
+			return px[i].unit;
+	return BWG_UNIT_NONE;
+}
+
+uint16_t
 bwg_policy_unit(const struct bwg_policy *p, uint8_t family, const uint8_t *client,
 		const uint8_t *server)
 {
-	for (int side = 0; side < 2; side++) {
-		const uint8_t *a = side ? server : client;
-		for (uint32_t i = 0; i < p->n_prefixes; i++)
-			if (p->prefixes[i].family == family && prefix_has(&p->prefixes[i], a))
-				return p->prefixes[i].unit;
-	}
-	return BWG_UNIT_NONE;
+	uint16_t u = bwg_prefixes_find(p->prefixes, p->n_prefixes, family, client);
+	return u ? u : bwg_prefixes_find(p->prefixes, p->n_prefixes, family, server);
 }
 
 static int
@@ -298,16 +397,7 @@ uint32_t
 bwg_policy_schedules_active(const struct bwg_policy *p, uint64_t now_ns, uint64_t *next_ns)
 {
 	int64_t t = (int64_t)(now_ns / 1000000000ull);
-	/* Last span starting at or before t (the first starts at INT64_MIN). */
-	uint32_t lo = 0, hi = p->n_tz;
-	while (hi - lo > 1) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (p->tz[mid].from <= t)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	int64_t local = t + p->tz[lo].offset;
+	int64_t local = t + bwg_tz_offset(p->tz, p->n_tz, t);
 	int64_t days = local / 86400 - (local % 86400 < 0);
 	int64_t secs = local - days * 86400;
 	unsigned day = (unsigned)(((days + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */

@@ -2,7 +2,8 @@
 /*
  * Policy tests against a real nDPI name table: compile errors with their JSON paths,
  * class precedence (host > app > category > master), unit lookup, first-match-wins
- * rule evaluation, and schedules in the configured time zone.
+ * rule evaluation, schedules in the configured time zone, local times across daylight-
+ * saving changes, civil dates, and the address plan on its own.
  *
  * JSON is written with single quotes; compile() turns them into double quotes.
  */
@@ -484,6 +485,84 @@ test_default_rule(void **state)
 	bwg_policy_free(p);
 }
 
+/* Local times to Unix times and back, across daylight-saving changes. */
+static void
+test_tz_local_times(void **state)
+{
+	(void)state;
+	struct bwg_tz_span *tz;
+	uint32_t n;
+	assert_int_equal(bwg_tz_build("Asia/Shanghai", &tz, &n), 0);
+	/* 2025-11-24 00:00 in Beijing is 16:00 UTC the day before. */
+	assert_int_equal(bwg_tz_to_utc(tz, n, 1763942400), 1763913600);
+	assert_int_equal(bwg_tz_offset(tz, n, 1763913600), 8 * 3600);
+	free(tz);
+
+	assert_int_equal(bwg_tz_build("Europe/Berlin", &tz, &n), 0);
+	/* 2026-03-29 02:30 never happened: the change, 01:00 UTC. */
+	assert_int_equal(bwg_tz_to_utc(tz, n, 1774751400), 1774746000);
+	/* 2026-10-25 02:30 happened twice: the first, 00:30 UTC; 03:00 once, 02:00 UTC. */
+	assert_int_equal(bwg_tz_to_utc(tz, n, 1792895400), 1792888200);
+	assert_int_equal(bwg_tz_to_utc(tz, n, 1792897200), 1792893600);
+	assert_int_equal(bwg_tz_offset(tz, n, 1792888200), 2 * 3600);
+	assert_int_equal(bwg_tz_offset(tz, n, 1792893600), 3600);
+	free(tz);
+}
+
+/* Civil dates both ways, leap days and centuries included. */
+static void
+test_civil_dates(void **state)
+{
+	(void)state;
+	assert_int_equal(bwg_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(bwg_days_from_civil(2000, 2, 29), 11016);
+	assert_int_equal(bwg_days_from_civil(2025, 11, 24), 20416);
+	assert_int_equal(bwg_days_from_civil(1969, 12, 31), -1);
+	int64_t prev = bwg_days_from_civil(1899, 12, 31);
+	for (int y = 1900; y <= 2400; y++) {
+		for (int m = 1; m <= 12; m++) {
+			static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+			int n = len[m - 1] + (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+			for (int d = 1; d <= n; d++) {
+				int64_t days = bwg_days_from_civil(y, m, d);
+				int yy, mm, dd;
+				assert_int_equal(days, prev + 1);
+				bwg_civil_from_days(days, &yy, &mm, &dd);
+				assert_true(yy == y && mm == m && dd == d);
+				prev = days;
+			}
+		}
+	}
+}
+
+/* The address plan without a policy: longest prefix first, 0 outside it. */
+static void
+test_prefixes_alone(void **state)
+{
+	(void)state;
+	const char *text = "{\"default_action\": \"allow\", \"classes\": {}, \"rules\": [], "
+			   "\"units\": {\"bureau\": [\"10.1.0.0/16\", \"2001:db8:1::/48\"], "
+			   "\"office\": [\"10.1.5.0/24\"]}}";
+	struct bwg_config *c;
+	assert_int_equal(bwg_config_parse(&c, text, strlen(text), NAME, "/etc/bwgate", err,
+					  sizeof(err)), 0);
+	struct bwg_prefix *px;
+	uint32_t n;
+	assert_int_equal(bwg_prefixes_build(c, &px, &n), 0);
+	assert_int_equal(n, 3);
+	uint8_t a[16] = {0};
+	inet_pton(AF_INET, "10.1.5.9", a);
+	assert_int_equal(bwg_prefixes_find(px, n, 4, a), 2);
+	inet_pton(AF_INET, "10.1.6.9", a);
+	assert_int_equal(bwg_prefixes_find(px, n, 4, a), 1);
+	inet_pton(AF_INET, "10.2.0.1", a);
+	assert_int_equal(bwg_prefixes_find(px, n, 4, a), BWG_UNIT_NONE);
+	inet_pton(AF_INET6, "2001:db8:1::21", a);
+	assert_int_equal(bwg_prefixes_find(px, n, 6, a), 1);
+	free(px);
+	bwg_config_free(c);
+}
+
 int
 main(void)
 {
@@ -497,6 +576,9 @@ main(void)
 		cmocka_unit_test(test_schedules_follow_timezone),
 		cmocka_unit_test(test_schedules_use_own_timezone),
 		cmocka_unit_test(test_default_rule),
+		cmocka_unit_test(test_tz_local_times),
+		cmocka_unit_test(test_prefixes_alone),
+		cmocka_unit_test(test_civil_dates),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
