@@ -23,14 +23,6 @@ const char *const bwg_class_source_names[BWG_SRC_MAX] = {
 #undef X
 };
 
-static int
-fail(char *err, size_t errlen, const struct bwg_config *c, const char *where, const char *msg,
-     const char *name)
-{
-	snprintf(err, errlen, "%s: %s: \"%s\" %s", c->path, where, name, msg);
-	return -EINVAL;
-}
-
 /* A list file gets a source tag: its index in c->src. */
 static int
 src_add(struct bwg_classes *c, const char *name, uint16_t *tag)
@@ -126,12 +118,12 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 			char h[240];
 			snprintf(msg, sizeof(msg), "is not an nDPI application name (%s)",
 				 bwg_dpi_app_hint(dpi, cl->apps.v[i], h, sizeof(h)));
-			return fail(err, errlen, conf, cl->apps.where[i], msg, cl->apps.v[i]);
+			return bwg_config_name_error(err, errlen, conf, cl->apps.where[i], msg, cl->apps.v[i]);
 		}
 		if (c->by_app[id] != BWG_CLASS_NONE && c->by_app[id] != k) {
 			snprintf(msg, sizeof(msg), "is already in class \"%s\"",
 				 c->names[c->by_app[id]]);
-			return fail(err, errlen, conf, cl->apps.where[i], msg, cl->apps.v[i]);
+			return bwg_config_name_error(err, errlen, conf, cl->apps.where[i], msg, cl->apps.v[i]);
 		}
 		c->by_app[id] = k;
 	}
@@ -141,13 +133,13 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 			char h[240];
 			snprintf(msg, sizeof(msg), "is not an nDPI category name (%s)",
 				 bwg_dpi_category_hint(dpi, cl->categories.v[i], h, sizeof(h)));
-			return fail(err, errlen, conf, cl->categories.where[i], msg,
+			return bwg_config_name_error(err, errlen, conf, cl->categories.where[i], msg,
 				    cl->categories.v[i]);
 		}
 		if (c->by_category[id] != BWG_CLASS_NONE && c->by_category[id] != k) {
 			snprintf(msg, sizeof(msg), "is already in class \"%s\"",
 				 c->names[c->by_category[id]]);
-			return fail(err, errlen, conf, cl->categories.where[i], msg,
+			return bwg_config_name_error(err, errlen, conf, cl->categories.where[i], msg,
 				    cl->categories.v[i]);
 		}
 		c->by_category[id] = k;
@@ -168,7 +160,7 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 		if (c->by_detector[id] != BWG_CLASS_NONE && c->by_detector[id] != k) {
 			snprintf(msg, sizeof(msg), "is already in class \"%s\"",
 				 c->names[c->by_detector[id]]);
-			return fail(err, errlen, conf, cl->detectors.where[i], msg,
+			return bwg_config_name_error(err, errlen, conf, cl->detectors.where[i], msg,
 				    cl->detectors.v[i]);
 		}
 		c->by_detector[id] = k;
@@ -179,7 +171,7 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 		int rc = bwg_hostset_add_src(&c->hosts, cl->hosts.v[i], k, 0, &old);
 		if (rc == -EEXIST) {
 			snprintf(msg, sizeof(msg), "is already a host of class \"%s\"", c->names[old]);
-			return fail(err, errlen, conf, cl->hosts.where[i], msg, cl->hosts.v[i]);
+			return bwg_config_name_error(err, errlen, conf, cl->hosts.where[i], msg, cl->hosts.v[i]);
 		}
 		if (rc < 0)
 			return rc;

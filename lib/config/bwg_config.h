@@ -172,6 +172,13 @@ int bwg_config_parse(struct bwg_config **out, const char *text, size_t len, cons
 
 void bwg_config_free(struct bwg_config *c);
 
+/*
+ * A fault of a name the config gives at `where`, found after loading (an nDPI name, a
+ * host already in another class): `CONFIG: where: "name" msg` into err. Returns -EINVAL.
+ */
+int bwg_config_name_error(char *err, size_t errlen, const struct bwg_config *c, const char *where,
+			  const char *msg, const char *name);
+
 /* "2Mbit" -> 2000000 bit/s. Returns 0 or -EINVAL with the fault in err. */
 int bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen);
 /* "64KB" -> 65536 bytes. */

@@ -241,6 +241,14 @@ split_number(const char *s, double *num, const char **unit)
 }
 
 int
+bwg_config_name_error(char *err, size_t errlen, const struct bwg_config *c, const char *where,
+		      const char *msg, const char *name)
+{
+	snprintf(err, errlen, "%s: %s: \"%s\" %s", c->path, where, name, msg);
+	return -EINVAL;
+}
+
+int
 bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen)
 {
 	static const struct {

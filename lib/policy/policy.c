@@ -19,14 +19,6 @@
 #include "bwg_policy.h"
 
 static int
-fail(char *err, size_t errlen, const struct bwg_config *c, const char *where, const char *msg,
-     const char *name)
-{
-	snprintf(err, errlen, "%s: %s: \"%s\" %s", c->path, where, name, msg);
-	return -EINVAL;
-}
-
-static int
 prefix_cmp(const void *a, const void *b)
 {
 	const struct bwg_prefix *x = a, *y = b;
@@ -100,7 +92,7 @@ compile_rule(struct bwg_policy *p, struct bwg_rule *r, const struct bwg_conf_rul
 				char h[240], msg[320];
 				snprintf(msg, sizeof(msg), "is not an nDPI application name (%s)",
 					 bwg_dpi_app_hint(dpi, cr->apps.v[i], h, sizeof(h)));
-				return fail(err, errlen, p->conf, cr->apps.where[i], msg,
+				return bwg_config_name_error(err, errlen, p->conf, cr->apps.where[i], msg,
 					    cr->apps.v[i]);
 			}
 			r->apps[r->n_apps++] = (uint16_t)id;
