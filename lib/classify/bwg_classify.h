@@ -56,7 +56,9 @@ extern const char *const bwg_class_source_names[BWG_SRC_MAX];
 /* ---- detectors ------------------------------------------------------------------------ */
 
 #define BWG_DET_NONE 0
-#define BWG_DET_MAX 32 /* ids 1..BWG_DET_MAX-1 */
+#define BWG_DET_MAX 64 /* ids 1..BWG_DET_MAX-1 */
+/* A set of detector ids (a class's claims, a flow's refusals): bit `id` stands for id. */
+#define BWG_DET_BIT(id) ((uint64_t)1 << (id))
 
 /* What a payload detector sees of one packet of a young flow. */
 struct bwg_det_pkt {
@@ -103,7 +105,7 @@ uint8_t bwg_detector_behaviour_id(void);
 
 /* Per-flow detector state while the flow is young (kept with its nDPI state). */
 struct bwg_det_flow {
-	uint32_t never;   /* bit i: detector i answered NEVER */
+	uint64_t never;   /* BWG_DET_BIT(i): detector i answered NEVER */
 	uint32_t seen[2]; /* payload packets per direction shown so far */
 	uint8_t first[2][4]; /* see bwg_det_pkt.first */
 	bool opened;      /* TCP: the flow began with the client's SYN */
@@ -113,7 +115,7 @@ struct bwg_det_flow {
  * Show one packet to the detectors that still wait (`want`: bitmask of detector ids the
  * policy's classes use). Returns the id of the first to answer MATCH, or BWG_DET_NONE.
  */
-uint8_t bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload,
+uint8_t bwg_detect_packet(struct bwg_det_flow *st, uint64_t want, const uint8_t *payload,
 			  uint32_t len, uint8_t proto, uint8_t dir, uint16_t sport, uint16_t dport,
 			  const struct bwg_dpi_result *dpi);
 
@@ -126,7 +128,7 @@ struct bwg_classes {
 	uint8_t *by_category; /* [category_count] */
 	uint32_t app_count, category_count;
 	uint8_t by_detector[BWG_DET_MAX];
-	uint32_t detectors_wanted; /* bitmask of detector ids some class uses */
+	uint64_t detectors_wanted; /* BWG_DET_BIT() of each detector some class uses */
 	struct bwg_hostset hosts;
 	struct bwg_addrset addrs;
 	char **src; /* list files by source tag; [0] = the config itself */

@@ -164,7 +164,7 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 				    cl->detectors.v[i]);
 		}
 		c->by_detector[id] = k;
-		c->detectors_wanted |= 1u << id;
+		c->detectors_wanted |= BWG_DET_BIT(id);
 	}
 	for (uint32_t i = 0; i < cl->hosts.n; i++) {
 		uint8_t old;

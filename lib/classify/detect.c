@@ -87,11 +87,11 @@ bwg_detector_behaviour_id(void)
 }
 
 uint8_t
-bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload, uint32_t len,
+bwg_detect_packet(struct bwg_det_flow *st, uint64_t want, const uint8_t *payload, uint32_t len,
 		  uint8_t proto, uint8_t dir, uint16_t sport, uint16_t dport,
 		  const struct bwg_dpi_result *dpi)
 {
-	uint32_t live = want & ~st->never;
+	uint64_t live = want & ~st->never;
 	if (!live || len == 0)
 		return BWG_DET_NONE;
 	struct bwg_det_pkt p = {
@@ -102,7 +102,7 @@ bwg_detect_packet(struct bwg_det_flow *st, uint32_t want, const uint8_t *payload
 	uint8_t pbit = proto == 6 ? BWG_DET_TCP : proto == 17 ? BWG_DET_UDP : 0;
 	uint8_t hit = BWG_DET_NONE;
 	for (uint8_t id = 1; id < BWG_DET_MAX && !hit; id++) {
-		uint32_t bit = 1u << id;
+		uint64_t bit = BWG_DET_BIT(id);
 		if (!(live & bit))
 			continue;
 		const struct bwg_detector *d = registry[id - 1];

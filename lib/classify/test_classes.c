@@ -513,7 +513,7 @@ static uint8_t
 fet_on(const uint8_t *b, uint32_t n)
 {
 	struct bwg_det_flow st = {.opened = true};
-	uint32_t want = 1u << bwg_detector_id("fully_encrypted");
+	uint64_t want = BWG_DET_BIT(bwg_detector_id("fully_encrypted"));
 	struct bwg_dpi_result r = {0};
 	return bwg_detect_packet(&st, want, b, n, 6, 0, 50000, 8388, &r);
 }
@@ -562,7 +562,7 @@ test_fully_encrypted(void **state)
 	/* Only the client's first data packet counts: the server speaking first is waited
 	 * through, a client's second packet is not looked at. */
 	struct bwg_det_flow st = {.opened = true};
-	uint32_t want = 1u << fet;
+	uint64_t want = BWG_DET_BIT(fet);
 	struct bwg_dpi_result r = {0};
 	assert_int_equal(bwg_detect_packet(&st, want, b, 100, 6, 1, 8388, 50000, &r),
 			 BWG_DET_NONE);

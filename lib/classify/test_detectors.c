@@ -30,7 +30,7 @@
 /* One flow as the worker shows it to the detectors: its state and the one detector. */
 struct sim {
 	struct bwg_det_flow st;
-	uint32_t want;
+	uint64_t want;
 	uint8_t id;
 	uint8_t proto;
 	struct bwg_dpi_result dpi;
@@ -41,7 +41,7 @@ flow(const char *name, uint8_t proto, bool opened)
 {
 	int id = bwg_detector_id(name);
 	assert_true(id > 0);
-	struct sim s = {.want = 1u << id, .id = (uint8_t)id, .proto = proto};
+	struct sim s = {.want = BWG_DET_BIT(id), .id = (uint8_t)id, .proto = proto};
 	s.st.opened = opened;
 	return s;
 }

@@ -906,7 +906,7 @@ account:
 		bool done = bwg_dpi_feed(w->dpi, f->dpi_slot, p, w->clock_ns,
 					 (uint32_t)(f->pkts[0] + f->pkts[1]), &r);
 		uint8_t det = f->det;
-		uint32_t want = w->policy->classes.detectors_wanted;
+		uint64_t want = w->policy->classes.detectors_wanted;
 		if (!det && want && p->l4_payload)
 			det = bwg_detect_packet(&w->det[f->dpi_slot], want,
 						p->l3 + p->l3_len - p->l4_payload, p->l4_payload,
