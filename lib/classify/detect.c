@@ -22,6 +22,14 @@ extern const struct bwg_detector bwg_det_epic_games;
 extern const struct bwg_detector bwg_det_riot_games;
 extern const struct bwg_detector bwg_det_elder_scrolls_online;
 extern const struct bwg_detector bwg_det_path_of_exile;
+extern const struct bwg_detector bwg_det_armagetron;
+extern const struct bwg_detector bwg_det_photon;
+extern const struct bwg_detector bwg_det_netease_games;
+extern const struct bwg_detector bwg_det_nexon;
+extern const struct bwg_detector bwg_det_cod_mobile;
+extern const struct bwg_detector bwg_det_blizzard;
+extern const struct bwg_detector bwg_det_freefire;
+extern const struct bwg_detector bwg_det_guild_wars_2;
 extern const struct bwg_detector bwg_det_discord_voice;
 extern const struct bwg_detector bwg_det_whatsapp_call;
 extern const struct bwg_detector bwg_det_line_call;
@@ -45,6 +53,14 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_riot_games,
 	&bwg_det_elder_scrolls_online,
 	&bwg_det_path_of_exile,
+	&bwg_det_armagetron,
+	&bwg_det_photon,
+	&bwg_det_netease_games,
+	&bwg_det_nexon,
+	&bwg_det_cod_mobile,
+	&bwg_det_blizzard,
+	&bwg_det_freefire,
+	&bwg_det_guild_wars_2,
 	/* calls */
 	&bwg_det_discord_voice,
 	&bwg_det_whatsapp_call,

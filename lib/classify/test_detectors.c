@@ -395,6 +395,260 @@ test_path_of_exile(void **state)
 	assert_int_equal(prefixes("path_of_exile", TCP, C2S, poe, 31), 0);
 }
 
+/* One Armagetron message: descriptor, id, length in 16-bit words, data. */
+static uint32_t
+arma_msg(uint8_t *b, uint32_t at, uint16_t desc, uint16_t id, const void *data, uint16_t words)
+{
+	put16(b + at, desc);
+	put16(b + at + 2, id);
+	put16(b + at + 4, words);
+	memcpy(b + at + 6, data, 2u * words);
+	return at + 6 + 2u * words;
+}
+
+static void
+test_armagetron(void **state)
+{
+	(void)state;
+	/* The server browser's small request (8 bytes: an empty message and the sender id)
+	 * and a big_server answer: a name (byte pairs swapped, as the game sends them), an ack,
+	 * the sender id 0. */
+	uint8_t req[8], reply[64];
+	uint32_t n = arma_msg(req, 0, 53, 0x0001, "", 0);
+	put16(req + n, 0x0007);
+	n = arma_msg(reply, 0, 51, 0x0002, "rAamegort nevrre", 8);
+	uint8_t ack[4] = {0x00, 0x01, 0x00, 0x02};
+	n = arma_msg(reply, n, 1, 0x0000, ack, 2);
+	put16(reply + n, 0);
+	n += 2;
+	assert_true(pair("armagetron", req, sizeof(req), reply, n));
+	/* One side alone says nothing; the server speaking first neither. */
+	assert_false(first("armagetron", UDP, reply, n));
+	struct sim s = flow("armagetron", UDP, false);
+	s.st.seen[C2S] = 0;
+	assert_false(show(&s, S2C, reply, n));
+	/* A length one word short or long, an unknown descriptor, no sender id. */
+	uint8_t bad[64];
+	memcpy(bad, reply, n);
+	put16(bad + 4, 7);
+	assert_false(pair("armagetron", req, sizeof(req), bad, n));
+	put16(bad + 4, 9);
+	assert_false(pair("armagetron", req, sizeof(req), bad, n));
+	memcpy(bad, reply, n);
+	put16(bad, 0x1234);
+	assert_false(pair("armagetron", req, sizeof(req), bad, n));
+	assert_false(pair("armagetron", req, sizeof(req), reply, n - 2));
+	assert_false(pair("armagetron", req, 6, reply, n));
+	/* Truncated answers: only the one that ends right after a whole message (whose next
+	 * two bytes then read as the sender id) is still well framed. */
+	for (uint32_t k = 1; k < n; k++)
+		if (k != 24)
+			assert_false(pair("armagetron", req, sizeof(req), reply, k));
+}
+
+/* A Photon datagram: header (peer id, CRC flag, command count, time, challenge), then
+ * the commands (type, channel, flags, reserved, length, reliable sequence, payload). */
+static uint32_t
+photon_head(uint8_t *b, uint16_t peer, uint8_t count)
+{
+	put16(b, peer);
+	b[2] = 0, b[3] = count;
+	put32(b + 4, 0x0a0b0c0d);
+	put32(b + 8, 0x11223344);
+	return 12;
+}
+
+static uint32_t
+photon_cmd(uint8_t *b, uint32_t at, uint8_t type, uint32_t payload, uint32_t seq)
+{
+	b[at] = type, b[at + 1] = 0xff, b[at + 2] = 1, b[at + 3] = 0;
+	put32(b + at + 4, 12 + payload);
+	put32(b + at + 8, seq);
+	fill(b + at + 12, payload, seq);
+	return at + 12 + payload;
+}
+
+static void
+test_photon(void **state)
+{
+	(void)state;
+	uint8_t b[200];
+	/* A connect from an unassigned peer, then an ack and a reliable message together. */
+	uint32_t n = photon_cmd(b, photon_head(b, 0xffff, 1), 2, 32, 1);
+	assert_true(first("photon", UDP, b, n));
+	assert_int_equal(prefixes("photon", UDP, C2S, b, n), 0);
+	photon_head(b, 0x0042, 2);
+	n = photon_cmd(b, 12, 1, 8, 0);
+	n = photon_cmd(b, n, 6, 40, 2);
+	assert_true(first("photon", UDP, b, n));
+	/* Server to client only (one-way bursts are common). */
+	struct sim s = flow("photon", UDP, false);
+	assert_true(show(&s, S2C, b, n));
+	/* One command too many or too few; an ack of the wrong length; an unknown type; a
+	 * length past the end; a trailing byte; a CRC flag that is not 0 or 1. */
+	b[3] = 3;
+	assert_false(first("photon", UDP, b, n));
+	b[3] = 1;
+	assert_false(first("photon", UDP, b, n));
+	b[3] = 2;
+	put32(b + 16, 24);
+	assert_false(first("photon", UDP, b, n));
+	put32(b + 16, 20);
+	b[32] = 13;
+	assert_false(first("photon", UDP, b, n));
+	b[32] = 6;
+	put32(b + 36, 1000);
+	assert_false(first("photon", UDP, b, n));
+	put32(b + 36, 52);
+	assert_true(first("photon", UDP, b, n));
+	assert_false(first("photon", UDP, b, n + 1));
+	b[2] = 2;
+	assert_false(first("photon", UDP, b, n));
+	b[2] = 0;
+	assert_false(first("photon", TCP, b, n));
+	fill(b, sizeof(b), 30);
+	assert_false(first("photon", UDP, b, sizeof(b)));
+}
+
+static void
+test_netease_games(void **state)
+{
+	(void)state;
+	uint8_t hello[12] = {0x01, 0x5c, 0xd0, 0x01, 0x9a, 0x3b, 0x11, 0x07, 0x00, 0x01, 0x01, 0x01};
+	assert_true(first("netease_games", UDP, hello, 12));
+	assert_int_equal(prefixes("netease_games", UDP, C2S, hello, 12), 0);
+	struct sim s = flow("netease_games", UDP, false);
+	s.st.seen[C2S] = 1;
+	assert_false(show(&s, S2C, hello, 12)); /* the hello is the client's */
+	uint8_t bad[13];
+	memcpy(bad, hello, 12);
+	bad[2] = 0xd1;
+	assert_false(first("netease_games", UDP, bad, 12));
+	memcpy(bad, hello, 12);
+	assert_false(first("netease_games", UDP, bad, 13));
+	uint8_t b[40];
+	fill(b, sizeof(b), 31);
+	put32(b, 0xb3af8de8);
+	assert_true(first("netease_games", UDP, b, 30));
+	assert_false(first("netease_games", UDP, b, 29));
+	put32(b, 0x0708080c);
+	assert_true(first("netease_games", UDP, b, 31));
+	assert_false(first("netease_games", UDP, b, 30));
+	assert_false(first("netease_games", TCP, b, 31));
+}
+
+static void
+test_nexon(void **state)
+{
+	(void)state;
+	uint8_t b[24];
+	fill(b, sizeof(b), 32);
+	put32(b, 0x18000000);
+	put32(b + 4, 0x64000000);
+	assert_true(first("nexon", TCP, b, 24));
+	assert_false(first("nexon", TCP, b, 23));
+	assert_false(first("nexon", UDP, b, 24));
+	put32(b + 4, 0x65000000);
+	assert_false(first("nexon", TCP, b, 24));
+	fill(b, sizeof(b), 33);
+	put32(b + 4, 0x163a992e);
+	assert_true(first("nexon", TCP, b, 20));
+	assert_false(first("nexon", TCP, b, 21));
+	assert_int_equal(prefixes("nexon", TCP, C2S, b, 24), 1); /* the 20-byte one */
+}
+
+static void
+test_cod_mobile(void **state)
+{
+	(void)state;
+	static uint8_t b[400];
+	fill(b, sizeof(b), 34);
+	b[0] = 0xce;
+	memcpy(b + 200, "LOC_PREFAB_LOADOUTNAME_1", 24);
+	assert_true(first("cod_mobile", UDP, b, 400));
+	assert_true(first("cod_mobile", UDP, b, 351));
+	assert_false(first("cod_mobile", UDP, b, 350));
+	b[0] = 0xcf;
+	assert_false(first("cod_mobile", UDP, b, 400));
+	b[0] = 0xce;
+	b[223] = '2';
+	assert_false(first("cod_mobile", UDP, b, 400));
+}
+
+static void
+test_blizzard(void **state)
+{
+	(void)state;
+	static const uint8_t hello[23] = {0xff, 0xff, 0xff, 0xff, 0xa3, 0x1f, 0xb6, 0x1e,
+					  0x00, 0x00, 0x40, 0x01, 0x00, 0x00, 0x00, 0x00,
+					  0x00, 0x00, 0x00, 0x04, 0x03, 0x02, 0x01};
+	assert_true(first("blizzard", UDP, hello, 23));
+	assert_int_equal(prefixes("blizzard", UDP, C2S, hello, 23), 0);
+	uint8_t bad[24];
+	memcpy(bad, hello, 23);
+	bad[22] = 0x00;
+	assert_false(first("blizzard", UDP, bad, 23));
+	memcpy(bad, hello, 23);
+	assert_false(first("blizzard", UDP, bad, 24));
+	/* The first exchange: sequence 1 each way, little-endian on the client's side. */
+	uint8_t c[18], sv[15];
+	fill(c, 18, 35);
+	fill(sv, 15, 36);
+	put32(c + 14, 0x01000000);
+	sv[14] = 1;
+	assert_true(pair("blizzard", c, 18, sv, 15));
+	sv[14] = 2;
+	assert_false(pair("blizzard", c, 18, sv, 15));
+	sv[14] = 1;
+	put32(c + 14, 0x00000001);
+	assert_false(pair("blizzard", c, 18, sv, 15));
+	put32(c + 14, 0x01000000);
+	assert_false(pair("blizzard", c, 17, sv, 15));
+	assert_false(first("blizzard", UDP, sv, 15)); /* the answer alone */
+}
+
+static void
+test_freefire(void **state)
+{
+	(void)state;
+	uint8_t ka[10] = {0xa0, 0x00, 0x00, 0x00, 0x05, 'v', 'j', '7', '3', 'p'};
+	assert_true(first("freefire", TCP, ka, 10));
+	assert_int_equal(prefixes("freefire", TCP, C2S, ka, 10), 0);
+	ka[0] = 0xa1;
+	assert_false(first("freefire", TCP, ka, 10));
+	uint8_t b[300];
+	fill(b, sizeof(b), 37);
+	memcpy(b + 120, "com.dts.freefiremobile", 22);
+	assert_true(first("freefire", TCP, b, sizeof(b)));
+	assert_false(first("freefire", UDP, b, sizeof(b)));
+	fill(b, sizeof(b), 38);
+	memcpy(b + 5, "GARENA FREE FIRE", 16);
+	assert_true(first("freefire", TCP, b, sizeof(b)));
+	b[17] = 'f';
+	assert_false(first("freefire", TCP, b, sizeof(b)));
+}
+
+static void
+test_guild_wars_2(void **state)
+{
+	(void)state;
+	static const char hello[] = "P /Sts/Connect STS/1.0\r\nl:120\r\n\r\n<Connect><ConnType>400"
+				    "</ConnType><Program>1001</Program>";
+	static const char answer[] = "STS/1.0 400 Success\r\ns:1R\r\nl:125\r\n\r\n<Reply><Server>"
+				     "1</Server>";
+	uint32_t n = sizeof(hello) - 1;
+	assert_true(first("guild_wars_2", TCP, hello, n));
+	assert_int_equal(prefixes("guild_wars_2", TCP, C2S, hello, n), n - 51);
+	assert_false(first("guild_wars_2", TCP, hello, 50));
+	struct sim s = flow("guild_wars_2", TCP, true);
+	assert_false(show(&s, C2S, "P /Sts/Ping STS/1.0\r\n                                        "
+				   "          ", 62));
+	assert_true(show(&s, S2C, answer, sizeof(answer) - 1));
+	static const char http[] = "POST /Sts/Connect HTTP/1.1\r\nHost: example.org\r\n"
+				   "Content-Length: 0\r\n\r\n";
+	assert_false(first("guild_wars_2", TCP, http, sizeof(http) - 1));
+}
+
 /* ---- calls ------------------------------------------------------------------------------ */
 
 static void
@@ -511,6 +765,7 @@ test_line_call(void **state)
 	assert_false(pair("line_call", call, sizeof(call), answer, 149));
 	assert_int_equal(prefixes("line_call", UDP, C2S, call, sizeof(call)), 0);
 }
+
 
 /* ---- peer-to-peer ----------------------------------------------------------------------- */
 
@@ -770,6 +1025,10 @@ test_tailscale(void **state)
 	assert_int_equal(prefixes("tailscale", UDP, C2S, b, 80), 0);
 }
 
+
+
+
+
 /* ---- video ------------------------------------------------------------------------------ */
 
 static int
@@ -837,6 +1096,14 @@ main(void)
 		cmocka_unit_test(test_riot_games),
 		cmocka_unit_test(test_elder_scrolls_online),
 		cmocka_unit_test(test_path_of_exile),
+		cmocka_unit_test(test_armagetron),
+		cmocka_unit_test(test_photon),
+		cmocka_unit_test(test_netease_games),
+		cmocka_unit_test(test_nexon),
+		cmocka_unit_test(test_cod_mobile),
+		cmocka_unit_test(test_blizzard),
+		cmocka_unit_test(test_freefire),
+		cmocka_unit_test(test_guild_wars_2),
 		cmocka_unit_test(test_discord_voice),
 		cmocka_unit_test(test_whatsapp_call),
 		cmocka_unit_test(test_line_call),

@@ -6,8 +6,8 @@ usage: detectors.py BWGATE_PCAP CONFIG
 One capture holds a flow of each protocol a detector recognises, built from the
 protocol's published layout (BEP 5/15/29, netcode.io's standard, Valve's server queries,
 Discord's IP discovery, RFC 8489 STUN in WhatsApp's dialect, RakNet's offline messages,
-SoftEther's PACK, Tailscale's disco, HLS/DASH over HTTP...) in forms nDPI 4.2 does not
-name. Under the default policy each must get its class from the detector (class_source
+Photon's and Armagetron's framing, SoftEther's PACK, Tailscale's disco, HLS/DASH over
+HTTP...) in forms nDPI 4.2 does not name. Under the default policy each must get its class from the detector (class_source
 "heuristic", class_match naming it) and the class's action; a form nDPI 4.2 does name
 (A2S_INFO, which it calls Steam) must end in the same class. Then the fully-encrypted
 rule: a random first payload is a tunnel, HTTP and TLS first payloads are not. Last,
@@ -139,6 +139,42 @@ def detector_flows(b):
         rng.randbytes(4) + bytes.fromhex("0000000040000001")
     b.tcp(6112, [(True, poe), (False, rng.randbytes(120))], "Path of Exile login", "game",
           "path_of_exile")
+    # Armagetron: the server browser's small request and the master's big_server answer
+    # (messages: descriptor, id, length in words, data; then the sender id).
+    name = b"rAamegort nevrre"
+    arma_req = be16(53) + be16(1) + be16(0) + be16(7)
+    arma_reply = be16(51) + be16(2) + be16(len(name) // 2) + name + \
+        be16(1) + be16(0) + be16(2) + be16(1) + be16(2) + be16(0)
+    b.udp(4533, [(True, arma_req), (False, arma_reply)], "Armagetron server browser",
+          "game", "armagetron")
+    # Photon: a connect from an unassigned peer, then an ack with a reliable message.
+    def photon(peer, cmds):
+        out = be16(peer) + bytes([0, len(cmds)]) + be32(0x0A0B0C0D) + be32(0x11223344)
+        for ctype, seq, payload in cmds:
+            out += bytes([ctype, 0xFF, 1, 0]) + be32(12 + len(payload)) + be32(seq) + payload
+        return out
+    b.udp(5055, [(True, photon(0xFFFF, [(2, 1, rng.randbytes(32))])),
+                 (False, photon(0x0042, [(1, 0, rng.randbytes(8)),
+                                         (6, 2, rng.randbytes(40))]))],
+          "Photon engine connect", "game", "photon")
+    netease = b"\x01" + rng.randbytes(1) + b"\xd0\x01" + rng.randbytes(4) + b"\x00\x01\x01\x01"
+    b.udp(28203, [(True, netease), (False, rng.randbytes(60))], "NetEase game hello", "game",
+          "netease_games")
+    b.tcp(9995, [(True, b"\x18\x00\x00\x00\x64\x00\x00\x00" + rng.randbytes(16)),
+                 (False, rng.randbytes(40))], "Nexon game login", "game", "nexon")
+    loadout = b"\xce" + rng.randbytes(150) + b"LOC_PREFAB_LOADOUTNAME_1" + rng.randbytes(200)
+    b.udp(7948, [(True, rng.randbytes(120)), (False, loadout)], "Call of Duty: Mobile loadout",
+          "game", "cod_mobile")
+    rumble = rng.randbytes(14) + b"\x01\x00\x00\x00"
+    b.udp(7521, [(True, rumble), (False, rng.randbytes(14) + b"\x01")],
+          "Warcraft Rumble opening", "game", "blizzard")
+    b.tcp(39698, [(True, rng.randbytes(30) + b"com.dts.freefiremobile" + rng.randbytes(90)),
+                  (False, rng.randbytes(200))], "Free Fire control connection", "game",
+          "freefire")
+    sts = b"P /Sts/Connect STS/1.0\r\nl:120\r\n\r\n<Connect><ConnType>400</ConnType>" + \
+        b"<Program>1001</Program></Connect>"
+    b.tcp(6600, [(True, sts), (False, b"STS/1.0 400 Success\r\nl:20\r\n\r\n" + rng.randbytes(60))],
+          "Guild Wars 2 STS on another port", "game", "guild_wars_2")
     # --- calls
     ssrc = rng.randbytes(4)
     disc_req = be16(1) + be16(70) + ssrc + bytes(64) + be16(0)
@@ -227,7 +263,6 @@ def ordinary_flows(b):
     b.udp(16384, rtp, "RTP audio", None, None)
     b.udp(9999, [(True, rng.randbytes(100)), (False, rng.randbytes(100)),
                  (True, rng.randbytes(60))], "UDP random bytes", None, None)
-
 
 def main():
     bwgate_pcap, config = sys.argv[1], sys.argv[2]
