@@ -33,18 +33,24 @@ extern const struct bwg_detector bwg_det_guild_wars_2;
 extern const struct bwg_detector bwg_det_discord_voice;
 extern const struct bwg_detector bwg_det_whatsapp_call;
 extern const struct bwg_detector bwg_det_line_call;
+extern const struct bwg_detector bwg_det_paltalk;
 extern const struct bwg_detector bwg_det_utp;
 extern const struct bwg_detector bwg_det_bt_dht;
 extern const struct bwg_detector bwg_det_bt_tracker;
 extern const struct bwg_detector bwg_det_softether;
 extern const struct bwg_detector bwg_det_tailscale;
+extern const struct bwg_detector bwg_det_hamachi;
+extern const struct bwg_detector bwg_det_lagofast;
+extern const struct bwg_detector bwg_det_gearup_booster;
+extern const struct bwg_detector bwg_det_ultrasurf;
 extern const struct bwg_detector bwg_det_http_media;
 
-/* The first to answer MATCH wins; each one's signature is specific enough that the order
- * between them does not matter, so they are grouped by the class they usually feed. */
+/* The first to answer MATCH wins. The protocol signatures are specific enough that the
+ * order between them does not matter, so they are grouped by the class they usually feed;
+ * fully_encrypted, which knows no protocol, comes last so that a protocol's own signature
+ * in the same payload (Hamachi's, Paltalk's) names it first. */
 static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_p2p_behaviour, /* id 0 is "none": shifted by one below */
-	&bwg_det_fully_encrypted,
 	/* games */
 	&bwg_det_raknet,
 	&bwg_det_netcode,
@@ -61,10 +67,11 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_blizzard,
 	&bwg_det_freefire,
 	&bwg_det_guild_wars_2,
-	/* calls */
+	/* chat and calls */
 	&bwg_det_discord_voice,
 	&bwg_det_whatsapp_call,
 	&bwg_det_line_call,
+	&bwg_det_paltalk,
 	/* peer-to-peer */
 	&bwg_det_utp,
 	&bwg_det_bt_dht,
@@ -72,8 +79,14 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	/* tunnels */
 	&bwg_det_softether,
 	&bwg_det_tailscale,
+	&bwg_det_hamachi,
+	&bwg_det_lagofast,
+	&bwg_det_gearup_booster,
+	&bwg_det_ultrasurf,
 	/* video */
 	&bwg_det_http_media,
+	/* no protocol: random-looking first payloads */
+	&bwg_det_fully_encrypted,
 };
 
 const struct bwg_detector *

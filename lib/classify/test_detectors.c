@@ -61,6 +61,20 @@ show(struct sim *s, uint8_t dir, const void *b, uint32_t n)
 	return hit == s->id;
 }
 
+/* show(), with the server on port `sport` instead of 443. */
+static int
+show_port(struct sim *s, uint8_t dir, const void *b, uint32_t n, uint16_t sport)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	assert_non_null(copy);
+	memcpy(copy, b, n);
+	uint8_t hit = bwg_detect_packet(&s->st, s->want, copy, n, s->proto, dir,
+					dir ? sport : 50000, dir ? 50000 : sport, &s->dpi);
+	free(copy);
+	assert_true(hit == BWG_DET_NONE || hit == s->id);
+	return hit == s->id;
+}
+
 /* The first payload of a fresh flow, client to server. */
 static int
 first(const char *name, uint8_t proto, const void *b, uint32_t n)
@@ -766,6 +780,25 @@ test_line_call(void **state)
 	assert_int_equal(prefixes("line_call", UDP, C2S, call, sizeof(call)), 0);
 }
 
+static void
+test_paltalk(void **state)
+{
+	(void)state;
+	uint8_t b[22];
+	fill(b, sizeof(b), 40);
+	put32(b + 8, 0x00020001);
+	put32(b + 16, 0x5afdffff);
+	assert_true(first("paltalk", TCP, b, 20));
+	assert_false(first("paltalk", TCP, b, 21));
+	assert_false(first("paltalk", UDP, b, 20));
+	b[19] = 0xfe;
+	assert_false(first("paltalk", TCP, b, 20));
+	fill(b, sizeof(b), 41);
+	put32(b + 2, 0x24c2e80b);
+	put32(b + 17, 0x5b732b00);
+	assert_true(first("paltalk", TCP, b, 22));
+	assert_int_equal(prefixes("paltalk", TCP, C2S, b, 22), 0);
+}
 
 /* ---- peer-to-peer ----------------------------------------------------------------------- */
 
@@ -1025,9 +1058,118 @@ test_tailscale(void **state)
 	assert_int_equal(prefixes("tailscale", UDP, C2S, b, 80), 0);
 }
 
+static void
+test_hamachi(void **state)
+{
+	(void)state;
+	static uint8_t b[400];
+	fill(b, sizeof(b), 42);
+	put32(b, 396);
+	put32(b + 12, 0x7b7a0dad);
+	assert_true(first("hamachi", TCP, b, 400));
+	put32(b, 395);
+	assert_false(first("hamachi", TCP, b, 400));
+	put32(b, 296);
+	assert_false(first("hamachi", TCP, b, 300)); /* 300 bytes is not more than 300 */
+	put32(b, 297);
+	assert_true(first("hamachi", TCP, b, 301));
+	/* UDP: the 76-byte key exchange from both sides. */
+	uint8_t kc[76] = {0}, ks[76] = {0};
+	fill(kc + 8, 68, 43);
+	fill(ks + 8, 68, 44);
+	assert_true(pair("hamachi", kc, 76, ks, 76));
+	assert_false(first("hamachi", UDP, kc, 76));
+	assert_false(pair("hamachi", kc, 76, ks, 75));
+	ks[3] = 1;
+	assert_false(pair("hamachi", kc, 76, ks, 76));
+	/* The exchange only counts as the flow's opening. */
+	struct sim s = flow("hamachi", UDP, false);
+	uint8_t data[120];
+	fill(data, sizeof(data), 45);
+	assert_false(show(&s, C2S, data, sizeof(data)));
+	assert_false(show(&s, C2S, kc, 76));
+	ks[3] = 0;
+	assert_false(show(&s, S2C, ks, 76));
+}
 
+static void
+test_lagofast(void **state)
+{
+	(void)state;
+	uint8_t b[60];
+	fill(b, sizeof(b), 46);
+	put32(b, 0x006e5d03);
+	put16(b + 4, 54);
+	assert_true(first("lagofast", UDP, b, 60));
+	assert_false(first("lagofast", UDP, b, 59));
+	assert_false(first("lagofast", TCP, b, 60));
+	put16(b + 4, 0);
+	assert_true(first("lagofast", UDP, b, 6));
+	b[3] = 0x04;
+	assert_false(first("lagofast", UDP, b, 6));
+	b[3] = 0x03;
+	put16(b + 4, 54);
+	struct sim s = flow("lagofast", UDP, false);
+	uint8_t other[30];
+	fill(other, sizeof(other), 47);
+	assert_false(show(&s, C2S, other, sizeof(other)));
+	assert_true(show(&s, S2C, b, 60));
+	assert_int_equal(prefixes("lagofast", UDP, C2S, b, 60), 0);
+}
 
+static void
+test_gearup_booster(void **state)
+{
+	(void)state;
+	uint8_t mobile[4] = {0x5e, 0x21, 0x07, 0x93}, desktop[8] = {0x11, 0x22, 0x33, 0x44, 0x02};
+	struct sim s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, mobile, 4, 9999));
+	assert_true(show_port(&s, S2C, mobile, 4, 9999));
+	s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, desktop, 8, 9999));
+	assert_true(show_port(&s, S2C, desktop, 8, 9999));
+	/* Another port, all-zero probes, a desktop probe with its tail set, no answer, an
+	 * answer that is no probe. */
+	s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, mobile, 4, 9998));
+	assert_false(show_port(&s, S2C, mobile, 4, 9998));
+	uint8_t zero[8] = {0};
+	s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, zero, 4, 9999));
+	assert_false(show_port(&s, S2C, mobile, 4, 9999));
+	desktop[7] = 1;
+	s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, desktop, 8, 9999));
+	assert_false(show_port(&s, S2C, mobile, 4, 9999));
+	s = flow("gearup_booster", UDP, false);
+	s.st.seen[C2S] = 0;
+	assert_false(show_port(&s, S2C, mobile, 4, 9999));
+	s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, mobile, 4, 9999));
+	assert_false(show_port(&s, S2C, zero, 4, 9999));
+	s = flow("gearup_booster", UDP, false);
+	assert_false(show_port(&s, C2S, mobile, 4, 9999));
+	assert_false(show_port(&s, S2C, desktop, 5, 9999));
+}
 
+static void
+test_ultrasurf(void **state)
+{
+	(void)state;
+	uint8_t b[100];
+	fill(b, sizeof(b), 48);
+	static const uint8_t marker[8] = {0xcc, 0x1c, 0x30, 0x41, 0x5b, 0xa4, 0x38, 0x66};
+	memcpy(b, marker, 8);
+	assert_true(first("ultrasurf", TCP, b, 100));
+	assert_true(first("ultrasurf", TCP, b, 8));
+	assert_false(first("ultrasurf", UDP, b, 100));
+	struct sim s = flow("ultrasurf", TCP, false);
+	assert_true(show(&s, S2C, b, 100)); /* the proxy may speak first */
+	b[7] = 0x67;
+	assert_false(first("ultrasurf", TCP, b, 100));
+	b[7] = 0x66;
+	assert_int_equal(prefixes("ultrasurf", TCP, C2S, b, 8), 0);
+}
 
 /* ---- video ------------------------------------------------------------------------------ */
 
@@ -1107,11 +1249,16 @@ main(void)
 		cmocka_unit_test(test_discord_voice),
 		cmocka_unit_test(test_whatsapp_call),
 		cmocka_unit_test(test_line_call),
+		cmocka_unit_test(test_paltalk),
 		cmocka_unit_test(test_utp),
 		cmocka_unit_test(test_bt_dht),
 		cmocka_unit_test(test_bt_tracker),
 		cmocka_unit_test(test_softether),
 		cmocka_unit_test(test_tailscale),
+		cmocka_unit_test(test_hamachi),
+		cmocka_unit_test(test_lagofast),
+		cmocka_unit_test(test_gearup_booster),
+		cmocka_unit_test(test_ultrasurf),
 		cmocka_unit_test(test_http_media),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

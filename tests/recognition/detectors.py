@@ -192,6 +192,9 @@ def detector_flows(b):
     answer = b"\xd8\xee" + rng.randbytes(2) + b"\x06\x02" + rng.randbytes(236)
     b.udp(20610, [(True, call), (True, call), (False, answer)], "LINE call opening pair",
           "chat", "line_call")
+    pal = rng.randbytes(8) + be32(0x00020001) + rng.randbytes(4) + be32(0x5AFDFFFF)
+    b.tcp(7970, [(True, pal), (False, rng.randbytes(30))], "Paltalk chat login", "chat",
+          "paltalk")
     # --- peer-to-peer
     syn = utp_header(4, 0x5302, 1, 0)
     state = utp_header(2, 0x5302, 7000, 1)
@@ -220,6 +223,21 @@ def detector_flows(b):
     disco = b"TS\xf0\x9f\x92\xac" + rng.randbytes(32) + rng.randbytes(24) + rng.randbytes(46)
     b.udp(41641, [(True, disco), (False, disco[:6] + rng.randbytes(118))],
           "Tailscale disco ping/pong", "tunnel", "tailscale")
+    hmsg = rng.randbytes(400)
+    hmsg = be32(len(hmsg) - 4) + hmsg[4:12] + be32(0x7B7A0DAD) + hmsg[16:]
+    b.tcp(12975, [(True, hmsg), (False, rng.randbytes(80))], "Hamachi relay login", "tunnel",
+          "hamachi")
+    b.udp(17771, [(True, bytes(8) + rng.randbytes(68)), (False, bytes(8) + rng.randbytes(68)),
+                  (True, rng.randbytes(150))], "Hamachi peer key exchange", "tunnel", "hamachi")
+    lago = rng.randbytes(48)
+    b.udp(1216, [(True, be32(0x006E5D03) + be16(len(lago)) + lago),
+                 (False, be32(0x006E5D03) + be16(42) + rng.randbytes(42))],
+          "LagoFast tunnel", "tunnel", "lagofast")
+    b.udp(9999, [(True, b"\x11\x22\x33\x44\x02\x00\x00\x00"),
+                 (False, b"\x11\x22\x33\x44\x02\x00\x00\x00")],
+          "GearUP Booster relay probe", "tunnel", "gearup_booster")
+    b.tcp(50053, [(False, bytes.fromhex("cc1c30415ba43866") + rng.randbytes(1300)),
+                  (True, rng.randbytes(60))], "UltraSurf proxy", "tunnel", "ultrasurf")
     # --- video
     host = "media.example.net"
     playlist = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:6.0,\nseg-1.ts\n"
@@ -263,6 +281,9 @@ def ordinary_flows(b):
     b.udp(16384, rtp, "RTP audio", None, None)
     b.udp(9999, [(True, rng.randbytes(100)), (False, rng.randbytes(100)),
                  (True, rng.randbytes(60))], "UDP random bytes", None, None)
+    b.udp(5000, [(True, b"\x11\x22\x33\x44"), (False, b"\x11\x22\x33\x44")],
+          "UDP 4-byte probes on another port", None, None)
+
 
 def main():
     bwgate_pcap, config = sys.argv[1], sys.argv[2]
