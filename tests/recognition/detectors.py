@@ -252,6 +252,11 @@ def detector_flows(b):
     b.tcp(80, [(True, gf.http_request(host, "/play?id=8841")),
                (False, gf.http_response_head(len(clip), "video/mp4") + clip)],
           "video download by Content-Type", "video", "http_media")
+    # RTMP (nDPI 4.2 names it, category Media): video by the application.
+    c1 = be32(0) + bytes(4) + rng.randbytes(1528)
+    s1 = be32(0) + bytes(4) + rng.randbytes(1528)
+    b.tcp(1935, [(True, b"\x03" + c1), (False, b"\x03" + s1 + c1), (True, s1)],
+          "RTMP handshake", "video", None)
     # --- the fully-encrypted rule (the acceptance)
     b.tcp(8388, [(True, bytes([0x80]) + rng.randbytes(300)), (False, rng.randbytes(200))],
           "random-byte first payload", "tunnel", "fully_encrypted")
