@@ -170,6 +170,18 @@ void bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evid
 			struct bwg_class_decision *d);
 
 /*
+ * The name a TLS, DTLS or QUIC flow without a server name of its own takes from its
+ * server's certificate (`names`: nDPI's list, "a,*.b,c"), a leading "*." dropped: its
+ * first name; or, with `search` (nDPI named no service for the flow), the first of its
+ * names that a class's host lists hold, else its first. A certificate often names the
+ * service second, after a CDN's own name; but a service's certificate also names its
+ * sister services, so the search is only for flows nDPI could not name. Writes the name
+ * into buf (len bytes) and returns buf, or NULL when the list is empty.
+ */
+const char *bwg_classes_cert_name(const struct bwg_classes *c, const char *names, bool search,
+				  char *buf, size_t len);
+
+/*
  * What matched, as an operator reads it: `hosts/video.txt: bilibili.com`, `address list
  * addresses/game.txt: 162.249.72.0/21`, `nDPI app YouTube`, `nDPI category Video`,
  * `dns: www.iqiyi.com -> hosts/video.txt: iqiyi.com`, `fully_encrypted: ...`. The

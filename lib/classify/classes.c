@@ -346,6 +346,41 @@ bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence 
 	set(d, BWG_CLASS_UNKNOWN, BWG_SRC_DEFAULT, 0);
 }
 
+/* The n-th name of a certificate's list into buf, without a leading "*."; false past the
+ * last one. */
+static bool
+cert_nth(const char *names, unsigned n, char *buf, size_t len)
+{
+	const char *p = names;
+	for (; n > 0 && p; n--) {
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	if (!p || !*p)
+		return false;
+	if (p[0] == '*' && p[1] == '.')
+		p += 2;
+	size_t k = strcspn(p, ",");
+	if (k >= len)
+		k = len - 1;
+	memcpy(buf, p, k);
+	buf[k] = 0;
+	return true;
+}
+
+const char *
+bwg_classes_cert_name(const struct bwg_classes *c, const char *names, bool search, char *buf,
+		      size_t len)
+{
+	if (!names || !*names || len == 0)
+		return NULL;
+	for (unsigned i = 0; search && cert_nth(names, i, buf, len); i++)
+		if (*buf && bwg_hostset_lookup(&c->hosts, buf))
+			return buf;
+	return cert_nth(names, 0, buf, len) && *buf ? buf : NULL;
+}
+
 const char *
 bwg_classes_explain(const struct bwg_classes *c, const struct bwg_dpi *dpi,
 		    const struct bwg_class_evidence *e, const struct bwg_class_decision *d,

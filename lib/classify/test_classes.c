@@ -441,6 +441,21 @@ test_decide_order(void **state)
 	assert_int_equal(d.cls, BWG_CLASS_UNKNOWN);
 	assert_int_equal(d.source, BWG_SRC_DEFAULT);
 #undef DECIDE
+	/* A certificate names the flow by its first name in a host list, else its first; by
+	 * its first when nDPI named the service. */
+	char name[BWG_DPI_HOST_MAX];
+	static const char cdn[] = "sni.cdn.example,*.bilibili.com,x.org";
+	assert_string_equal(bwg_classes_cert_name(&c, cdn, true, name, sizeof(name)),
+			    "bilibili.com");
+	assert_string_equal(bwg_classes_cert_name(&c, cdn, false, name, sizeof(name)),
+			    "sni.cdn.example");
+	assert_string_equal(bwg_classes_cert_name(&c, "*.cdn.example,www.example.org", true, name,
+						  sizeof(name)),
+			    "cdn.example");
+	assert_string_equal(bwg_classes_cert_name(&c, "www.iqiyi.com", true, name, 6), "www.i");
+	assert_null(bwg_classes_cert_name(&c, "", true, name, sizeof(name)));
+	assert_null(bwg_classes_cert_name(&c, NULL, true, name, sizeof(name)));
+	assert_null(bwg_classes_cert_name(&c, ",", true, name, sizeof(name)));
 	bwg_classes_fini(&c);
 	bwg_config_free(conf);
 }

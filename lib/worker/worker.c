@@ -414,31 +414,17 @@ flow_classified(struct bwg_worker *w, struct bwg_flow *f)
 	bwg_behaviour_flow(w->conf.behaviour, &bf, w->clock_ns);
 }
 
-/* The first name in a certificate's list ("*.example.com,example.com"), wildcard off. */
-static const char *
-cert_name(const char *names, char *buf, size_t len)
-{
-	if (!names || !*names)
-		return NULL;
-	if (names[0] == '*' && names[1] == '.')
-		names += 2;
-	size_t n = strcspn(names, ",");
-	if (n == 0)
-		return NULL;
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, names, n);
-	buf[n] = 0;
-	return buf;
-}
-
 /* Take nDPI's current answer and the detectors' (`det`); `final` when detection is over. */
 static void
 classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *r, uint8_t det,
 	 bool final)
 {
 	char cbuf[BWG_DPI_HOST_MAX];
-	const char *own = r->host && *r->host ? r->host : cert_name(r->cert_names, cbuf, sizeof(cbuf));
+	bool service = r->master && r->app && r->app != r->master; /* TLS.Facebook, not TLS */
+	const char *own = r->host && *r->host ? r->host
+					      : bwg_classes_cert_name(&w->policy->classes,
+								      r->cert_names, !service, cbuf,
+								      sizeof(cbuf));
 	bool own_new = own && (f->host_id == BWG_FLOW_NONE || (f->flags & BWG_FLOW_HOST_LEARNED));
 	bool guessed = r->guessed;
 	/* nDPI's first look at a datagram flow may leave its answer as it was, but makes a
