@@ -30,6 +30,8 @@ extern const struct bwg_detector bwg_det_cod_mobile;
 extern const struct bwg_detector bwg_det_blizzard;
 extern const struct bwg_detector bwg_det_freefire;
 extern const struct bwg_detector bwg_det_guild_wars_2;
+extern const struct bwg_detector bwg_det_tencent_games;
+extern const struct bwg_detector bwg_det_gaijin;
 extern const struct bwg_detector bwg_det_discord_voice;
 extern const struct bwg_detector bwg_det_whatsapp_call;
 extern const struct bwg_detector bwg_det_line_call;
@@ -67,6 +69,8 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_blizzard,
 	&bwg_det_freefire,
 	&bwg_det_guild_wars_2,
+	&bwg_det_tencent_games,
+	&bwg_det_gaijin,
 	/* chat and calls */
 	&bwg_det_discord_voice,
 	&bwg_det_whatsapp_call,

@@ -663,6 +663,63 @@ test_guild_wars_2(void **state)
 	assert_false(first("guild_wars_2", TCP, http, sizeof(http) - 1));
 }
 
+static void
+test_tencent_games(void **state)
+{
+	(void)state;
+	uint8_t b[80];
+	fill(b, sizeof(b), 50);
+	put32(b, 0x3366000b);
+	put16(b + 4, 0x000b);
+	assert_true(first("tencent_games", TCP, b, 80));
+	assert_true(first("tencent_games", TCP, b, 51));
+	assert_false(first("tencent_games", TCP, b, 50));
+	assert_false(first("tencent_games", UDP, b, 80));
+	put16(b + 4, 0x000c);
+	assert_false(first("tencent_games", TCP, b, 80));
+	fill(b, sizeof(b), 51);
+	put32(b, 0x4366aa00);
+	put32(b + 12, 0x10e68601);
+	assert_true(first("tencent_games", TCP, b, 80));
+	fill(b, sizeof(b), 52);
+	put32(b, 0xaa000000);
+	put32(b + 10, 0x10e68601);
+	assert_true(first("tencent_games", TCP, b, 80));
+	put32(b + 12, 0x10e68601);
+	assert_false(first("tencent_games", TCP, b, 80)); /* bytes 10-13 spoilt */
+	fill(b, sizeof(b), 53);
+	put32(b, 76);
+	put16(b + 4, 0x7801);
+	assert_true(first("tencent_games", TCP, b, 80));
+	assert_false(first("tencent_games", TCP, b, 79));
+	assert_int_equal(prefixes("tencent_games", TCP, C2S, b, 80), 0);
+}
+
+static void
+test_gaijin(void **state)
+{
+	(void)state;
+	uint8_t b[160];
+	fill(b, sizeof(b), 54);
+	put16(b, 0x8fff);
+	b[2] = 0;
+	put32(b + 4, 0x82ff0001);
+	assert_true(first("gaijin", UDP, b, 52));
+	assert_false(first("gaijin", UDP, b, 53));
+	assert_false(first("gaijin", TCP, b, 52));
+	b[2] = 1;
+	assert_false(first("gaijin", UDP, b, 52));
+	fill(b, sizeof(b), 55);
+	memcpy(b, "embeddedupdater.start", 21);
+	assert_true(first("gaijin", UDP, b, 101));
+	assert_false(first("gaijin", UDP, b, 100));
+	memcpy(b, "app.stage", 9);
+	assert_true(first("gaijin", UDP, b, 160));
+	memcpy(b, "app.stop\x00", 9);
+	assert_false(first("gaijin", UDP, b, 160));
+	assert_int_equal(prefixes("gaijin", UDP, C2S, b, 52), 0);
+}
+
 /* ---- calls ------------------------------------------------------------------------------ */
 
 static void
@@ -1246,6 +1303,8 @@ main(void)
 		cmocka_unit_test(test_blizzard),
 		cmocka_unit_test(test_freefire),
 		cmocka_unit_test(test_guild_wars_2),
+		cmocka_unit_test(test_tencent_games),
+		cmocka_unit_test(test_gaijin),
 		cmocka_unit_test(test_discord_voice),
 		cmocka_unit_test(test_whatsapp_call),
 		cmocka_unit_test(test_line_call),

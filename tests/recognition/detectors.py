@@ -175,6 +175,11 @@ def detector_flows(b):
         b"<Program>1001</Program></Connect>"
     b.tcp(6600, [(True, sts), (False, b"STS/1.0 400 Success\r\nl:20\r\n\r\n" + rng.randbytes(60))],
           "Guild Wars 2 STS on another port", "game", "guild_wars_2")
+    tmsg = rng.randbytes(120)
+    b.tcp(31003, [(True, be32(0x3366000B) + be16(0x000B) + tmsg), (False, rng.randbytes(300))],
+          "Tencent game login", "game", "tencent_games")
+    b.udp(20011, [(True, b"embeddedupdater.start" + rng.randbytes(140))],
+          "Gaijin game telemetry", "game", "gaijin")
     # --- calls
     ssrc = rng.randbytes(4)
     disc_req = be16(1) + be16(70) + ssrc + bytes(64) + be16(0)
