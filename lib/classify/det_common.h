@@ -47,6 +47,16 @@ bwg_det_ends(const uint8_t *b, uint32_t n, const void *s, uint32_t m)
 	return n >= m && memcmp(b + n - m, s, m) == 0;
 }
 
+/* b[0..n) begins with one of the k NUL-terminated strings in s[]. */
+static inline bool
+bwg_det_starts_any(const uint8_t *b, uint32_t n, const char *const *s, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (bwg_det_starts(b, n, s[i], (uint32_t)strlen(s[i])))
+			return true;
+	return false;
+}
+
 /* Where the m bytes of s first occur in b[0..n), or NULL. */
 static inline const uint8_t *
 bwg_det_find(const uint8_t *b, uint32_t n, const void *s, uint32_t m)

@@ -23,10 +23,9 @@ packet(const struct bwg_det_pkt *p)
 	if (p->len == 52 && bwg_det_be16(b) == 0x8fff && b[2] == 0 &&
 	    bwg_det_be32(b + 4) == 0x82ff0001u)
 		return BWG_DET_MATCH;
-	if (p->len > 100)
-		for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-			if (bwg_det_starts(b, p->len, events[i], (uint32_t)strlen(events[i])))
-				return BWG_DET_MATCH;
+	if (p->len > 100 &&
+	    bwg_det_starts_any(b, p->len, events, sizeof(events) / sizeof(events[0])))
+		return BWG_DET_MATCH;
 	return BWG_DET_MAYBE;
 }
 

@@ -21,11 +21,9 @@ static const char *const openings[] = {"P /Sts/Connect STS/1.0", "P /Auth/StartT
 static enum bwg_det_answer
 packet(const struct bwg_det_pkt *p)
 {
-	if (p->len <= 50)
-		return BWG_DET_MAYBE;
-	for (size_t i = 0; i < sizeof(openings) / sizeof(openings[0]); i++)
-		if (bwg_det_starts(p->payload, p->len, openings[i], (uint32_t)strlen(openings[i])))
-			return BWG_DET_MATCH;
+	if (p->len > 50 && bwg_det_starts_any(p->payload, p->len, openings,
+					       sizeof(openings) / sizeof(openings[0])))
+		return BWG_DET_MATCH;
 	return BWG_DET_MAYBE;
 }
 
