@@ -176,7 +176,7 @@ test_raknet(void **state)
 	pong[0] = 0x1c;
 	memcpy(pong + 17, raknet_cookie, 16);
 	struct sim s = flow("raknet", UDP, false);
-	assert_false(show(&s, C2S, ping + 1, 20));
+	assert_false(show(&s, C2S, ping, 20)); /* a ping cut before its cookie ends */
 	assert_true(show(&s, S2C, pong, sizeof(pong)));
 	/* Open connection request 1: id, cookie, protocol, zero padding to the MTU. */
 	memset(ocr1, 0, sizeof(ocr1));
@@ -202,6 +202,79 @@ test_raknet(void **state)
 	prefixes("raknet", UDP, C2S, ocr1, 40);
 	/* TCP is not RakNet. */
 	assert_false(first("raknet", TCP, ping, sizeof(ping)));
+}
+
+/* A RakNet frame set: id, 24-bit sequence, one frame per (reliability, body, split). */
+static uint32_t
+raknet_frames(uint8_t *b, uint8_t id, const uint8_t *rels, const uint16_t *bodies,
+	      const bool *split, uint32_t k)
+{
+	b[0] = id, b[1] = 7, b[2] = 0, b[3] = 0;
+	uint32_t at = 4;
+	for (uint32_t i = 0; i < k; i++) {
+		uint8_t r = rels[i];
+		b[at] = (uint8_t)(r << 5 | (split[i] ? 0x10 : 0));
+		put16(b + at + 1, (uint16_t)(bodies[i] * 8));
+		uint32_t head = 3 + (r == 2 || r == 3 || r == 4 || r == 6 || r == 7 ? 3 : 0) +
+				(r == 1 || r == 4 ? 3 : 0) + (r == 1 || r == 3 || r == 4 || r == 7 ? 4 : 0) +
+				(split[i] ? 10 : 0);
+		fill(b + at + 3, head - 3 + bodies[i], 60 + i);
+		at += head + bodies[i];
+	}
+	return at;
+}
+
+static void
+test_raknet_connected(void **state)
+{
+	(void)state;
+	uint8_t a[400], b[400];
+	static const uint8_t rels[3] = {3, 0, 4}, rels2[2] = {7, 2};
+	static const uint16_t bodies[3] = {40, 12, 100}, bodies2[2] = {200, 1};
+	static const bool split[3] = {false, false, true}, nosplit[2] = {false, false};
+	uint32_t na = raknet_frames(a, 0x84, rels, bodies, split, 3);
+	uint32_t nb = raknet_frames(b, 0x8c, rels2, bodies2, nosplit, 2);
+	/* Two frame sets in a row, either way; one alone is not enough. */
+	struct sim s = flow("raknet", UDP, false);
+	assert_false(show(&s, S2C, a, na));
+	assert_true(show(&s, S2C, b, nb));
+	s = flow("raknet", UDP, false);
+	assert_false(show(&s, C2S, a, na));
+	assert_true(show(&s, S2C, b, nb));
+	/* An ACK of a single index and a range. */
+	uint8_t ack[14] = {0xc0, 0x00, 0x02, 0x01, 0x05, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x09, 0x00,
+			   0x00};
+	s = flow("raknet", UDP, false);
+	assert_false(show(&s, C2S, a, na));
+	assert_true(show(&s, S2C, ack, sizeof(ack)));
+	/* A frame one byte short or long, a low flag bit, a length not in whole bytes, a
+	 * record count one too many: the datagram is not RakNet and ends the search. */
+	static const uint32_t spoil[] = {0, 1, 2, 3};
+	for (size_t i = 0; i < sizeof(spoil) / sizeof(spoil[0]); i++) {
+		uint8_t c[400];
+		memcpy(c, a, na);
+		uint32_t nc = na;
+		if (spoil[i] == 0)
+			nc--;
+		else if (spoil[i] == 1)
+			c[nc++] = 0;
+		else if (spoil[i] == 2)
+			c[4] |= 0x01;
+		else
+			put16(c + 5, 41 * 8 + 1);
+		s = flow("raknet", UDP, false);
+		assert_false(show(&s, C2S, c, nc));
+		assert_false(show(&s, S2C, b, nb));
+	}
+	ack[2] = 3;
+	s = flow("raknet", UDP, false);
+	assert_false(show(&s, C2S, a, na));
+	assert_false(show(&s, S2C, ack, sizeof(ack)));
+	/* Something else first ends the search. */
+	s = flow("raknet", UDP, false);
+	assert_false(show(&s, C2S, "\x16\xfe\xfd\x00", 4)); /* DTLS */
+	assert_false(show(&s, S2C, a, na));
+	assert_false(show(&s, S2C, b, nb));
 }
 
 static void
@@ -1289,6 +1362,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_raknet),
+		cmocka_unit_test(test_raknet_connected),
 		cmocka_unit_test(test_netcode),
 		cmocka_unit_test(test_source_engine),
 		cmocka_unit_test(test_epic_games),

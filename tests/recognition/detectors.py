@@ -107,6 +107,21 @@ def detector_flows(b):
     pong = b"\x1c" + rng.randbytes(16) + RAKNET_COOKIE + be16(len(motd)) + motd
     b.udp(19132, [(True, ping), (False, pong)], "RakNet unconnected ping/pong",
           "game", "raknet")
+    # RakNet picked up mid-session: frame sets (reliable ordered, then unreliable) only.
+    def frame_set(seq, frames):
+        out = bytes([0x84]) + seq.to_bytes(3, "little")
+        for rel, body in frames:
+            head = bytes([rel << 5]) + be16(len(body) * 8)
+            if rel in (2, 3, 4, 6, 7):
+                head += rng.randbytes(3)
+            if rel in (1, 3, 4, 7):
+                head += rng.randbytes(4)
+            out += head + body
+        return out
+    b.udp(19132, [(True, frame_set(7, [(3, rng.randbytes(60)), (0, rng.randbytes(20))])),
+                  (True, frame_set(8, [(3, rng.randbytes(90))])),
+                  (False, frame_set(9, [(0, rng.randbytes(30))]))],
+          "RakNet frame sets mid-session", "game", "raknet")
     request = b"\x00NETCODE 1.02\x00" + rng.randbytes(8 + 8 + 24 + 1024)
     b.udp(40000, [(True, request), (True, request), (False, b"\x12" + rng.randbytes(384))],
           "netcode.io connection request", "game", "netcode")
