@@ -157,6 +157,15 @@ uint32_t bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t 
 			    void (*expire)(struct bwg_flow *f, void *ctx), void *ctx);
 
 /*
+ * bwg_flow_table_age(), and live(f, ctx) on every visited flow that stays: work that must
+ * reach every flow in time (re-deciding flows whose host changed) rides on the same
+ * bounded walk, on records aging already brings into cache. live may be NULL.
+ */
+uint32_t bwg_flow_table_sweep(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
+			      void (*expire)(struct bwg_flow *f, void *ctx),
+			      void (*live)(struct bwg_flow *f, void *ctx), void *ctx);
+
+/*
  * Whether f got past its opening: the server answered and, for TCP, the client spoke
  * again (the handshake's ACK, or data). Read from the packet counters, so the per-packet
  * path pays nothing for it. What is not established ages out sooner and is what a full

@@ -229,8 +229,9 @@ bwg_flow_evict_candidate(struct bwg_flow_table *t, uint32_t probes)
 }
 
 uint32_t
-bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
-		   void (*expire)(struct bwg_flow *f, void *ctx), void *ctx)
+bwg_flow_table_sweep(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
+		     void (*expire)(struct bwg_flow *f, void *ctx),
+		     void (*live)(struct bwg_flow *f, void *ctx), void *ctx)
 {
 	uint32_t n = 0;
 	if (budget > t->high_water)
@@ -245,7 +246,16 @@ bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
 		    (now_ns > f->last_ts && now_ns - f->last_ts > bwg_flow_timeout(t, f))) {
 			expire(f, ctx);
 			n++;
+		} else if (live) {
+			live(f, ctx);
 		}
 	}
 	return n;
+}
+
+uint32_t
+bwg_flow_table_age(struct bwg_flow_table *t, uint64_t now_ns, uint32_t budget,
+		   void (*expire)(struct bwg_flow *f, void *ctx), void *ctx)
+{
+	return bwg_flow_table_sweep(t, now_ns, budget, expire, NULL, ctx);
 }

@@ -471,6 +471,7 @@ struct age_ctx {
 	struct bwg_flow_table *t;
 	uint32_t calls;
 	uint64_t seen_ports; /* sum of client ports, to tell which flows went */
+	uint32_t live;       /* flows visited that stayed */
 };
 
 static void
@@ -518,6 +519,37 @@ test_age_budget(void **state)
 	assert_int_equal(a.calls, CAP);
 	/* Nothing left: aging is a no-op. */
 	assert_int_equal(bwg_flow_table_age(&t, UINT64_MAX, UINT32_MAX, expire_cb, &a), 0);
+	bwg_flow_table_fini(&t);
+}
+
+static void
+live_cb(struct bwg_flow *f, void *ctx)
+{
+	struct age_ctx *a = ctx;
+	(void)f;
+	a->live++;
+}
+
+/* The sweep visits the flows that stay too, within the same budget. */
+static void
+test_sweep_visits_live_flows(void **state)
+{
+	(void)state;
+	struct bwg_flow_table t;
+	assert_int_equal(bwg_flow_table_init(&t, 1024, &timeouts), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		struct bwg_pkt p = pkt4(0x0a000000 + i, 0x01010101, 1, 53, 17, 0);
+		struct bwg_flow *f = insert(&t, &p);
+		f->first_ts = f->last_ts = (i < 4 ? 100 : 150) * SEC; /* 4 idle, 6 not */
+		f->pkts[0] = f->pkts[1] = 1;                           /* answered */
+	}
+	struct age_ctx a = {.t = &t};
+	assert_int_equal(bwg_flow_table_sweep(&t, 170 * SEC, 6, expire_cb, live_cb, &a), 4);
+	assert_int_equal(a.calls, 4);
+	assert_int_equal(a.live, 2);
+	assert_int_equal(bwg_flow_table_sweep(&t, 170 * SEC, 1024, expire_cb, live_cb, &a), 0);
+	assert_int_equal(a.live, 2 + 6);
+	assert_int_equal(t.active, 6);
 	bwg_flow_table_fini(&t);
 }
 
@@ -625,6 +657,7 @@ main(void)
 		cmocka_unit_test(test_slotmap_random_clusters),
 		cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_age_budget),
+		cmocka_unit_test(test_sweep_visits_live_flows),
 		cmocka_unit_test(test_age_selects_idle_flows),
 		cmocka_unit_test(test_age_sparse_table),
 	};
