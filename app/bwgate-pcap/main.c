@@ -205,6 +205,8 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 	struct bwg_stats_names names;
 	bwg_setup_stats_names(&names, pol, w->dpi, apps);
 	const uint64_t *c = w->stats.cnt;
+	if (w->conf.behaviour)
+		w->stats.behaviour.active = bwg_behaviour_active(w->conf.behaviour, w->clock_ns);
 	json_t *workers = json_array();
 	json_array_append_new(workers,
 			      json_pack("{s:i, s:I, s:I, s:I, s:I}", "id", 0, "rx_packets",

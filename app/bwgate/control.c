@@ -146,6 +146,18 @@ bwg_control_fini(struct bwg_control *ctl)
 	return p;
 }
 
+/* Hosts tagged P2P now (the shared table's gauge), by the workers' clock: wall time. */
+static uint64_t
+behaviour_active(const struct bwg_control *ctl)
+{
+	const struct bwg_behaviour *b = ctl->n ? ctl->lcores[0].w->conf.behaviour : NULL;
+	if (!b)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return bwg_behaviour_active(b, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+}
+
 void
 bwg_control_snapshot(struct bwg_control *ctl)
 {
@@ -159,6 +171,7 @@ bwg_control_snapshot(struct bwg_control *ctl)
 	}
 	/* rx, tx and drops as the workers published them, with no frame in flight. */
 	bwg_stats_totals_put(ctl->snap.cnt, ctl->snap.drops, &sum);
+	ctl->snap.behaviour.active = behaviour_active(ctl);
 }
 
 void
@@ -417,6 +430,7 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 		aw->pipeline_packets = LOAD(pipeline_packets);
 #undef LOAD
 	}
+	s->cur.behaviour.active = behaviour_active(ctl);
 	memset(s->cur.cnt, 0, sizeof(s->cur.cnt));
 	memset(s->cur.drops, 0, sizeof(s->cur.drops));
 	for (uint32_t i = 0; i < ctl->n; i++) {
@@ -514,7 +528,11 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 		return "lists_dir";
 	if (o->dns_cache_entries != n->dns_cache_entries || o->dns_max_ttl != n->dns_max_ttl)
 		return "dns";
-	if (o->behaviour_hosts != n->behaviour_hosts)
+	if (o->behaviour_hosts != n->behaviour_hosts || o->behaviour_window != n->behaviour_window ||
+	    o->behaviour_tag_for != n->behaviour_tag_for ||
+	    o->behaviour_peers != n->behaviour_peers ||
+	    o->behaviour_tcp_udp_peers != n->behaviour_tcp_udp_peers ||
+	    o->behaviour_port_peers != n->behaviour_port_peers)
 		return "behaviour";
 	return NULL;
 }

@@ -129,6 +129,9 @@ struct bwg_config {
 	uint32_t dns_cache_entries; /* names learned from DNS: addresses kept (0: off) */
 	uint32_t dns_max_ttl;       /* seconds a learned name lives at most */
 	uint32_t behaviour_hosts;   /* inside hosts whose behaviour is followed (0: off) */
+	uint32_t behaviour_window;  /* seconds of evidence weighed */
+	uint32_t behaviour_tag_for; /* seconds a P2P tag lasts */
+	uint32_t behaviour_peers, behaviour_tcp_udp_peers, behaviour_port_peers; /* 0: off */
 
 	bool non_ip_drop;
 	bool malformed_drop;

@@ -681,17 +681,31 @@ parse_dns(struct ctx *x, json_t *o)
 	return 0;
 }
 
-/* behaviour: P2P behaviour of inside hosts (lib/classify/behaviour.c). */
+/*
+ * behaviour: P2P behaviour of inside hosts (lib/classify/behaviour.c). The thresholds'
+ * ceilings are what its sketches estimate well (bwg_behaviour.h).
+ */
 static int
 parse_behaviour(struct ctx *x, json_t *o)
 {
-	static const char *const keys[] = {"hosts", NULL};
+	static const char *const keys[] = {"hosts", "window", "tag_for", "peers",
+					   "tcp_udp_peers", "port_peers", NULL};
 	struct bwg_config *c = x->c;
 	int rc;
 	if (o && ((rc = want_object(x, "behaviour", o)) ||
 		  (rc = check_keys(x, "behaviour", o, keys))))
 		return rc;
-	return get_uint(x, o, "behaviour", "hosts", &c->behaviour_hosts, 16384, 0, 16777216);
+	if ((rc = get_uint(x, o, "behaviour", "hosts", &c->behaviour_hosts, 16384, 0, 1048576)) ||
+	    (rc = get_uint(x, o, "behaviour", "window", &c->behaviour_window, 300, 10, 3600)) ||
+	    (rc = get_uint(x, o, "behaviour", "tag_for", &c->behaviour_tag_for, 600, 10,
+			   86400)) ||
+	    (rc = get_uint(x, o, "behaviour", "peers", &c->behaviour_peers, 20, 0, 200)) ||
+	    (rc = get_uint(x, o, "behaviour", "tcp_udp_peers", &c->behaviour_tcp_udp_peers, 3, 0,
+			   40)) ||
+	    (rc = get_uint(x, o, "behaviour", "port_peers", &c->behaviour_port_peers, 8, 0,
+			   100)))
+		return rc;
+	return 0;
 }
 
 static int

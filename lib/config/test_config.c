@@ -82,6 +82,19 @@ cfg_fails(const char *sq, const char *msg)
 
 /* ---- defaults and a full file ----------------------------------------------------------- */
 
+/* The behaviour section: hosts, window, tag_for, peers, tcp_udp_peers, port_peers. */
+static void
+behaviour_is(const struct bwg_config *c, uint32_t hosts, uint32_t window, uint32_t tag_for,
+	     uint32_t peers, uint32_t tcp_udp, uint32_t port_peers)
+{
+	assert_int_equal(c->behaviour_hosts, hosts);
+	assert_int_equal(c->behaviour_window, window);
+	assert_int_equal(c->behaviour_tag_for, tag_for);
+	assert_int_equal(c->behaviour_peers, peers);
+	assert_int_equal(c->behaviour_tcp_udp_peers, tcp_udp);
+	assert_int_equal(c->behaviour_port_peers, port_peers);
+}
+
 static void
 test_minimal_defaults(void **state)
 {
@@ -118,7 +131,37 @@ test_minimal_defaults(void **state)
 	assert_string_equal(c->api_listen, "127.0.0.1:8080");
 	assert_null(c->api_token_file);
 	assert_null(c->events_file);
+	assert_int_equal(c->dns_cache_entries, 65536);
+	assert_int_equal(c->dns_max_ttl, 3600);
+	behaviour_is(c, 16384, 300, 600, 20, 3, 8);
 	bwg_config_free(c);
+}
+
+static void
+test_behaviour(void **state)
+{
+	(void)state;
+	struct bwg_config *c =
+		cfg_ok(MIN(", 'behaviour': {'hosts': 0, 'window': 600, 'tag_for': 3600, "
+			   "'peers': 0, 'tcp_udp_peers': 5, 'port_peers': 100}"));
+	behaviour_is(c, 0, 600, 3600, 0, 5, 100);
+	bwg_config_free(c);
+	cfg_fails(MIN(", 'behaviour': {'hosts': 2000000}"),
+		  NAME ": behaviour.hosts: 2000000 is out of range (0..1048576)");
+	cfg_fails(MIN(", 'behaviour': {'window': 5}"),
+		  NAME ": behaviour.window: 5 is out of range (10..3600)");
+	cfg_fails(MIN(", 'behaviour': {'tag_for': 0}"),
+		  NAME ": behaviour.tag_for: 0 is out of range (10..86400)");
+	cfg_fails(MIN(", 'behaviour': {'peers': 500}"),
+		  NAME ": behaviour.peers: 500 is out of range (0..200)");
+	cfg_fails(MIN(", 'behaviour': {'tcp_udp_peers': 41}"),
+		  NAME ": behaviour.tcp_udp_peers: 41 is out of range (0..40)");
+	cfg_fails(MIN(", 'behaviour': {'port_peers': '8'}"),
+		  NAME ": behaviour.port_peers: must be an integer, not a string");
+	cfg_fails(MIN(", 'behaviour': {'peer': 20}"),
+		  NAME ": behaviour.peer: unknown key (expected one of: hosts, window, tag_for, "
+		       "peers, tcp_udp_peers, port_peers)");
+	cfg_fails(MIN(", 'behaviour': [20]"), NAME ": behaviour: must be an object, not an array");
 }
 
 static const char full_config[] =
@@ -814,6 +857,7 @@ main(void)
 		cmocka_unit_test(test_timezone),
 		cmocka_unit_test(test_timezone_not_a_zone),
 		cmocka_unit_test(test_section_faults),
+		cmocka_unit_test(test_behaviour),
 		cmocka_unit_test(test_unit_faults),
 		cmocka_unit_test(test_class_faults),
 		cmocka_unit_test(test_schedule_faults),

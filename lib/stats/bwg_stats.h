@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "bwg_behaviour.h"
 #include "bwg_classify.h"
 #include "bwg_config.h"
 #include "bwg_dnsnames.h"
@@ -99,6 +100,7 @@ struct bwg_stats {
 	uint32_t app_count;
 	uint64_t class_sources[BWG_SRC_MAX]; /* flows by the evidence that classed them */
 	struct bwg_dnsnames_counters dns;   /* what DNS answers taught the names cache */
+	struct bwg_behaviour_counters behaviour; /* what flows told the host behaviour table */
 } __attribute__((aligned(64)));
 
 /* Names the JSON needs, taken from the policy and the DPI context at snapshot time. */
@@ -181,9 +183,9 @@ void bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src);
 
 /*
  * Stats document (DESIGN.md's contract): totals, drops, malformed, flows
- * {active, created, expired, capacity}, counters, class_sources, dns, classes[], apps[],
- * units[]. `ports`
- * and `workers` are arrays the front-end builds (stolen references; NULL -> []).
+ * {active, created, expired, capacity}, counters, class_sources, dns, behaviour, classes[],
+ * apps[], units[]. `ports` and `workers` are arrays the front-end builds (stolen
+ * references; NULL -> []).
  * Objects with no packets and no flows are left out of apps[]; classes[] and units[]
  * list every configured name. Pure function of its arguments.
  */

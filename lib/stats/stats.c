@@ -87,6 +87,12 @@ bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 	dst->dns.malformed += src->dns.malformed;
 	dst->dns.evictions += src->dns.evictions;
 	dst->dns.busy += src->dns.busy;
+	dst->behaviour.flows += src->behaviour.flows;
+	dst->behaviour.p2p_flows += src->behaviour.p2p_flows;
+	dst->behaviour.tagged += src->behaviour.tagged;
+	dst->behaviour.evictions += src->behaviour.evictions;
+	dst->behaviour.busy += src->behaviour.busy;
+	dst->behaviour.active += src->behaviour.active;
 }
 
 static json_t *
@@ -148,6 +154,13 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 				      (json_int_t)s->dns.malformed, "evictions",
 				      (json_int_t)s->dns.evictions, "busy",
 				      (json_int_t)s->dns.busy));
+	const struct bwg_behaviour_counters *bh = &s->behaviour;
+	json_object_set_new(doc, "behaviour",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "flows",
+				      (json_int_t)bh->flows, "p2p_flows", (json_int_t)bh->p2p_flows,
+				      "tagged", (json_int_t)bh->tagged, "active",
+				      (json_int_t)bh->active, "evictions",
+				      (json_int_t)bh->evictions, "busy", (json_int_t)bh->busy));
 
 	json_t *classes = json_array();
 	for (uint32_t i = 0; i < names->n_classes && i < BWG_CLASS_MAX; i++)

@@ -47,12 +47,19 @@ fill(struct bwg_stats *s)
 	s->dns.responses = 5;
 	s->dns.learned = 8;
 	s->dns.malformed = 1;
+	s->behaviour.flows = 30;
+	s->behaviour.p2p_flows = 2;
+	s->behaviour.tagged = 1;
+	s->behaviour.active = 1;
+	s->behaviour.busy = 4;
 }
 
 static const char golden[] =
 	"{\"apps\":["
 	"{\"bytes\":20000,\"dropped_packets\":0,\"flows\":4,\"name\":\"Unknown\",\"packets\":40},"
 	"{\"bytes\":44000,\"dropped_packets\":9,\"flows\":3,\"name\":\"BitTorrent\",\"packets\":60}],"
+	"\"behaviour\":{\"active\":1,\"busy\":4,\"evictions\":0,\"flows\":30,\"p2p_flows\":2,"
+	"\"tagged\":1},"
 	"\"class_sources\":{\"behaviour\":0,\"default\":4,\"dns\":0,\"heuristic\":0,"
 	"\"host_list\":0,\"ndpi_app\":3,\"ndpi_category\":0},"
 	"\"classes\":["
@@ -170,6 +177,10 @@ test_add_and_clear(void **state)
 	assert_int_equal(sum->units[255].packets, 8);
 	assert_int_equal(sum->apps[2].packets, 120);
 	assert_int_equal(sum->apps[1].bytes, 77);
+	assert_int_equal(sum->dns.learned, 16);
+	assert_int_equal(sum->behaviour.flows, 60);
+	assert_int_equal(sum->behaviour.tagged, 2);
+	assert_int_equal(sum->behaviour.busy, 8);
 	/* Sources are untouched. */
 	assert_int_equal(a->cnt[BWG_CNT_RX_PACKETS], 100);
 

@@ -63,7 +63,14 @@ bwg_setup_shared(const struct bwg_config *c, struct bwg_dnsnames **names,
 		rc = bwg_dnsnames_create(names, &dc, err, errlen);
 	}
 	if (rc == 0 && c->behaviour_hosts) {
-		struct bwg_behaviour_conf bc = {.hosts = c->behaviour_hosts};
+		struct bwg_behaviour_conf bc = {
+			.hosts = c->behaviour_hosts,
+			.window = c->behaviour_window,
+			.tag_for = c->behaviour_tag_for,
+			.peers = c->behaviour_peers,
+			.tcp_udp_peers = c->behaviour_tcp_udp_peers,
+			.port_peers = c->behaviour_port_peers,
+		};
 		rc = bwg_behaviour_create(behaviour, &bc, err, errlen);
 	}
 	if (rc < 0) {

@@ -407,11 +407,13 @@ flow_classified(struct bwg_worker *w, struct bwg_flow *f)
 		.host_port = f->port[side],
 		.peer_port = f->port[side ^ 1],
 		.proto = f->proto,
+		.host_client = side == 0,
 		.named = f->host_id != BWG_FLOW_NONE,
-		.p2p_app = recognised && f->cls == c->by_detector[bwg_detector_behaviour_id()],
-		.business = recognised,
+		.recognised = recognised ||
+			      (!(f->flags & BWG_FLOW_GUESSED) && (f->app || f->app_master)),
+		.p2p = recognised && f->cls == c->by_detector[bwg_detector_behaviour_id()],
 	};
-	bwg_behaviour_flow(w->conf.behaviour, &bf, w->clock_ns);
+	bwg_behaviour_flow(w->conf.behaviour, &bf, w->clock_ns, &w->stats.behaviour);
 }
 
 /* Take nDPI's current answer and the detectors' (`det`); `final` when detection is over. */
