@@ -12,8 +12,11 @@
  *   3. the application nDPI recognised (by its dissectors, not by port) -> ndpi_app
  *   4. for a flow with no name of its own: the name its server address
  *      was last resolved to (names learned from DNS), in the host lists -> dns
- *   5. one of bwgate's payload detectors (lib/classify/det_*.c)        -> heuristic
- *   6. for an unnamed flow: its inside host is tagged as a P2P peer     -> behaviour
+ *   5. one of bwgate's payload detectors (lib/classify/det_*.c) that
+ *      recognises what a payload holds                                 -> heuristic
+ *   6. for an unnamed flow (no name, no app nDPI recognised): its inside
+ *      host is tagged as a P2P peer                                     -> behaviour;
+ *      then a weak detector, one that goes by what a payload lacks     -> heuristic
  *   7. nDPI's guess by port, then its category, then the master protocol
  *                                                          -> ndpi_app / ndpi_category
  *   8. nothing: unknown                                                 -> default
@@ -92,6 +95,8 @@ struct bwg_detector {
 	uint8_t protos;          /* BWG_DET_TCP | BWG_DET_UDP */
 	uint8_t max_payloads;    /* payload packets per direction it wants to see at most */
 	bool unknown_only;       /* only for flows nDPI could not name (or named by port) */
+	bool weak;               /* matches by what a payload lacks (structure), not by what
+				    it holds: a host's P2P tag outranks it */
 	/* NULL for detectors fed by other means (host behaviour). */
 	enum bwg_det_answer (*packet)(const struct bwg_det_pkt *p);
 };
@@ -158,6 +163,13 @@ struct bwg_class_evidence {
 	uint8_t detector;    /* payload detector that matched, or BWG_DET_NONE */
 	bool p2p_host;       /* the inside host is tagged a P2P peer */
 };
+
+/* nDPI recognised no application: nothing yet, or only a guess by port. */
+static inline bool
+bwg_class_evidence_nameless(const struct bwg_class_evidence *e)
+{
+	return e->guessed || (e->app == 0 && e->master == 0);
+}
 
 struct bwg_class_decision {
 	uint8_t cls;

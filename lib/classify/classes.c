@@ -327,15 +327,21 @@ bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence 
 		d->named_by_dns = true;
 		return;
 	}
+	bool nameless = bwg_class_evidence_nameless(e);
 	const struct bwg_detector *det = bwg_detector(e->detector);
-	bool nameless = e->guessed || (e->app == 0 && e->master == 0);
-	if (det && (nameless || !det->unknown_only) &&
-	    (k = c->by_detector[e->detector]) != BWG_CLASS_NONE)
-		return set(d, k, BWG_SRC_HEURISTIC, e->detector);
+	uint8_t kd = det && (nameless || !det->unknown_only) ? c->by_detector[e->detector]
+							     : BWG_CLASS_NONE;
+	if (kd != BWG_CLASS_NONE && !det->weak)
+		return set(d, kd, BWG_SRC_HEURISTIC, e->detector);
+	/* A P2P peer's unnamed flows are its P2P. A weak detector comes after: a peer's
+	 * encrypted connections look fully encrypted too, and what the host is known to be
+	 * says more than a payload's lack of structure. */
 	uint8_t beh = bwg_detector_behaviour_id();
-	if (e->p2p_host && !named(e->host) && !named(e->learned) &&
+	if (e->p2p_host && nameless && !named(e->host) && !named(e->learned) &&
 	    (k = c->by_detector[beh]) != BWG_CLASS_NONE)
 		return set(d, k, BWG_SRC_BEHAVIOUR, beh);
+	if (kd != BWG_CLASS_NONE)
+		return set(d, kd, BWG_SRC_HEURISTIC, e->detector);
 	if (e->guessed && (k = by_app(c, e->app)) != BWG_CLASS_NONE)
 		return set(d, k, BWG_SRC_NDPI_APP, 0);
 	/* The category says what kind of service it is, the master only how it travels. */

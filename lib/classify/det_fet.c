@@ -89,5 +89,6 @@ const struct bwg_detector bwg_det_fully_encrypted = {
 	.protos = BWG_DET_TCP,
 	.max_payloads = 1,
 	.unknown_only = true,
+	.weak = true, /* random-looking is all it knows: a P2P peer's MSE/PE looks the same */
 	.packet = packet,
 };

@@ -327,7 +327,8 @@ config(const char *sq)
 static const char classes_json[] =
 	"{'default_action': 'allow', 'rules': [], 'classes': {"
 	" 'video': {'categories': ['Video'], 'host_files': ['video.txt']},"
-	" 'game': {'address_files': ['game-nets.txt'], 'addresses': ['203.0.113.0/24']},"
+	" 'game': {'address_files': ['game-nets.txt'], 'addresses': ['203.0.113.0/24'],"
+	"          'detectors': ['raknet']},"
 	" 'business': {'apps': ['Zoom'], 'hosts': ['zoom.us']},"
 	" 'p2p': {'apps': ['BitTorrent'], 'detectors': ['p2p_behaviour']},"
 	" 'tunnel': {'apps': ['OpenVPN'], 'detectors': ['fully_encrypted']},"
@@ -411,7 +412,33 @@ test_decide_order(void **state)
 	       .learned = "v.iqiyi.com");
 	assert_int_equal(d.cls, id(&c, "web"));
 	assert_int_equal(d.source, BWG_SRC_NDPI_CATEGORY);
-	/* 5. A detector, for a flow nDPI could not name (or named by port only). */
+	/* 5. A detector that recognises what a payload holds, even on a tagged host. */
+	const uint8_t raknet = (uint8_t)bwg_detector_id("raknet");
+	DECIDE(.p2p_host = true, .detector = raknet);
+	assert_int_equal(d.cls, id(&c, "game"));
+	assert_int_equal(d.source, BWG_SRC_HEURISTIC);
+	/* 6. Behaviour: only unnamed flows (no name, no app a dissector recognised) of a
+	 * tagged host; before a weak detector (a peer's encrypted connections look fully
+	 * encrypted too). */
+	DECIDE(.p2p_host = true);
+	assert_int_equal(d.cls, id(&c, "p2p"));
+	assert_int_equal(d.source, BWG_SRC_BEHAVIOUR);
+	assert_true(strncmp(why, "p2p_behaviour: ", 15) == 0);
+	DECIDE(.p2p_host = true, .detector = fet);
+	assert_int_equal(d.source, BWG_SRC_BEHAVIOUR);
+	DECIDE(.p2p_host = true, .app = ovpn, .guessed = true, .category = web);
+	assert_int_equal(d.source, BWG_SRC_BEHAVIOUR);
+	DECIDE(.p2p_host = true, .host = "www.example.org", .category = web);
+	assert_int_equal(d.cls, id(&c, "web"));
+	DECIDE(.p2p_host = true, .learned = "www.example.org", .category = web);
+	assert_int_equal(d.cls, id(&c, "web"));
+	DECIDE(.p2p_host = true, .master = tls, .category = web); /* TLS, no name: still TLS */
+	assert_int_equal(d.cls, id(&c, "web"));
+	DECIDE(.p2p_host = true, .master = quic);
+	assert_int_equal(d.cls, BWG_CLASS_UNKNOWN);
+	DECIDE(.p2p_host = true, .app = zoom, .category = vid); /* business is never reclassed */
+	assert_int_equal(d.cls, id(&c, "business"));
+	/* ... and the weak detector, for a flow nDPI could not name (or named by port only). */
 	DECIDE(.detector = fet);
 	assert_int_equal(d.cls, id(&c, "tunnel"));
 	assert_int_equal(d.source, BWG_SRC_HEURISTIC);
@@ -420,12 +447,6 @@ test_decide_order(void **state)
 	assert_int_equal(d.cls, id(&c, "tunnel"));
 	/* An unknown-only detector does not override a dissector's answer. */
 	DECIDE(.app = tls, .category = web, .detector = fet);
-	assert_int_equal(d.cls, id(&c, "web"));
-	/* 6. Behaviour: only unnamed flows. */
-	DECIDE(.p2p_host = true);
-	assert_int_equal(d.cls, id(&c, "p2p"));
-	assert_int_equal(d.source, BWG_SRC_BEHAVIOUR);
-	DECIDE(.p2p_host = true, .host = "www.example.org", .category = web);
 	assert_int_equal(d.cls, id(&c, "web"));
 	/* 7. A guess by port, then the category, then the master. */
 	DECIDE(.app = ovpn, .guessed = true, .category = web);
