@@ -41,6 +41,10 @@ enum bwg_flow_state {
 /* life */
 #define BWG_FLOW_HOST_COUNTED 0x01 /* counted in its client's concurrent flows */
 #define BWG_FLOW_RESET_SENT 0x02   /* a reset pair was due at rst_tick */
+/* life, as host behaviour (lib/classify/behaviour.c) knows the flow */
+#define BWG_FLOW_BEH_DATA_C2S 0x04 /* the client sent payload while nDPI inspected */
+#define BWG_FLOW_BEH_DATA_S2C 0x08 /* the server did */
+#define BWG_FLOW_BEH_JUDGED 0x10   /* reported to the host table; its host's tag applies */
 
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
@@ -76,7 +80,7 @@ struct bwg_flow {
 	uint8_t dpi_pkts; /* packets given to nDPI */
 	uint8_t cls_src;  /* enum bwg_class_source of cls */
 	uint8_t det;      /* bwgate payload detector that matched (bwg_classify.h), or 0 */
-	uint8_t life;     /* BWG_FLOW_HOST_COUNTED, BWG_FLOW_RESET_SENT */
+	uint8_t life;     /* BWG_FLOW_HOST_COUNTED, BWG_FLOW_RESET_SENT, BWG_FLOW_BEH_* */
 	uint16_t rst_tick; /* when the last reset pair was due, in 2^26 ns ticks (wraps) */
 } __attribute__((aligned(64)));
 

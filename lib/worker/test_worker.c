@@ -34,7 +34,7 @@ struct rig {
 };
 
 static void
-make_worker(struct rig *r, const char *sq, bool export_flows)
+make_worker_with(struct rig *r, const char *sq, bool export_flows, struct bwg_behaviour *b)
 {
 	char *text = strdup(sq), err[512] = "";
 	assert_non_null(text);
@@ -58,9 +58,16 @@ make_worker(struct rig *r, const char *sq, bool export_flows)
 		/* Every record per tick (the tables here hold 1024): each housekeeping call
 		 * then sees every idle flow, however the sweep is spread. */
 		.aging_budget = 1024,
+		.behaviour = b,
 	};
 	if (bwg_worker_create(&r->w, &wc, r->p, dpi, err, sizeof(err)))
 		fail_msg("worker: %s", err);
+}
+
+static void
+make_worker(struct rig *r, const char *sq, bool export_flows)
+{
+	make_worker_with(r, sq, export_flows, NULL);
 }
 
 /* Shut down as the front-ends do: end every flow, then destroy. */
@@ -1099,6 +1106,100 @@ test_housekeeping_ages_idle_flows(void **state)
 	free_worker(&r);
 }
 
+/* ---- host behaviour ------------------------------------------------------------------------ */
+
+static const char behaviour_config[] =
+	"{'default_action': 'allow', 'flows': {'capacity': 1024, 'timeouts': {'udp': 3600}},"
+	" 'units': {'office': ['10.1.0.0/16']},"
+	" 'classes': {'p2p': {'apps': ['BitTorrent'], 'detectors': ['p2p_behaviour']}},"
+	" 'rules': [{'name': 'no-p2p', 'classes': ['p2p'], 'action': 'block'}]}";
+
+#define PEER_HOST "10.1.0.9"
+#define PEER_PORT 38000
+
+/* The live flow of the inside peer with remote port `rport`. */
+static const struct bwg_flow *
+peer_flow(const struct bwg_worker *w, uint16_t rport)
+{
+	for (uint32_t i = 0; i < w->flows.high_water; i++) {
+		const struct bwg_flow *f = &w->flows.flows[i];
+		if (f->state != BWG_FLOW_FREE && f->port[0] == PEER_PORT && f->port[1] == rport)
+			return f;
+	}
+	fail_msg("no flow to port %u", rport);
+	return NULL;
+}
+
+/* One datagram each way between the inside peer's socket and peer n; the answer's verdict. */
+static uint8_t
+exchange(struct bwg_worker *w, unsigned n, uint64_t ts)
+{
+	char addr[32];
+	struct frame f;
+	snprintf(addr, sizeof(addr), "198.51.100.%u", n);
+	udp4(&f, PEER_HOST, PEER_PORT, addr, (uint16_t)(30000 + n), 60);
+	assert_int_equal(run1(w, &f, ts), BWG_VERDICT_FORWARD); /* judged once answered */
+	udp4(&f, addr, (uint16_t)(30000 + n), PEER_HOST, PEER_PORT, 90);
+	return run1(w, &f, ts + MSEC);
+}
+
+/*
+ * An inside host whose UDP socket talks to many peers is tagged by the flow that tips it
+ * over; from then on its unnamed flows are blocked: new ones as they are judged, the ones
+ * judged before at the next aging sweep. When the tag ends they pass again.
+ */
+static void
+test_behaviour_tags_host(void **state)
+{
+	(void)state;
+	const struct bwg_behaviour_conf bc = {.hosts = 64, .window = 300, .tag_for = 600,
+					      .port_peers = 4};
+	struct bwg_behaviour *b;
+	char err[256];
+	assert_int_equal(bwg_behaviour_create(&b, &bc, err, sizeof(err)), 0);
+	struct rig r;
+	make_worker_with(&r, behaviour_config, false, b);
+	struct bwg_worker *w = r.w;
+
+	/* Peer 1: a long exchange nDPI gives up on (after 24 packets): unknown, allowed. */
+	for (int i = 0; i < 13; i++)
+		assert_int_equal(exchange(w, 1, T0 + (uint64_t)i * MSEC * 10), BWG_VERDICT_FORWARD);
+	const struct bwg_flow *first = peer_flow(w, 30001);
+	assert_int_equal(first->state, BWG_FLOW_CLASSIFIED);
+	assert_int_equal(first->cls, BWG_CLASS_UNKNOWN);
+	/* Peers 2 and 3: judged, not enough. Peer 4 tips the host over: its answer is the
+	 * first packet dropped. */
+	assert_int_equal(exchange(w, 2, T0 + 1 * SEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(exchange(w, 3, T0 + 2 * SEC), BWG_VERDICT_FORWARD);
+	assert_int_equal(w->stats.behaviour.tagged, 0);
+	assert_int_equal(exchange(w, 4, T0 + 3 * SEC), BWG_DROP_POLICY_BLOCK);
+	assert_int_equal(w->stats.behaviour.tagged, 1);
+	assert_int_equal(w->stats.behaviour.flows, 4);
+	assert_int_equal(peer_flow(w, 30004)->cls_src, BWG_SRC_BEHAVIOUR);
+	/* Peer 5, after the tag: dropped as soon as it is judged. */
+	assert_int_equal(exchange(w, 5, T0 + 4 * SEC), BWG_DROP_POLICY_BLOCK);
+	/* Peer 1's flow was decided before the tag: it passes until the aging sweep. */
+	struct frame f;
+	udp4(&f, PEER_HOST, PEER_PORT, "198.51.100.1", 30001, 60);
+	assert_int_equal(run1(w, &f, T0 + 5 * SEC), BWG_VERDICT_FORWARD);
+	bwg_worker_housekeeping(w, T0 + 5 * SEC);
+	assert_int_equal(first->cls_src, BWG_SRC_BEHAVIOUR);
+	assert_int_equal(run1(w, &f, T0 + 6 * SEC), BWG_DROP_POLICY_BLOCK);
+	/* Another inside host is not tagged. */
+	udp4(&f, "10.1.0.10", PEER_PORT, "198.51.100.1", 30001, 60);
+	assert_int_equal(run1(w, &f, T0 + 6 * SEC), BWG_VERDICT_FORWARD);
+	/* The tag ends 600 s after the evidence that set (or renewed) it: flows pass again
+	 * from the sweep after. */
+	udp4(&f, PEER_HOST, PEER_PORT, "198.51.100.1", 30001, 60);
+	assert_int_equal(run1(w, &f, T0 + 603 * SEC), BWG_DROP_POLICY_BLOCK);
+	bwg_worker_housekeeping(w, T0 + 605 * SEC);
+	assert_int_equal(first->cls_src, BWG_SRC_DEFAULT);
+	assert_int_equal(run1(w, &f, T0 + 605 * SEC), BWG_VERDICT_FORWARD);
+	assert_conservation(w);
+	free_worker(&r);
+	bwg_behaviour_destroy(b);
+}
+
 /* ---- policy and schedule changes --------------------------------------------------------------- */
 
 /* Compile another policy against the worker's own nDPI names. */
@@ -1448,6 +1549,7 @@ main(void)
 		cmocka_unit_test(test_flush_exports_flows),
 		cmocka_unit_test(test_flush_budget),
 		cmocka_unit_test(test_housekeeping_ages_idle_flows),
+		cmocka_unit_test(test_behaviour_tags_host),
 		cmocka_unit_test(test_schedule_boundary),
 		cmocka_unit_test(test_policy_swap_changes_action),
 		cmocka_unit_test(test_policy_swap_recomputes_unit),

@@ -330,15 +330,62 @@ host_set(struct bwg_worker *w, struct bwg_flow *f, const char *host, bool learne
 		f->flags |= BWG_FLOW_HOST_LEARNED;
 }
 
-/* The inside end of f: the address in a unit's plan, the client when neither or both. */
-static const uint8_t *
-inside_host(const struct bwg_worker *w, const struct bwg_flow *f)
+/*
+ * The inside end of f (0: client, 1: server): the address in a unit's plan. When the
+ * units do not tell (neither end is in one, as in a capture taken elsewhere, or both
+ * are), the client, and *either says the other end may be the inside host as well.
+ */
+static int
+inside_side(const struct bwg_worker *w, const struct bwg_flow *f, bool *either)
 {
 	const struct bwg_policy *p = w->policy;
-	if (bwg_policy_unit(p, f->family, f->addr[0], f->addr[0]) == BWG_UNIT_NONE &&
-	    bwg_policy_unit(p, f->family, f->addr[1], f->addr[1]) != BWG_UNIT_NONE)
-		return f->addr[1];
-	return f->addr[0];
+	bool c = bwg_policy_unit(p, f->family, f->addr[0], f->addr[0]) != BWG_UNIT_NONE;
+	bool s = bwg_policy_unit(p, f->family, f->addr[1], f->addr[1]) != BWG_UNIT_NONE;
+	*either = c == s;
+	return !c && s ? 1 : 0;
+}
+
+static inline bool
+flow_nameless(const struct bwg_flow *f)
+{
+	return (f->flags & BWG_FLOW_GUESSED) || (f->app == 0 && f->app_master == 0);
+}
+
+/*
+ * Whether a DNS answer named the address at f's end `side`. A P2P peer's address comes
+ * from a tracker, the DHT or another peer, never from DNS; the flow itself takes the name
+ * only later (name_learnable), but what behaviour weighs is that there is one.
+ */
+static bool
+end_resolved(const struct bwg_worker *w, const struct bwg_flow *f, int side)
+{
+	char name[BWG_DPI_HOST_MAX];
+	return w->conf.names && bwg_dnsnames_lookup(w->conf.names, f->family, f->addr[side],
+						    w->clock_ns, name, sizeof(name));
+}
+
+/*
+ * Whether host behaviour may class f: it was judged (its own report is in), it has no
+ * name (own, learned, or learnable: its peer's address resolved) and no app nDPI
+ * recognised, and its inside host is tagged. Costs one atomic read while no host
+ * anywhere is tagged.
+ */
+static bool
+flow_p2p_host(const struct bwg_worker *w, const struct bwg_flow *f)
+{
+	const struct bwg_behaviour *b = w->conf.behaviour;
+	if (!b || !(f->life & BWG_FLOW_BEH_JUDGED) || f->host_id != BWG_FLOW_NONE ||
+	    !flow_nameless(f) || !bwg_behaviour_any(b, w->clock_ns) ||
+	    w->policy->classes.by_detector[bwg_detector_behaviour_id()] == BWG_CLASS_NONE)
+		return false;
+	bool either;
+	int in = inside_side(w, f, &either);
+	if (!bwg_behaviour_tagged(b, f->family, f->addr[in], w->clock_ns)) {
+		if (!either || !bwg_behaviour_tagged(b, f->family, f->addr[in ^ 1], w->clock_ns))
+			return false;
+		in ^= 1;
+	}
+	return !end_resolved(w, f, in ^ 1);
 }
 
 /*
@@ -373,17 +420,89 @@ class_decide(struct bwg_worker *w, struct bwg_flow *f, bool settled)
 	}
 	struct bwg_class_evidence e;
 	flow_evidence(w, f, &e);
-	e.p2p_host = w->conf.behaviour && !e.host &&
-		     bwg_behaviour_tagged(w->conf.behaviour, f->family, inside_host(w, f),
-					  w->clock_ns);
+	e.p2p_host = flow_p2p_host(w, f);
 	struct bwg_class_decision d;
 	bwg_classes_decide(&w->policy->classes, &e, &d);
 	f->cls = d.cls;
 	f->cls_src = d.source;
 }
 
-/* Classification is over for f (nDPI done, or never to start): count it once, and tell
- * the host behaviour what kind of flow its inside host opened. */
+/* f's class comes from strong evidence: lists, a DNS name, an app nDPI recognised. */
+static inline bool
+flow_class_strong(const struct bwg_flow *f)
+{
+	return f->cls_src == BWG_SRC_HOST_LIST || f->cls_src == BWG_SRC_DNS ||
+	       ((f->cls_src == BWG_SRC_NDPI_APP || f->cls_src == BWG_SRC_NDPI_CATEGORY) &&
+		!flow_nameless(f));
+}
+
+/*
+ * Tell host behaviour, once, what kind of flow f is, as soon as that is known: when
+ * something recognises it (a P2P flow tags its host at once), else when both ends have
+ * sent payload and nDPI still names nothing (waiting for a reply keeps a ClientHello
+ * split over two segments from being judged half-read), else when nDPI gives up or the
+ * flow ends. Only flows under inspection are judged: one nDPI never saw says nothing.
+ * Then its own host's tag may class it (`settled` as for class_decide).
+ */
+static void
+behaviour_judge(struct bwg_worker *w, struct bwg_flow *f, bool settled)
+{
+	f->life |= BWG_FLOW_BEH_JUDGED;
+	const struct bwg_classes *c = &w->policy->classes;
+	bool nameless = flow_nameless(f), strong = flow_class_strong(f);
+	bool either;
+	int in = inside_side(w, f, &either);
+	bool recognised = strong || !nameless, named = f->host_id != BWG_FLOW_NONE;
+	if (!named && !recognised)
+		named = end_resolved(w, f, in ^ 1);
+	struct bwg_behaviour_flow bf = {
+		.family = f->family,
+		.host = f->addr[in],
+		.peer = f->addr[in ^ 1],
+		.host_port = f->port[in],
+		.peer_port = f->port[in ^ 1],
+		.proto = f->proto,
+		.host_client = in == 0,
+		.named = named,
+		.recognised = recognised,
+		.p2p = strong && f->cls == c->by_detector[bwg_detector_behaviour_id()],
+	};
+	bwg_behaviour_flow(w->conf.behaviour, &bf, w->clock_ns, &w->stats.behaviour);
+	if (flow_p2p_host(w, f))
+		class_decide(w, f, settled);
+}
+
+/* Whether f is to be judged now (see behaviour_judge); its class is decided. */
+static inline bool
+behaviour_due(const struct bwg_worker *w, const struct bwg_flow *f, bool final)
+{
+	const uint8_t both = BWG_FLOW_BEH_DATA_C2S | BWG_FLOW_BEH_DATA_S2C;
+	return w->conf.behaviour && !(f->life & BWG_FLOW_BEH_JUDGED) &&
+	       (final || (f->life & both) == both || !flow_nameless(f) || flow_class_strong(f));
+}
+
+/*
+ * A judged flow whose host's tag may have begun or ended since its class was decided:
+ * decide again (from the aging sweep, and as it ends). Cheap for every other flow.
+ */
+static void
+behaviour_recheck(struct bwg_flow *f, void *ctx)
+{
+	struct bwg_worker *w = ctx;
+	if (!w->conf.behaviour || !(f->life & BWG_FLOW_BEH_JUDGED) ||
+	    f->state == BWG_FLOW_UNINSPECTED || f->decision_gen != w->gen)
+		return;
+	bool was = f->cls_src == BWG_SRC_BEHAVIOUR;
+	if (!was && (f->host_id != BWG_FLOW_NONE || !flow_nameless(f) ||
+		     !bwg_behaviour_any(w->conf.behaviour, w->clock_ns)))
+		return;
+	if (was == flow_p2p_host(w, f))
+		return;
+	class_decide(w, f, f->state != BWG_FLOW_DETECTING);
+	decide(w, f);
+}
+
+/* Classification is over for f (nDPI done, or never to start): count it once. */
 static void
 flow_classified(struct bwg_worker *w, struct bwg_flow *f)
 {
@@ -393,27 +512,6 @@ flow_classified(struct bwg_worker *w, struct bwg_flow *f)
 	if (app < s->app_count)
 		s->apps[app].flows++;
 	s->class_sources[f->cls_src < BWG_SRC_MAX ? f->cls_src : BWG_SRC_DEFAULT]++;
-	if (!w->conf.behaviour || f->state == BWG_FLOW_UNINSPECTED)
-		return;
-	const struct bwg_classes *c = &w->policy->classes;
-	bool recognised = f->cls_src == BWG_SRC_HOST_LIST || f->cls_src == BWG_SRC_DNS ||
-			  (f->cls_src == BWG_SRC_NDPI_APP && !(f->flags & BWG_FLOW_GUESSED));
-	const uint8_t *in = inside_host(w, f);
-	int side = in == f->addr[0] ? 0 : 1;
-	struct bwg_behaviour_flow bf = {
-		.family = f->family,
-		.host = in,
-		.peer = f->addr[side ^ 1],
-		.host_port = f->port[side],
-		.peer_port = f->port[side ^ 1],
-		.proto = f->proto,
-		.host_client = side == 0,
-		.named = f->host_id != BWG_FLOW_NONE,
-		.recognised = recognised ||
-			      (!(f->flags & BWG_FLOW_GUESSED) && (f->app || f->app_master)),
-		.p2p = recognised && f->cls == c->by_detector[bwg_detector_behaviour_id()],
-	};
-	bwg_behaviour_flow(w->conf.behaviour, &bf, w->clock_ns, &w->stats.behaviour);
 }
 
 /* Take nDPI's current answer and the detectors' (`det`); `final` when detection is over. */
@@ -435,7 +533,7 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	bool changed = r->master != f->app_master || r->app != f->app ||
 		       r->category != f->category || own_new || det != f->det ||
 		       guessed != !!(f->flags & BWG_FLOW_GUESSED) || first_datagram;
-	if (!changed && !final)
+	if (!changed && !final && !behaviour_due(w, f, false))
 		return;
 	f->app_master = r->master;
 	f->app = r->app;
@@ -444,6 +542,8 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	f->flags = (uint8_t)(guessed ? f->flags | BWG_FLOW_GUESSED : f->flags & ~BWG_FLOW_GUESSED);
 	host_set(w, f, own, false);
 	class_decide(w, f, final);
+	if (behaviour_due(w, f, final))
+		behaviour_judge(w, f, final);
 	if (final)
 		flow_classified(w, f);
 	decide(w, f);
@@ -603,6 +703,8 @@ flow_end(struct bwg_flow *f, void *ctx)
 		dpi_finish(w, f);
 	} else if (f->decision_gen != w->gen) {
 		reevaluate(w, f);
+	} else {
+		behaviour_recheck(f, w); /* the record says what the host's tag made of it */
 	}
 	if (w->conf.export_flows)
 		emit(w, f, BWG_EVENT_FLOW);
@@ -889,6 +991,8 @@ account:
 	/* Like ndpiReader, nDPI sees whole captured packets only, never later fragments. */
 	if (f->state == BWG_FLOW_DETECTING && !p->cut && p->frag != BWG_FRAG_LATER) {
 		struct bwg_dpi_result r;
+		if (p->l4_payload)
+			f->life |= dir ? BWG_FLOW_BEH_DATA_S2C : BWG_FLOW_BEH_DATA_C2S;
 		s->cnt[BWG_CNT_DPI_PACKETS]++;
 		f->dpi_pkts++;
 		bool done = bwg_dpi_feed(w->dpi, f->dpi_slot, p, w->clock_ns,
@@ -977,7 +1081,8 @@ uint32_t
 bwg_worker_housekeeping(struct bwg_worker *w, uint64_t now_ns)
 {
 	clock_advance(w, now_ns);
-	uint32_t n = bwg_flow_table_age(&w->flows, w->clock_ns, w->conf.aging_budget, flow_end, w);
+	uint32_t n = bwg_flow_table_sweep(&w->flows, w->clock_ns, w->conf.aging_budget, flow_end,
+					  w->conf.behaviour ? behaviour_recheck : NULL, w);
 	w->stats.flows_active = w->flows.active;
 	return n;
 }
