@@ -18,10 +18,11 @@
  *             ports as peers (a DHT/uTP socket, a listening port peers connect to; the
  *             ephemeral port of a TCP connection the host opened says nothing)
  *
- * and any flow recognised as P2P itself (nDPI's BitTorrent, eDonkey, ... or the P2P
- * class's host lists), which tags its host at once. Flows recognised by strong evidence
- * (host lists, a DNS name, an nDPI dissector: Zoom, Teams, Webex and their peer-to-peer
- * media) never count and are never reclassed.
+ * and any flow recognised as P2P itself (nDPI's BitTorrent, eDonkey, ..., the P2P
+ * class's lists, or bwgate's own P2P detectors: uTP, the DHT, UDP trackers), which tags
+ * its host at once. Flows recognised by evidence of their own (lists, a DNS name, an
+ * nDPI dissector, a payload detector: Zoom, Teams, Webex and their peer-to-peer media, a
+ * game) never count and are never reclassed.
  *
  * One table shared by every worker (a host's flows are spread over workers by RSS), built
  * by the control thread; workers report each flow once, when it is first judged (see
@@ -46,7 +47,8 @@ struct bwg_behaviour_flow {
 	bool host_client;      /* the inside host opened the flow */
 	bool named;            /* the flow has a host name (own, or learned from DNS) */
 	bool recognised;       /* nDPI named its application (not a guess by port), or a
-				  list or a DNS name decided its class: never counts */
+				  list, a DNS name or a payload detector decided its
+				  class: never counts */
 	bool p2p;              /* recognised, and its class is the P2P class: tags at once */
 };
 

@@ -427,18 +427,25 @@ class_decide(struct bwg_worker *w, struct bwg_flow *f, bool settled)
 	f->cls_src = d.source;
 }
 
-/* f's class comes from strong evidence: lists, a DNS name, an app nDPI recognised. */
+/*
+ * f's class comes from evidence about the flow itself: lists, a DNS name, an app nDPI
+ * recognised, or a payload detector that recognised what the payload holds (a weak one,
+ * which only saw what it lacks, does not count).
+ */
 static inline bool
 flow_class_strong(const struct bwg_flow *f)
 {
+	const struct bwg_detector *d;
 	return f->cls_src == BWG_SRC_HOST_LIST || f->cls_src == BWG_SRC_DNS ||
 	       ((f->cls_src == BWG_SRC_NDPI_APP || f->cls_src == BWG_SRC_NDPI_CATEGORY) &&
-		!flow_nameless(f));
+		!flow_nameless(f)) ||
+	       (f->cls_src == BWG_SRC_HEURISTIC && (d = bwg_detector(f->det)) && !d->weak);
 }
 
 /*
  * Tell host behaviour, once, what kind of flow f is, as soon as that is known: when
- * something recognises it (a P2P flow tags its host at once), else when both ends have
+ * something recognises it (a P2P flow, by nDPI, the lists or bwgate's own P2P detectors,
+ * tags its host at once; any other never counts), else when both ends have
  * sent payload and nDPI still names nothing (waiting for a reply keeps a ClientHello
  * split over two segments from being judged half-read), else when nDPI gives up or the
  * flow ends. Only flows under inspection are judged: one nDPI never saw says nothing.
@@ -493,7 +500,7 @@ behaviour_recheck(struct bwg_flow *f, void *ctx)
 	    f->state == BWG_FLOW_UNINSPECTED || f->decision_gen != w->gen)
 		return;
 	bool was = f->cls_src == BWG_SRC_BEHAVIOUR;
-	if (!was && (f->host_id != BWG_FLOW_NONE || !flow_nameless(f) ||
+	if (!was && (f->host_id != BWG_FLOW_NONE || !flow_nameless(f) || flow_class_strong(f) ||
 		     !bwg_behaviour_any(w->conf.behaviour, w->clock_ns)))
 		return;
 	if (was == flow_p2p_host(w, f))
