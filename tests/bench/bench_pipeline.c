@@ -93,8 +93,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_pipeline: %s\n", err);
 		return 2;
 	}
+	/* The tables workers share (names learned from DNS, host behaviour), as the
+	 * front-ends build them: the established path must not pay for them. */
+	struct bwg_dnsnames *names;
+	struct bwg_behaviour *behaviour;
+	if (bwg_setup_shared(pol->conf, &names, &behaviour, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench_pipeline: %s\n", err);
+		return 1;
+	}
 	struct bwg_worker_conf wc = {.link = BWG_LINK_ETHER, .event_ring_size = 1 << 16,
-				     .aging_budget = 256};
+				     .aging_budget = 256, .names = names,
+				     .behaviour = behaviour};
 	struct bwg_worker *w;
 	if (bwg_worker_create(&w, &wc, pol, dpi, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench_pipeline: %s\n", err);
@@ -141,6 +150,8 @@ main(int argc, char **argv)
 	       ipv6 ? "IPv6" : "IPv4", rounds, (unsigned long long)pkts, (double)best / nflows);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);
+	bwg_dnsnames_destroy(names);
+	bwg_behaviour_destroy(behaviour);
 	free(frames);
 	free(fr);
 	return 0;
