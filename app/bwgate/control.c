@@ -69,6 +69,48 @@ api_start(struct bwg_control *ctl, char *err, size_t errlen)
 	return 0;
 }
 
+/* The oldest policy version a worker may still be reading. */
+static uint32_t
+oldest_live(const struct bwg_control *ctl)
+{
+	uint32_t v = ctl->policy ? ctl->policy->version : UINT32_MAX;
+	for (uint32_t i = 0; i < ctl->n_retired; i++)
+		if (ctl->retired[i].policy->version < v)
+			v = ctl->retired[i].policy->version;
+	return v;
+}
+
+/*
+ * Point p's class and unit ids at the counter slots of their names (before p is
+ * published: workers count where it says). Names new since start take free slots, or
+ * those of names no live policy has had for the longest; their counts start at zero.
+ */
+static int
+slots_bind(struct bwg_control *ctl, struct bwg_policy *p)
+{
+	bwg_control_snapshot(ctl);
+	uint32_t live = oldest_live(ctl);
+	/* All or nothing: the class table as it was, should the units not fit. */
+	struct bwg_stats_slots *cs = &ctl->class_slots;
+	char names[BWG_CLASS_SLOTS][BWG_NAME_MAX];
+	uint32_t version[BWG_CLASS_SLOTS], n = cs->n;
+	struct bwg_obj_stats base[BWG_CLASS_SLOTS];
+	memcpy(names, cs->names, sizeof(names));
+	memcpy(version, cs->version, sizeof(version));
+	memcpy(base, cs->base, sizeof(base));
+	int rc = bwg_stats_slots_bind(cs, p->class_names, p->n_classes, p->version, live,
+				      ctl->snap.classes, p->class_slot);
+	if (rc == 0 &&
+	    (rc = bwg_stats_slots_bind(&ctl->unit_slots, p->unit_names, p->n_units, p->version,
+				       live, ctl->snap.units, p->unit_slot)) < 0) {
+		memcpy(cs->names, names, sizeof(names));
+		memcpy(cs->version, version, sizeof(version));
+		memcpy(cs->base, base, sizeof(base));
+		cs->n = n;
+	}
+	return rc;
+}
+
 int
 bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char *config_path,
 		 struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n, char *err,
@@ -83,7 +125,10 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 	ctl->stall_timeout_ms = policy->conf->stall_timeout_ms;
 	ctl->front = -1;
 	ctl->watch = calloc(n, sizeof(*ctl->watch));
-	if (!ctl->watch || bwg_stats_init(&ctl->snap, lcores[0].w->stats.app_count) < 0) {
+	if (!ctl->watch || bwg_stats_init(&ctl->snap, lcores[0].w->stats.app_count) < 0 ||
+	    bwg_stats_slots_init(&ctl->class_slots, BWG_CLASS_SLOTS, false) < 0 ||
+	    bwg_stats_slots_init(&ctl->unit_slots, BWG_UNIT_SLOTS, true) < 0 ||
+	    slots_bind(ctl, policy) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -139,6 +184,8 @@ bwg_control_fini(struct bwg_control *ctl)
 		fclose(ctl->events);
 	ctl->events = NULL;
 	bwg_stats_fini(&ctl->snap);
+	bwg_stats_slots_fini(&ctl->class_slots);
+	bwg_stats_slots_fini(&ctl->unit_slots);
 	free(ctl->watch);
 	ctl->watch = NULL;
 	struct bwg_policy *p = ctl->policy;
@@ -346,6 +393,16 @@ bwg_control_stats_json(struct bwg_control *ctl)
 		return NULL;
 	struct bwg_stats_names names;
 	bwg_setup_stats_names(&names, ctl->policy, dpi, apps);
+	/* Classes and units by name across the policies the gate ran. */
+	const char *classes[BWG_CLASS_SLOTS], *units[BWG_UNIT_SLOTS];
+	bwg_stats_slots_rebase(&ctl->class_slots, ctl->snap.classes);
+	bwg_stats_slots_rebase(&ctl->unit_slots, ctl->snap.units);
+	bwg_stats_slots_names(&ctl->class_slots, classes);
+	bwg_stats_slots_names(&ctl->unit_slots, units);
+	names.classes = classes;
+	names.n_classes = ctl->class_slots.n;
+	names.units = units;
+	names.n_units = ctl->unit_slots.n;
 	uint64_t capacity = 0, cycles = 0, pkts = 0;
 	for (uint32_t i = 0; i < ctl->n; i++) {
 		capacity += ctl->lcores[i].w->flows.capacity;
@@ -462,7 +519,12 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 			ap->resets_sent += atomic_load_explicit(&ctl->lcores[i].pub.resets_sent[r],
 								memory_order_relaxed);
 	}
-	bwg_api_snapshot_names(s, p->class_names, p->n_classes, p->unit_names, p->n_units);
+	bwg_stats_slots_rebase(&ctl->class_slots, s->cur.classes);
+	bwg_stats_slots_rebase(&ctl->unit_slots, s->cur.units);
+	const char *classes[BWG_CLASS_SLOTS], *units[BWG_UNIT_SLOTS];
+	bwg_stats_slots_names(&ctl->class_slots, classes);
+	bwg_stats_slots_names(&ctl->unit_slots, units);
+	bwg_api_snapshot_names(s, classes, ctl->class_slots.n, units, ctl->unit_slots.n);
 	s->app_names = ctl->app_names;
 	s->policy_version = p->version;
 	s->policy_loaded_at = p->loaded_at;
@@ -588,6 +650,14 @@ bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len
 	struct bwg_policy *p;
 	if (bwg_policy_compile(&p, conf, ctl->dpi, ctl->policy->version + 1, err, sizeof(err)) < 0)
 		goto bad;
+	if (slots_bind(ctl, p) < 0) {
+		snprintf(err, sizeof(err), "%s: more class or unit names than counters can be kept "
+			 "for while %u replaced policies are still in use (%d classes, %d units): "
+			 "try again once the workers moved on, or restart bwgate", source,
+			 ctl->n_retired, BWG_CLASS_SLOTS, BWG_UNIT_SLOTS);
+		bwg_policy_free(p);
+		goto bad;
+	}
 	/* Publish: workers adopt it at their next housekeeping tick; the HTTP thread at once.
 	 * The old one is freed once every worker acknowledged the new version. */
 	for (uint32_t i = 0; i < ctl->n; i++)

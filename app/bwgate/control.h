@@ -52,6 +52,8 @@ struct bwg_control {
 	struct bwg_ctl_retired retired[BWG_CTL_RETIRED_MAX];
 	uint32_t n_retired;
 	uint64_t reloads_ok, reloads_failed;
+	/* counters belong to names across replacements: the slots each name counts in */
+	struct bwg_stats_slots class_slots, unit_slots;
 	/* HTTP API: snapshots published to its thread, requests answered here */
 	bool http_on;
 	struct bwg_http http;

@@ -48,10 +48,10 @@ void
 bwg_api_snapshot_names(struct bwg_api_snapshot *s, const char *const *classes, uint32_t n_classes,
 		       const char *const *units, uint32_t n_units)
 {
-	s->n_classes = n_classes < BWG_CLASS_MAX ? n_classes : BWG_CLASS_MAX;
+	s->n_classes = n_classes < BWG_CLASS_SLOTS ? n_classes : BWG_CLASS_SLOTS;
 	for (uint32_t i = 0; i < s->n_classes; i++)
 		snprintf(s->class_names[i], BWG_NAME_MAX, "%s", classes[i] ? classes[i] : "");
-	s->n_units = n_units < BWG_UNIT_MAX + 1 ? n_units : BWG_UNIT_MAX + 1;
+	s->n_units = n_units < BWG_UNIT_SLOTS ? n_units : BWG_UNIT_SLOTS;
 	for (uint32_t i = 0; i < s->n_units; i++)
 		snprintf(s->unit_names[i], BWG_NAME_MAX, "%s", units[i] ? units[i] : "");
 }
@@ -145,7 +145,7 @@ bwg_api_workers_json(const struct bwg_api_snapshot *s)
 json_t *
 bwg_api_stats_json(const struct bwg_api_snapshot *s)
 {
-	const char *classes[BWG_CLASS_MAX], *units[BWG_UNIT_MAX + 1];
+	const char *classes[BWG_CLASS_SLOTS], *units[BWG_UNIT_SLOTS];
 	for (uint32_t i = 0; i < s->n_classes; i++)
 		classes[i] = s->class_names[i];
 	for (uint32_t i = 0; i < s->n_units; i++)

@@ -61,9 +61,10 @@ struct bwg_api_snapshot {
 	struct bwg_stats prev; /* the previous sum (rates, top) */
 	uint64_t flow_capacity;
 
-	char class_names[BWG_CLASS_MAX][BWG_NAME_MAX];
+	/* by counter slot (bwg_stats_slots): names the policy in force may no longer have */
+	char class_names[BWG_CLASS_SLOTS][BWG_NAME_MAX];
 	uint32_t n_classes;
-	char unit_names[BWG_UNIT_MAX + 1][BWG_NAME_MAX]; /* [0] = "" */
+	char unit_names[BWG_UNIT_SLOTS][BWG_NAME_MAX]; /* [0] = "" */
 	uint32_t n_units;
 	const char *const *app_names; /* [cur.app_count], static for the process */
 
@@ -84,7 +85,7 @@ struct bwg_api_snapshot {
 int bwg_api_snapshot_init(struct bwg_api_snapshot *s, uint32_t app_count, uint32_t n_workers);
 void bwg_api_snapshot_fini(struct bwg_api_snapshot *s);
 
-/* Names from the policy in force, copied (the policy may be replaced later). */
+/* Names by counter slot, copied (the policy may be replaced later). */
 void bwg_api_snapshot_names(struct bwg_api_snapshot *s, const char *const *classes,
 			    uint32_t n_classes, const char *const *units, uint32_t n_units);
 

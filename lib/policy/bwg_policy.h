@@ -74,6 +74,13 @@ struct bwg_policy {
 	 * gate; 0: no cap. Each of the config's N workers enforces its share (see worker). */
 	uint32_t host_flows_max[BWG_UNIT_MAX + 1];
 	bool host_flows_capped; /* any of them is not 0 */
+
+	/* Where workers count each class and unit (struct bwg_stats): ids are numbered per
+	 * policy, counters belong to names. The identity when compiled; the appliance's
+	 * control thread rebinds them to slots kept by name across replacements
+	 * (bwg_stats_slots_bind) before it publishes the policy. */
+	uint16_t class_slot[BWG_CLASS_MAX];
+	uint16_t unit_slot[BWG_UNIT_MAX + 1];
 };
 
 /*

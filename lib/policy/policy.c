@@ -278,6 +278,10 @@ bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struc
 	for (uint32_t k = 0; k < p->classes.n; k++)
 		p->class_names[k] = p->classes.names[k];
 	p->n_classes = p->classes.n;
+	for (uint32_t k = 0; k < BWG_CLASS_MAX; k++)
+		p->class_slot[k] = (uint16_t)k;
+	for (uint32_t u = 0; u <= BWG_UNIT_MAX; u++)
+		p->unit_slot[u] = (uint16_t)u;
 	if ((rc = compile_units(p)) < 0)
 		goto fail;
 	for (uint32_t i = 0; i < conf->n_rules; i++)

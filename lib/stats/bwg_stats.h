@@ -15,6 +15,7 @@
  * frame the TX queue then refused once, as tx_full; tx is their difference.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -89,13 +90,23 @@ struct bwg_obj_stats {
 	uint64_t dropped_packets;
 };
 
+/*
+ * Class and unit counters are indexed by slot, not by the policy's ids: a slot belongs
+ * to a name for as long as the process runs (see bwg_stats_slots below), so replacing
+ * the policy — reordering, adding, removing names — never moves counts from one name to
+ * another. There are twice as many slots as a policy may name, so names that left the
+ * policy keep their counters until their slot is needed again.
+ */
+#define BWG_CLASS_SLOTS (2 * BWG_CLASS_MAX)
+#define BWG_UNIT_SLOTS (2 * (BWG_UNIT_MAX + 1))
+
 struct bwg_stats {
 	uint64_t cnt[BWG_CNT_MAX];
 	uint64_t drops[BWG_DROP_MAX];
 	uint64_t malformed[BWG_PKT_RESULT_MAX]; /* parse results, [OK] unused */
 	uint64_t flows_active;                  /* gauge */
-	struct bwg_obj_stats classes[BWG_CLASS_MAX];
-	struct bwg_obj_stats units[BWG_UNIT_MAX + 1];
+	struct bwg_obj_stats classes[BWG_CLASS_SLOTS]; /* by slot: policy->class_slot[id] */
+	struct bwg_obj_stats units[BWG_UNIT_SLOTS];    /* by slot: policy->unit_slot[id] */
 	struct bwg_obj_stats *apps; /* [app_count], indexed by nDPI id */
 	uint32_t app_count;
 	uint64_t class_sources[BWG_SRC_MAX]; /* flows by the evidence that classed them */
@@ -191,5 +202,36 @@ void bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src);
  */
 json_t *bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 		       uint64_t flow_capacity, json_t *ports, json_t *workers);
+
+/*
+ * Counter slots by name (control thread of the appliance). One table for class names,
+ * one for unit names (slot 0 stays "", no unit). A name keeps its slot across policy
+ * replacements; a new name takes a free slot, else the slot of a name that no live
+ * policy (one a worker may still read) names, the one gone longest; that slot's count so
+ * far becomes its base, which bwg_stats_slots_rebase() subtracts, so the new name starts
+ * from zero and the old one is forgotten.
+ */
+struct bwg_stats_slots {
+	uint32_t cap, n;		 /* slots, slots ever used */
+	char (*names)[BWG_NAME_MAX];	 /* [cap] */
+	uint32_t *version;		 /* [cap]: the newest policy version naming it */
+	struct bwg_obj_stats *base;	 /* [cap]: counted before its name took it */
+};
+
+int bwg_stats_slots_init(struct bwg_stats_slots *t, uint32_t cap, bool no_unit_slot);
+void bwg_stats_slots_fini(struct bwg_stats_slots *t);
+/*
+ * Bind the n names of a policy of `version` to slots, written to out[i]. `oldest_live`
+ * is the oldest version a worker may still be reading: slots named only by older
+ * versions may be reused. `sums` are the workers' counters by slot now (a reused slot's
+ * base). Returns 0, or -ENOSPC (nothing changed) when the live names need more slots.
+ */
+int bwg_stats_slots_bind(struct bwg_stats_slots *t, const char *const *names, uint32_t n,
+			 uint32_t version, uint32_t oldest_live, const struct bwg_obj_stats *sums,
+			 uint16_t *out);
+/* sums[i] -= base[i] for every slot: counters as the slots' current names see them. */
+void bwg_stats_slots_rebase(const struct bwg_stats_slots *t, struct bwg_obj_stats *sums);
+/* The names by slot, for bwg_stats_json: names[i] = slot i's name ("" when unused). */
+void bwg_stats_slots_names(const struct bwg_stats_slots *t, const char **names);
 
 #endif

@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +77,8 @@ bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 	for (int i = 0; i < BWG_PKT_RESULT_MAX; i++)
 		dst->malformed[i] += src->malformed[i];
 	dst->flows_active += src->flows_active;
-	obj_add(dst->classes, src->classes, BWG_CLASS_MAX);
-	obj_add(dst->units, src->units, BWG_UNIT_MAX + 1);
+	obj_add(dst->classes, src->classes, BWG_CLASS_SLOTS);
+	obj_add(dst->units, src->units, BWG_UNIT_SLOTS);
 	uint32_t n = src->app_count < dst->app_count ? src->app_count : dst->app_count;
 	obj_add(dst->apps, src->apps, n);
 	for (int i = 0; i < BWG_SRC_MAX; i++)
@@ -163,7 +164,7 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 				      (json_int_t)bh->evictions, "busy", (json_int_t)bh->busy));
 
 	json_t *classes = json_array();
-	for (uint32_t i = 0; i < names->n_classes && i < BWG_CLASS_MAX; i++)
+	for (uint32_t i = 0; i < names->n_classes && i < BWG_CLASS_SLOTS; i++)
 		json_array_append_new(classes, obj_json(names->classes[i], &s->classes[i]));
 	json_object_set_new(doc, "classes", classes);
 
@@ -174,11 +175,113 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 	json_object_set_new(doc, "apps", apps);
 
 	json_t *units = json_array();
-	for (uint32_t i = 0; i < names->n_units && i <= BWG_UNIT_MAX; i++)
+	for (uint32_t i = 0; i < names->n_units && i < BWG_UNIT_SLOTS; i++)
 		json_array_append_new(units, obj_json(i ? names->units[i] : "", &s->units[i]));
 	json_object_set_new(doc, "units", units);
 
 	json_object_set_new(doc, "ports", ports ? ports : json_array());
 	json_object_set_new(doc, "workers", workers ? workers : json_array());
 	return doc;
+}
+
+/* ---- counter slots by name ---------------------------------------------------------------- */
+
+int
+bwg_stats_slots_init(struct bwg_stats_slots *t, uint32_t cap, bool no_unit_slot)
+{
+	memset(t, 0, sizeof(*t));
+	t->names = calloc(cap, sizeof(*t->names));
+	t->version = calloc(cap, sizeof(*t->version));
+	t->base = calloc(cap, sizeof(*t->base));
+	if (!t->names || !t->version || !t->base) {
+		bwg_stats_slots_fini(t);
+		return -ENOMEM;
+	}
+	t->cap = cap;
+	if (no_unit_slot) {
+		t->n = 1; /* slot 0: "", no unit, forever */
+		t->version[0] = UINT32_MAX;
+	}
+	return 0;
+}
+
+void
+bwg_stats_slots_fini(struct bwg_stats_slots *t)
+{
+	free(t->names);
+	free(t->version);
+	free(t->base);
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+slot_of(const struct bwg_stats_slots *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+bwg_stats_slots_bind(struct bwg_stats_slots *t, const char *const *names, uint32_t n,
+		     uint32_t version, uint32_t oldest_live, const struct bwg_obj_stats *sums,
+		     uint16_t *out)
+{
+	/* Plan first, so that a failure changes nothing. */
+	int plan[BWG_UNIT_SLOTS];
+	bool taken[BWG_UNIT_SLOTS] = {false};
+	uint32_t fresh = t->n;
+	if (n > BWG_UNIT_SLOTS || t->cap > BWG_UNIT_SLOTS)
+		return -ENOSPC;
+	for (uint32_t i = 0; i < n; i++)
+		if ((plan[i] = slot_of(t, names[i])) >= 0)
+			taken[plan[i]] = true;
+	for (uint32_t i = 0; i < n; i++) {
+		if (plan[i] >= 0)
+			continue;
+		if (fresh < t->cap) {
+			plan[i] = (int)fresh++;
+			continue;
+		}
+		int best = -1; /* the slot whose name left the live policies longest ago */
+		for (uint32_t k = 0; k < t->n; k++)
+			if (!taken[k] && t->version[k] < oldest_live &&
+			    (best < 0 || t->version[k] < t->version[best]))
+				best = (int)k;
+		if (best < 0)
+			return -ENOSPC;
+		taken[best] = true;
+		plan[i] = best;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)plan[i];
+		if (k >= t->n || strcmp(t->names[k], names[i]) != 0) {
+			snprintf(t->names[k], BWG_NAME_MAX, "%s", names[i]);
+			t->base[k] = sums[k]; /* a fresh slot counted nothing: zero */
+		}
+		if (t->version[k] != UINT32_MAX)
+			t->version[k] = version;
+		out[i] = (uint16_t)k;
+	}
+	t->n = fresh;
+	return 0;
+}
+
+void
+bwg_stats_slots_rebase(const struct bwg_stats_slots *t, struct bwg_obj_stats *sums)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		sums[i].packets -= t->base[i].packets;
+		sums[i].bytes -= t->base[i].bytes;
+		sums[i].flows -= t->base[i].flows;
+		sums[i].dropped_packets -= t->base[i].dropped_packets;
+	}
+}
+
+void
+bwg_stats_slots_names(const struct bwg_stats_slots *t, const char **names)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		names[i] = t->names[i];
 }

@@ -4,6 +4,7 @@
  * summing per-worker snapshots, clearing, and the counter name tables.
  */
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -225,6 +226,53 @@ test_names(void **state)
 	assert_string_equal(bwg_counter_names[BWG_CNT_EVENTS_LOST], "events_lost");
 }
 
+/* Counter slots follow names across policies: reordered names keep their slots, a new
+ * name takes a fresh one, and once every slot was used a name that left the live
+ * policies gives its slot up, its count turned into the base the new name starts from. */
+static void
+test_slots(void **state)
+{
+	(void)state;
+	struct bwg_stats_slots t;
+	struct bwg_obj_stats sums[8] = {{0}};
+	uint16_t out[4];
+	assert_int_equal(bwg_stats_slots_init(&t, 4, true), 0);
+	const char *v1[] = {"", "finance", "hq"};
+	assert_int_equal(bwg_stats_slots_bind(&t, v1, 3, 1, 1, sums, out), 0);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(out[2], 2);
+	sums[1].packets = 100; /* finance */
+	sums[2].packets = 7;   /* hq */
+	const char *v2[] = {"", "hq", "finance"}; /* reordered: same slots */
+	assert_int_equal(bwg_stats_slots_bind(&t, v2, 3, 2, 2, sums, out), 0);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 2);
+	assert_int_equal(out[2], 1);
+	const char *v3[] = {"", "school"}; /* new: the last fresh slot */
+	assert_int_equal(bwg_stats_slots_bind(&t, v3, 2, 3, 3, sums, out), 0);
+	assert_int_equal(out[1], 3);
+	/* No fresh slot left, and version 2 (finance, hq) may still be read: no room. */
+	const char *v4[] = {"", "school", "lab"};
+	assert_int_equal(bwg_stats_slots_bind(&t, v4, 3, 4, 2, sums, out), -ENOSPC);
+	assert_int_equal(t.n, 4);
+	assert_string_equal(t.names[1], "finance");
+	/* Once it is not: "lab" takes a slot of a name gone since version 2, from zero. */
+	assert_int_equal(bwg_stats_slots_bind(&t, v4, 3, 4, 3, sums, out), 0);
+	assert_true(out[2] == 1 || out[2] == 2);
+	uint16_t lab = out[2];
+	sums[lab].packets += 5;
+	struct bwg_obj_stats seen[8];
+	memcpy(seen, sums, sizeof(seen));
+	bwg_stats_slots_rebase(&t, seen);
+	assert_int_equal(seen[lab].packets, 5);
+	assert_int_equal(seen[3].packets, 0);
+	const char *by_slot[4];
+	bwg_stats_slots_names(&t, by_slot);
+	assert_string_equal(by_slot[lab], "lab");
+	assert_string_equal(by_slot[0], "");
+	bwg_stats_slots_fini(&t);
+}
+
 int
 main(void)
 {
@@ -233,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_json_empty),
 		cmocka_unit_test(test_add_and_clear),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

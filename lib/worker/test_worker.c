@@ -940,9 +940,9 @@ test_flow_counts_add_up(void **state)
 	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
 	const struct bwg_stats *s = &r.w->stats;
 	uint64_t classes = 0, units = 0, apps = 0, app_pkts = 0;
-	for (int i = 0; i < BWG_CLASS_MAX; i++)
+	for (int i = 0; i < BWG_CLASS_SLOTS; i++)
 		classes += s->classes[i].flows;
-	for (int i = 0; i <= BWG_UNIT_MAX; i++)
+	for (int i = 0; i < BWG_UNIT_SLOTS; i++)
 		units += s->units[i].flows;
 	for (uint32_t i = 0; i < s->app_count; i++) {
 		apps += s->apps[i].flows;

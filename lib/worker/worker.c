@@ -515,7 +515,7 @@ flow_classified(struct bwg_worker *w, struct bwg_flow *f)
 {
 	struct bwg_stats *s = &w->stats;
 	uint16_t app = f->app ? f->app : f->app_master;
-	s->classes[f->cls].flows++;
+	s->classes[w->policy->class_slot[f->cls]].flows++;
 	if (app < s->app_count)
 		s->apps[app].flows++;
 	s->class_sources[f->cls_src < BWG_SRC_MAX ? f->cls_src : BWG_SRC_DEFAULT]++;
@@ -674,7 +674,7 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 	f->unit = bwg_policy_unit(p, f->family, f->addr[0], f->addr[1]);
 	if ((f->proto == 17 || f->proto == 6) && (f->port[0] == 53 || f->port[1] == 53))
 		f->flags |= BWG_FLOW_DNS;
-	w->stats.units[f->unit].flows++;
+	w->stats.units[p->unit_slot[f->unit]].flows++;
 	w->stats.cnt[BWG_CNT_FLOWS_CREATED]++;
 	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT && dpi_reclaim(w, f))
@@ -1034,7 +1034,9 @@ account:
 		v = BWG_DROP_MALFORMED;
 
 	uint16_t app = f->app ? f->app : f->app_master;
-	struct bwg_obj_stats *objs[3] = {&s->classes[f->cls], &s->units[f->unit],
+	const struct bwg_policy *pol = w->policy; /* counters by name: slots, not ids */
+	struct bwg_obj_stats *objs[3] = {&s->classes[pol->class_slot[f->cls]],
+					 &s->units[pol->unit_slot[f->unit]],
 					 app < s->app_count ? &s->apps[app] : NULL};
 	for (int i = 0; i < 3; i++) {
 		if (!objs[i])
