@@ -11,8 +11,10 @@
  * snapshot (bwg_stats_json) plus the ports[] and workers[] arrays built here.
  *
  * For the HTTP API it publishes a snapshot every 200 ms (two buffers: the HTTP thread
- * reads the front one under the API lock while the back one is filled) and answers the
- * requests the HTTP thread hands over. Policy replacement happens here too: parse,
+ * reads the front one under the API lock while the back one is filled), refreshes the
+ * list of the largest flows every second the same way (the workers scan their tables in
+ * bounded steps at their housekeeping ticks; no request waits for them) and answers the
+ * writes the HTTP thread hands over. Policy replacement happens here too: parse,
  * validate and compile against the control thread's own nDPI context, then a pointer
  * per worker, adopted at the worker's housekeeping tick and acknowledged by version;
  * a replaced policy is freed once every worker acknowledged a newer one.
@@ -51,9 +53,11 @@ api_start(struct bwg_control *ctl, char *err, size_t errlen)
 	for (uint32_t i = 0; i < apps; i++)
 		ctl->app_names[i] = bwg_dpi_app_name(ctl->dpi, (uint16_t)i);
 	for (int i = 0; i < 2; i++)
-		if (bwg_api_snapshot_init(&ctl->snaps[i], ctl->snap.app_count, ctl->n) < 0)
+		if (bwg_api_snapshot_init(&ctl->snaps[i], ctl->snap.app_count, ctl->n) < 0 ||
+		    bwg_api_flows_init(&ctl->flow_lists[i], ctl->n * BWG_DP_FLOWS_MAX) < 0)
 			return -ENOMEM;
 	ctl->front = -1;
+	ctl->flows_front = -1;
 	int rc = bwg_http_start(&ctl->http, c->api_listen, c->api_token_file, ctl->dpi, err, errlen);
 	if (rc < 0) {
 		bwg_http_stop(&ctl->http);
@@ -168,11 +172,15 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 struct bwg_policy *
 bwg_control_fini(struct bwg_control *ctl)
 {
-	if (ctl->http_on)
+	if (ctl->http_on) {
+		bwg_telemetry_unregister(); /* its threads outlive the API: detach them first */
 		bwg_http_stop(&ctl->http);
+	}
 	ctl->http_on = false;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		bwg_api_snapshot_fini(&ctl->snaps[i]);
+		bwg_api_flows_fini(&ctl->flow_lists[i]);
+	}
 	free(ctl->app_names);
 	ctl->app_names = NULL;
 	for (uint32_t i = 0; i < ctl->n_retired; i++)
@@ -678,68 +686,62 @@ bad:
 	return 400;
 }
 
-/* ---- HTTP API: requests ------------------------------------------------------------------ */
+/* ---- HTTP API: the flow list -------------------------------------------------------------- */
 
-static int
-view_cmp(const void *a, const void *b)
+static uint64_t
+realtime_ns(void)
 {
-	const struct bwg_flow_view *x = a, *y = b;
-	uint64_t bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
-	return bx < by ? 1 : bx > by ? -1 : 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Ask every worker for its largest flows (answered at their housekeeping ticks). */
 static void
-flows_start(struct bwg_control *ctl, struct bwg_http_req *r, uint64_t now_ns)
+flows_ask(struct bwg_control *ctl, uint64_t now_ns)
 {
-	ctl->flows_req = r;
 	ctl->flows_seq++;
-	ctl->flows_deadline_ns = now_ns + BWG_CTL_SNAPSHOT_NS;
+	ctl->flows_asking = true;
+	ctl->flows_asked_ns = now_ns;
+	ctl->flows_asked_real = realtime_ns();
 	for (uint32_t i = 0; i < ctl->n; i++)
 		atomic_store_explicit(&ctl->lcores[i].flows.req, ctl->flows_seq,
 				      memory_order_release);
 }
 
-/* Answer once every worker is done, or with what there is at the deadline. */
+/* Merge the workers' lists into the back buffer and publish it: once every worker
+ * answered, or with the ones that did when the period is over. */
 static void
-flows_finish(struct bwg_control *ctl, uint64_t now_ns)
+flows_collect(struct bwg_control *ctl, uint64_t now_ns)
 {
-	uint32_t answered = 0, total = 0;
+	uint32_t answered = 0;
 	for (uint32_t i = 0; i < ctl->n; i++)
-		if (atomic_load_explicit(&ctl->lcores[i].flows.done, memory_order_acquire) ==
-		    ctl->flows_seq)
-			answered++;
-	if (answered < ctl->n && now_ns < ctl->flows_deadline_ns)
+		answered += atomic_load_explicit(&ctl->lcores[i].flows.done,
+						 memory_order_acquire) == ctl->flows_seq;
+	if (answered < ctl->n && now_ns - ctl->flows_asked_ns < BWG_CTL_FLOWS_NS)
 		return;
-	struct bwg_http_req *r = ctl->flows_req;
-	struct bwg_flow_view *all = calloc((size_t)ctl->n * BWG_DP_FLOWS_MAX + 1, sizeof(*all));
-	if (!all) {
-		r->status = 503;
-		snprintf(r->msg, sizeof(r->msg), "out of memory");
-	} else {
-		for (uint32_t i = 0; i < ctl->n; i++) {
-			const struct bwg_dp_flows *fl = &ctl->lcores[i].flows;
-			if (atomic_load_explicit(&fl->done, memory_order_acquire) != ctl->flows_seq)
-				continue;
-			memcpy(all + total, fl->views, fl->n * sizeof(*all));
-			total += fl->n;
-		}
-		qsort(all, total, sizeof(*all), view_cmp);
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < total && i < r->limit; i++)
-			json_array_append_new(a, bwg_log_flow_json(&all[i]));
-		free(all);
-		uint64_t active = 0;
-		for (uint32_t i = 0; i < ctl->n; i++)
-			active += ctl->lcores[i].w->stats.flows_active;
-		r->result = json_pack("{s:i, s:I, s:i, s:i, s:b, s:o}", "limit", (int)r->limit,
-				      "flows_active", (json_int_t)active, "workers", (int)ctl->n,
-				      "workers_answered", (int)answered, "complete",
-				      answered == ctl->n, "flows", a);
-		r->status = 200;
+	int back = ctl->flows_front == 0 ? 1 : 0;
+	struct bwg_api_flows *fl = &ctl->flow_lists[back];
+	fl->n = 0;
+	fl->flows_active = 0;
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		const struct bwg_dp_flows *wf = &ctl->lcores[i].flows;
+		fl->flows_active += ctl->lcores[i].w->stats.flows_active;
+		if (atomic_load_explicit(&wf->done, memory_order_acquire) != ctl->flows_seq)
+			continue;
+		uint32_t k = wf->n <= fl->cap - fl->n ? wf->n : fl->cap - fl->n;
+		memcpy(fl->views + fl->n, wf->views, k * sizeof(*fl->views));
+		fl->n += k;
 	}
-	ctl->flows_req = NULL;
-	bwg_http_answer(&ctl->http, r);
+	bwg_api_flows_sort(fl);
+	fl->seq = ctl->flows_seq;
+	fl->asked_ns = ctl->flows_asked_real;
+	fl->as_of_ns = realtime_ns();
+	fl->workers = ctl->n;
+	fl->workers_answered = answered;
+	bwg_http_publish_flows(&ctl->http, fl);
+	ctl->flows_front = back;
+	ctl->flows_asking = false;
 }
 
 void
@@ -751,19 +753,15 @@ bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns)
 		return;
 	if (ctl->front < 0 || now_ns - ctl->snap_mono_ns >= BWG_CTL_SNAPSHOT_NS)
 		snapshot_publish(ctl, now_ns);
-	if (ctl->flows_req) {
-		flows_finish(ctl, now_ns);
-		return;
-	}
+	if (ctl->flows_asking)
+		flows_collect(ctl, now_ns);
+	else if (ctl->flows_seq == 0 || now_ns - ctl->flows_asked_ns >= BWG_CTL_FLOWS_NS)
+		flows_ask(ctl, now_ns);
 	struct bwg_http_req *r = bwg_http_pending(&ctl->http);
 	if (!r)
 		return;
-	if (r->kind == BWG_HTTP_REQ_FLOWS) {
-		flows_start(ctl, r, now_ns);
-		return;
-	}
-	r->status = bwg_control_policy_replace(ctl, r->kind == BWG_HTTP_REQ_PUT_POLICY ? r->body
-									       : NULL,
+	r->status = bwg_control_policy_replace(ctl, r->kind == BWG_API_WRITE_POLICY ? r->body
+										   : NULL,
 					       r->len, r->msg, sizeof(r->msg));
 	r->version = ctl->policy->version;
 	bwg_http_answer(&ctl->http, r);

@@ -61,9 +61,13 @@ struct bwg_control {
 	int front;              /* snaps[front] is published; -1 before the first */
 	uint64_t snap_mono_ns;  /* when it was taken */
 	const char **app_names; /* [app count], from the DPI context */
-	struct bwg_http_req *flows_req; /* a GET /api/v1/flows the workers are working on */
+	/* GET /api/v1/flows: lists refreshed every BWG_CTL_FLOWS_NS, two buffers as snaps */
+	struct bwg_api_flows flow_lists[2];
+	int flows_front;       /* flow_lists[flows_front] is published; -1 before the first */
+	bool flows_asking;     /* the workers are scanning for flows_seq */
 	uint32_t flows_seq;
-	uint64_t flows_deadline_ns;
+	uint64_t flows_asked_ns;   /* monotonic, when they were asked */
+	uint64_t flows_asked_real; /* CLOCK_REALTIME of the same */
 	/* summary line */
 	uint64_t last_rx, last_tx, last_ns;
 	/* idle watch */
@@ -82,10 +86,13 @@ int bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const c
 struct bwg_policy *bwg_control_fini(struct bwg_control *ctl);
 
 /*
- * Periodic API work: publish a snapshot every BWG_CTL_SNAPSHOT_NS, answer the pending
- * HTTP request, free policies every worker has stopped reading.
+ * Periodic API work: publish a snapshot every BWG_CTL_SNAPSHOT_NS, refresh the flow
+ * list every BWG_CTL_FLOWS_NS (the workers scan their tables in bounded steps at their
+ * housekeeping ticks; a worker that has not finished within the period is left out of
+ * that list), answer the pending write, free policies every worker has stopped reading.
  */
 #define BWG_CTL_SNAPSHOT_NS 200000000ull
+#define BWG_CTL_FLOWS_NS 1000000000ull
 void bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns);
 
 /*

@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The HTTP API: routing, limits and authentication (libmicrohttpd's internal polling
- * thread; nothing here runs on a worker lcore).
+ * The HTTP API's glue to libmicrohttpd (its internal polling thread; nothing here runs
+ * on a worker lcore).
  *
- * Every document is built from the snapshot the control thread last published (lib/api)
- * while holding `lock`, which is also what keeps the published policy alive: the control
- * thread frees a replaced policy only after it published its successor here. Writes
- * (PUT /api/v1/policy, POST /api/v1/reload, and GET /api/v1/flows, which needs the
- * workers) are handed to the control thread as a request and waited for, so the
- * control thread stays the only one that publishes a policy or talks to workers.
+ * It only gathers a request into lib/api's plain `struct bwg_api_request` (method,
+ * decoded path, query arguments with their lengths, the Authorization header, the body)
+ * and hands it to the router, bwg_api_route(), together with what the control thread
+ * last published: the snapshot, the flow list and the policy in force, read under
+ * `lock`, which is also what keeps the published policy alive (the control thread frees
+ * a replaced policy only after it published its successor here). Writes the router
+ * accepted (PUT /api/v1/policy, POST /api/v1/reload) are handed to the control thread as
+ * a request and waited for, so the control thread stays the only one that publishes a
+ * policy. No request ever waits on a worker.
  *
  * Hostile clients: the daemon caps connections (in total and per address), idle time
  * and per-connection memory (long URLs and headers get libmicrohttpd's 414/431);
- * bodies over 1 MiB are read and discarded, then answered 413; a token bucket over all
- * clients answers 429 once it runs dry. Every error is {"error": "..."}.
+ * bodies over 1 MiB are read and discarded, then answered 413; request rates are
+ * limited per client address, with reserves for token holders and /healthz probes
+ * (lib/api/access.c), and answered 429 beyond them.
  */
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,268 +34,51 @@
 #include "control.h"
 #include "http.h"
 
-#define BODY_MAX (1u << 20)
 #define CONN_MAX 256
 #define CONN_PER_IP 32
 #define CONN_TIMEOUT_S 10
 #define CONN_MEMORY (64 * 1024)
-#define BUCKET_RATE 1000.0 /* requests per second, all clients together */
-#define BUCKET_BURST 2000.0
 #define WRITE_WAIT_S 15
-#define LIMIT_DEFAULT 10
-#define LIMIT_MAX 1000
 
 /* Per-request state, from the first call of the handler to the completion callback. */
 struct req_ctx {
 	char *body;
 	size_t len, cap;
 	bool too_large;
-	bool limited; /* refused by the token bucket */
+	bool limited; /* refused by the rate limits */
+	enum bwg_api_class cls;
+	struct bwg_api_arg args[BWG_API_ARGS_MAX];
+	uint32_t n_args;
+	bool too_many_args;
 };
 
 /* ---- responses ------------------------------------------------------------------------ */
 
-/* Queue `text` (malloc'ed, taken over); `allow`: the Allow header of a 405, or NULL. */
+/* Queue the router's answer (its body is taken over). */
 static enum MHD_Result
-reply_text(struct MHD_Connection *c, unsigned status, char *text, size_t len, const char *type,
-	   const char *allow)
+reply(struct MHD_Connection *c, struct bwg_api_response *rs)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
-		free(text);
+		free(rs->body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rs->body = NULL;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				rs->content_type ? rs->content_type : "application/json");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (status == MHD_HTTP_UNAUTHORIZED)
+	if (rs->authenticate)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"bwgate\"");
-	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	if (rs->allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
+	enum MHD_Result ret = MHD_queue_response(c, rs->status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-static bool
-pretty(struct MHD_Connection *c)
-{
-	const char *v;
-	size_t n;
-	/* `?pretty` has no value: lookup_connection_value cannot tell it from absent. */
-	return MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "pretty", 6, &v, &n) ==
-	       MHD_YES;
-}
-
-/* Send j (stolen) as the body. */
-static enum MHD_Result
-reply_json_allow(struct MHD_Connection *c, unsigned status, json_t *j, const char *allow)
-{
-	if (!j)
-		return MHD_NO;
-	size_t flags = (pretty(c) ? JSON_INDENT(2) : JSON_COMPACT) | BWG_JSON_REAL_FLAGS;
-	char *txt = json_dumps(j, flags);
-	json_decref(j);
-	if (!txt)
-		return MHD_NO;
-	size_t len = strlen(txt);
-	char *body = realloc(txt, len + 2);
-	if (!body) {
-		free(txt);
-		return MHD_NO;
-	}
-	body[len++] = '\n';
-	body[len] = 0;
-	return reply_text(c, status, body, len, "application/json", allow);
-}
-
-static enum MHD_Result
-reply_json(struct MHD_Connection *c, unsigned status, json_t *j)
-{
-	return reply_json_allow(c, status, j, NULL);
-}
-
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result
-reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-{
-	char msg[BWG_CONFIG_ERR_MAX + 256];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return reply_json(c, status, bwg_api_error_json(msg));
-}
-
-/* ---- query arguments ------------------------------------------------------------------ */
-
-/* ?limit=N: 1..LIMIT_MAX, default LIMIT_DEFAULT. Returns -1 when malformed. */
-static long
-arg_limit(struct MHD_Connection *c)
-{
-	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	if (!s)
-		return LIMIT_DEFAULT;
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > LIMIT_MAX)
-		return -1;
-	return v;
-}
-
-/* ---- read endpoints ------------------------------------------------------------------- */
-
-static enum MHD_Result
-get_policy(struct bwg_http *h, struct MHD_Connection *c)
-{
-	const struct bwg_policy *p = h->policy;
-	json_t *doc =
-	    json_pack("{s:I, s:I, s:s, s:O}", "version", (json_int_t)p->version, "loaded_at",
-		      (json_int_t)p->loaded_at, "file", p->conf->path, "policy", p->conf->root);
-	return reply_json(c, MHD_HTTP_OK, doc);
-}
-
-static int
-parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
-{
-	memset(addr, 0, 16);
-	if (s && inet_pton(AF_INET, s, addr) == 1) {
-		*family = 4;
-		return 0;
-	}
-	if (s && inet_pton(AF_INET6, s, addr) == 1) {
-		*family = 6;
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * Which rule a flow would meet now: unit from the addresses, class from the host and
- * the app (as a classified flow's would be, category unknown), then the first rule.
- */
-static enum MHD_Result
-get_explain(struct bwg_http *h, struct MHD_Connection *c)
-{
-	const char *src = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "src");
-	const char *dst = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dst");
-	const char *app = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "app");
-	const char *hostarg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "host");
-	uint8_t fs, fd, as[16], ad[16];
-	if (parse_ip(src, &fs, as) < 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "src: give the client's IP address");
-	if (!dst)
-		dst = fs == 4 ? "0.0.0.0" : "::";
-	if (parse_ip(dst, &fd, ad) < 0 || fd != fs)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST,
-				   "dst: give the server's IP address, of the same family as src");
-	char host[BWG_DPI_HOST_MAX] = "";
-	if (hostarg) {
-		if (strlen(hostarg) >= sizeof(host))
-			return reply_error(c, MHD_HTTP_BAD_REQUEST, "host: longer than %zu bytes",
-					   sizeof(host) - 1);
-		for (size_t i = 0; hostarg[i]; i++)
-			host[i] = (char)(hostarg[i] >= 'A' && hostarg[i] <= 'Z' ? hostarg[i] + 32
-										: hostarg[i]);
-	}
-	int app_id = 0;
-	if (app && *app && (app_id = bwg_dpi_app_id(h->dpi, app)) < 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST,
-				   "app: \"%s\" is not an nDPI 4.2 application", app);
-	const struct bwg_policy *p = h->policy;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t next;
-	uint32_t mask = bwg_policy_schedules_active(
-	    p, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec, &next);
-	uint16_t unit = bwg_policy_unit(p, fs, as, ad);
-	struct bwg_class_evidence ev = {.app = (uint16_t)app_id, .host = host, .family = fs,
-					.client = as, .server = ad};
-	struct bwg_class_decision dec;
-	bwg_classes_decide(&p->classes, &ev, &dec);
-	uint8_t cls = dec.cls;
-	uint16_t rule = bwg_policy_match(p, cls, unit, 0, (uint16_t)app_id, host, mask);
-	const struct bwg_rule *r = &p->rules[rule];
-	json_t *active = json_array();
-	for (uint32_t i = 0; i < p->conf->n_schedules; i++)
-		if (mask & (1u << i))
-			json_array_append_new(active, json_string(p->conf->schedules[i].name));
-	char why[512];
-	const char *cls_name = p->class_names[cls];
-	if (rule == p->n_rules)
-		snprintf(why, sizeof(why),
-			 "no rule matches (unit \"%s\", class \"%s\"): "
-			 "default_action applies",
-			 p->unit_names[unit], cls_name);
-	else
-		snprintf(why, sizeof(why),
-			 "rules[%u] \"%s\" is the first rule whose units, classes, "
-			 "apps, hosts and schedule all match (unit \"%s\", class \"%s\")",
-			 rule, r->conf->name, p->unit_names[unit], cls_name);
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:I, s:s}",
-				"src", src, "dst", dst, "app", app ? app : "", "host", host, "unit",
-				p->unit_names[unit], "class", cls_name, "rule", r->conf->name,
-				"rule_index", rule == p->n_rules ? -1 : (int)rule, "action",
-				bwg_action_names[r->action], "schedules_active", active,
-				"policy_version", (json_int_t)p->version, "why", why);
-	if (r->action == BWG_ACTION_LIMIT)
-		json_object_set_new(
-		    doc, "limit",
-		    json_pack("{s:I, s:I, s:s}", "rate_bps", (json_int_t)r->conf->rate_bps,
-			      "burst_bytes", (json_int_t)r->conf->burst_bytes, "scope",
-			      r->conf->scope == BWG_SCOPE_PER_HOST ? "per_host" : "aggregate"));
-	return reply_json(c, MHD_HTTP_OK, doc);
-}
-
-static enum MHD_Result
-get_top(struct bwg_http *h, struct MHD_Connection *c)
-{
-	const char *by = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "by");
-	long limit = arg_limit(c);
-	if (limit < 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: give a number from 1 to %d",
-				   LIMIT_MAX);
-	if (by && strcmp(by, "hosts") == 0)
-		return reply_error(
-		    c, MHD_HTTP_BAD_REQUEST,
-		    "by=hosts: per-host counters are not kept (hosts live in the "
-		    "workers' flow tables); use /api/v1/flows, or by=apps|units|classes");
-	int b = by ? bwg_api_top_by_parse(by) : BWG_API_TOP_APPS;
-	if (b < 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "by: give apps, units or classes");
-	return reply_json(c, MHD_HTTP_OK, bwg_api_top_json(h->snap, b, (uint32_t)limit));
-}
-
-static enum MHD_Result
-get_metrics(struct bwg_http *h, struct MHD_Connection *c)
-{
-	size_t len;
-	char *txt = bwg_api_metrics_text(h->snap, &len);
-	if (!txt)
-		return MHD_NO;
-	return reply_text(c, MHD_HTTP_OK, txt, len, "text/plain; version=0.0.4; charset=utf-8",
-			  NULL);
-}
-
-/* ---- writes and requests answered by the control thread ------------------------------- */
-
-static bool
-token_ok(const struct bwg_http *h, const char *auth)
-{
-	static const char bearer[] = "Bearer ";
-	if (!auth || strncmp(auth, bearer, sizeof(bearer) - 1) != 0)
-		return false;
-	const char *t = auth + sizeof(bearer) - 1;
-	size_t n = strlen(t);
-	/* Constant time over the configured token, whatever the guess. */
-	unsigned char diff = n != h->token_len;
-	for (size_t i = 0; i < h->token_len; i++)
-		diff |= (unsigned char)(h->token[i] ^ (i < n ? t[i] : 0));
-	return diff == 0;
-}
+/* ---- writes, answered by the control thread ------------------------------------------- */
 
 /* Hand r to the control thread and wait for its answer. Called with h->lock held. */
 static void
@@ -328,147 +113,104 @@ control_call(struct bwg_http *h, struct bwg_http_req *r)
 	}
 }
 
+/* ---- gathering the request ------------------------------------------------------------ */
+
 static enum MHD_Result
-reply_req(struct MHD_Connection *c, struct bwg_http_req *r)
+arg_collect(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+	    const char *value, size_t value_size)
 {
-	if (r->status != MHD_HTTP_OK) {
-		json_decref(r->result);
-		return reply_error(c, r->status, "%s", r->msg);
+	struct req_ctx *rc = cls;
+	(void)kind;
+	if (rc->n_args == BWG_API_ARGS_MAX) {
+		rc->too_many_args = true;
+		return MHD_NO;
 	}
-	if (r->result)
-		return reply_json(c, r->status, r->result);
-	return reply_json(c, r->status,
-			  json_pack("{s:b, s:I, s:s}", "ok", 1, "version", (json_int_t)r->version,
-				    "message", r->msg));
+	rc->args[rc->n_args++] = (struct bwg_api_arg){key, key_size, value, value ? value_size : 0};
+	return MHD_YES;
 }
 
-static enum MHD_Result
-write_request(struct bwg_http *h, struct MHD_Connection *c, enum bwg_http_req_kind kind,
-	      const struct req_ctx *rc)
+static void
+request_fill(struct bwg_api_request *rq, struct req_ctx *rc, struct MHD_Connection *c,
+	     const char *url, const char *method)
 {
-	if (!h->token)
-		return reply_error(c, MHD_HTTP_FORBIDDEN,
-				   "writes are disabled: no api.token_file is configured");
-	if (!token_ok(
-		h, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
-		return reply_error(
-		    c, MHD_HTTP_UNAUTHORIZED,
-		    "give Authorization: Bearer TOKEN (the api.token_file's content)");
-	if (kind == BWG_HTTP_REQ_PUT_POLICY && rc->len == 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST,
-				   "the body must be a policy (JSON config)");
-	struct bwg_http_req r = {.kind = kind, .body = rc->body, .len = rc->len};
-	pthread_mutex_lock(&h->lock);
-	control_call(h, &r);
-	pthread_mutex_unlock(&h->lock);
-	return reply_req(c, &r);
+	memset(rq, 0, sizeof(*rq));
+	rq->method = method;
+	rq->path = url;
+	rq->path_len = strlen(url);
+	rc->n_args = 0;
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, arg_collect, rc);
+	rq->args = rc->args;
+	rq->n_args = rc->n_args;
+	rq->too_many_args = rc->too_many_args;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+					  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &rq->authorization,
+					  &rq->authorization_len) != MHD_YES)
+		rq->authorization = NULL;
+	rq->body = rc->body;
+	rq->body_len = rc->len;
+	rq->body_too_large = rc->too_large;
 }
 
-static enum MHD_Result
-get_flows(struct bwg_http *h, struct MHD_Connection *c)
+/* The request's rate class: the token's reserve, a probe's, or anonymous. */
+static enum bwg_api_class
+request_class(struct bwg_http *h, struct MHD_Connection *c, const char *url, const char *method)
 {
-	long limit = arg_limit(c);
-	if (limit < 0)
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, "limit: give a number from 1 to %d",
-				   LIMIT_MAX);
-	struct bwg_http_req r = {.kind = BWG_HTTP_REQ_FLOWS, .limit = (uint32_t)limit};
-	pthread_mutex_lock(&h->lock);
-	control_call(h, &r);
-	pthread_mutex_unlock(&h->lock);
-	return reply_req(c, &r);
+	const char *auth = NULL;
+	size_t auth_len = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+					  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &auth,
+					  &auth_len) == MHD_YES &&
+	    bwg_api_token_ok(h->token, h->token_len, auth, auth_len))
+		return BWG_API_CLASS_AUTH;
+	struct bwg_api_request rq = {.method = method, .path = url, .path_len = strlen(url)};
+	return bwg_api_is_health(&rq) ? BWG_API_CLASS_HEALTH : BWG_API_CLASS_ANON;
 }
 
-/* ---- routing -------------------------------------------------------------------------- */
-
-enum route_kind { R_GET, R_PUT, R_POST };
-
-struct route {
-	const char *path;
-	const char *allow; /* the Allow header of a 405 */
-};
-
-static const struct route routes[] = {
-    {"/api/v1/stats", "GET, HEAD"},   {"/api/v1/ports", "GET, HEAD"},
-    {"/api/v1/workers", "GET, HEAD"}, {"/api/v1/policy", "GET, HEAD, PUT"},
-    {"/api/v1/top", "GET, HEAD"},     {"/api/v1/flows", "GET, HEAD"},
-    {"/api/v1/explain", "GET, HEAD"}, {"/api/v1/reload", "POST"},
-    {"/healthz", "GET, HEAD"},	      {"/metrics", "GET, HEAD"},
-};
-
-static enum MHD_Result
-route(struct bwg_http *h, struct MHD_Connection *c, const char *url, const char *method,
-      const struct req_ctx *rc)
-{
-	const struct route *rt = NULL;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !rt; i++)
-		if (strcmp(url, routes[i].path) == 0)
-			rt = &routes[i];
-	if (!rt)
-		return reply_error(c, MHD_HTTP_NOT_FOUND, "no such path: %.200s", url);
-	bool get =
-	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	bool put = strcmp(method, MHD_HTTP_METHOD_PUT) == 0;
-	bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-	bool is_policy = strcmp(url, "/api/v1/policy") == 0;
-	bool is_reload = strcmp(url, "/api/v1/reload") == 0;
-	if (rc->too_large && (put || post))
-		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %u bytes",
-				   BODY_MAX);
-	if (is_policy && put)
-		return write_request(h, c, BWG_HTTP_REQ_PUT_POLICY, rc);
-	if (is_reload && post)
-		return write_request(h, c, BWG_HTTP_REQ_RELOAD, rc);
-	if (!get || is_reload) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "%.16s is not allowed here: use %s", method, rt->allow);
-		return reply_json_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED, bwg_api_error_json(msg),
-					rt->allow);
-	}
-	if (strcmp(url, "/api/v1/flows") == 0)
-		return get_flows(h, c);
-
-	enum MHD_Result ret;
-	pthread_mutex_lock(&h->lock);
-	if (!h->snap || !h->policy) {
-		ret = reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "starting: no snapshot yet");
-	} else if (strcmp(url, "/api/v1/stats") == 0) {
-		ret = reply_json(c, MHD_HTTP_OK, bwg_api_stats_json(h->snap));
-	} else if (strcmp(url, "/api/v1/ports") == 0) {
-		ret = reply_json(c, MHD_HTTP_OK, bwg_api_ports_json(h->snap));
-	} else if (strcmp(url, "/api/v1/workers") == 0) {
-		ret = reply_json(c, MHD_HTTP_OK, bwg_api_workers_json(h->snap));
-	} else if (is_policy) {
-		ret = get_policy(h, c);
-	} else if (strcmp(url, "/api/v1/top") == 0) {
-		ret = get_top(h, c);
-	} else if (strcmp(url, "/api/v1/explain") == 0) {
-		ret = get_explain(h, c);
-	} else if (strcmp(url, "/healthz") == 0) {
-		json_t *doc = bwg_api_health_json(h->snap);
-		bool ok = json_is_true(json_object_get(doc, "ok"));
-		ret = reply_json(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, doc);
-	} else {
-		ret = get_metrics(h, c);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return ret;
-}
-
-/* The token bucket: false when the request must be refused. HTTP thread only. */
+/* May this connection's client be served now? HTTP thread only. */
 static bool
-bucket_take(struct bwg_http *h)
+rate_ok(struct bwg_http *h, struct MHD_Connection *c, enum bwg_api_class k)
 {
-	uint64_t now = bwg_control_now_ns();
-	h->bucket += (double)(now - h->bucket_ns) / 1e9 * BUCKET_RATE;
-	if (h->bucket > BUCKET_BURST)
-		h->bucket = BUCKET_BURST;
-	h->bucket_ns = now;
-	if (h->bucket < 1.0) {
-		h->rate_limited++;
-		return false;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	static const uint8_t unknown[16];
+	uint8_t family = 6;
+	const uint8_t *addr = unknown;
+	if (sa && sa->sa_family == AF_INET) {
+		family = 4;
+		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa && sa->sa_family == AF_INET6) {
+		addr = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
 	}
-	h->bucket -= 1.0;
-	return true;
+	return bwg_api_limiter_take(&h->limiter, family, addr, k, bwg_control_now_ns());
+}
+
+static enum MHD_Result
+body_append(struct req_ctx *rc, const char *data, size_t n)
+{
+	if (rc->too_large || rc->limited)
+		return MHD_YES;
+	if (rc->len + n > BWG_API_BODY_MAX) {
+		rc->too_large = true;
+		free(rc->body);
+		rc->body = NULL;
+		rc->len = rc->cap = 0;
+		return MHD_YES;
+	}
+	if (rc->len + n + 1 > rc->cap) {
+		size_t cap = rc->cap ? rc->cap : 4096;
+		while (cap < rc->len + n + 1)
+			cap *= 2;
+		char *b = realloc(rc->body, cap);
+		if (!b)
+			return MHD_NO;
+		rc->body = b;
+		rc->cap = cap;
+	}
+	memcpy(rc->body + rc->len, data, n);
+	rc->len += n;
+	rc->body[rc->len] = 0;
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -482,40 +224,50 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		if (!(rc = calloc(1, sizeof(*rc))))
 			return MHD_NO;
 		*ctx = rc;
-		rc->limited = !bucket_take(h);
+		rc->cls = request_class(h, c, url, method);
+		rc->limited = !rate_ok(h, c, rc->cls);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (rc->too_large || rc->limited)
-			return MHD_YES;
-		if (rc->len + n > BODY_MAX) {
-			rc->too_large = true;
-			free(rc->body);
-			rc->body = NULL;
-			rc->len = rc->cap = 0;
-			return MHD_YES;
-		}
-		if (rc->len + n + 1 > rc->cap) {
-			size_t cap = rc->cap ? rc->cap : 4096;
-			while (cap < rc->len + n + 1)
-				cap *= 2;
-			char *b = realloc(rc->body, cap);
-			if (!b)
-				return MHD_NO;
-			rc->body = b;
-			rc->cap = cap;
-		}
-		memcpy(rc->body + rc->len, upload_data, n);
-		rc->len += n;
-		rc->body[rc->len] = 0;
-		return MHD_YES;
+		return body_append(rc, upload_data, n);
 	}
-	if (rc->limited)
-		return reply_error(c, MHD_HTTP_TOO_MANY_REQUESTS,
-				   "too many requests: at most %.0f per second", BUCKET_RATE);
-	return route(h, c, url, method, rc);
+	struct bwg_api_response rs;
+	if (rc->limited) {
+		memset(&rs, 0, sizeof(rs));
+		bwg_api_respond_error(&rs, MHD_HTTP_TOO_MANY_REQUESTS,
+				      "too many requests (%s): at most %.0f per second from one "
+				      "address, %.0f /healthz probes per second, %.0f per second "
+				      "with the token",
+				      bwg_api_class_names[rc->cls], BWG_API_CLIENT_RATE,
+				      BWG_API_HEALTH_RATE, BWG_API_AUTH_RATE);
+		return reply(c, &rs);
+	}
+	struct bwg_api_request rq;
+	request_fill(&rq, rc, c, url, method);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&h->lock);
+	struct bwg_api_state st = {
+	    .snap = h->snap,
+	    .flows = h->flows,
+	    .policy = h->policy,
+	    .dpi = h->dpi,
+	    .token = h->token,
+	    .token_len = h->token_len,
+	    .now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+	};
+	bwg_api_route(&st, &rq, &rs);
+	if (rs.write != BWG_API_WRITE_NONE) {
+		struct bwg_http_req r = {.kind = rs.write, .body = rc->body, .len = rc->len};
+		control_call(h, &r);
+		pthread_mutex_unlock(&h->lock);
+		bwg_api_write_answer(&rs, r.status, r.msg, r.version);
+	} else {
+		pthread_mutex_unlock(&h->lock);
+	}
+	return reply(c, &rs);
 }
 
 static void
@@ -532,71 +284,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTe
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
-static int
-token_read(struct bwg_http *h, const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		snprintf(err, errlen, "api.token_file: %s: %s", path, strerror(e));
-		return -e;
-	}
-	char buf[1024];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-		     buf[n - 1] == '\t'))
-		buf[--n] = 0;
-	if (n < 16 || strpbrk(buf, " \t\r\n")) {
-		snprintf(err, errlen,
-			 "api.token_file: %s: the token must be one line of at least "
-			 "16 characters without blanks",
-			 path);
-		return -EINVAL;
-	}
-	if (!(h->token = strdup(buf)))
-		return -ENOMEM;
-	h->token_len = n;
-	return 0;
-}
-
-static int
-listen_parse(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
-{
-	char host[128];
-	const char *colon = strrchr(listen, ':');
-	char *end;
-	long port = colon ? strtol(colon + 1, &end, 10) : -1;
-	size_t hl = colon ? (size_t)(colon - listen) : 0;
-	if (!colon || *end || port < 0 || port > 65535 || hl == 0 || hl >= sizeof(host))
-		goto bad;
-	memcpy(host, listen, hl);
-	host[hl] = 0;
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (host[0] == '[' && host[hl - 1] == ']') {
-		host[hl - 1] = 0;
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1) {
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons((uint16_t)port);
-			return 0;
-		}
-	}
-bad:
-	snprintf(err, errlen,
-		 "api.listen: \"%s\" is not ADDR:PORT (e.g. 127.0.0.1:8080 or "
-		 "[::1]:8080)",
-		 listen);
-	return -EINVAL;
-}
-
 int
 bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 	       const struct bwg_dpi *dpi, char *err, size_t errlen)
@@ -605,14 +292,17 @@ bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	h->dpi = dpi;
-	h->bucket = BUCKET_BURST;
-	h->bucket_ns = bwg_control_now_ns();
 	struct sockaddr_storage ss;
 	int rc;
-	if ((rc = listen_parse(listen, &ss, err, errlen)) < 0)
+	if ((rc = bwg_api_listen_parse(listen, &ss, err, errlen)) < 0)
 		return rc;
-	if (token_file && (rc = token_read(h, token_file, err, errlen)) < 0)
+	if (token_file &&
+	    (rc = bwg_api_token_read(token_file, &h->token, &h->token_len, err, errlen)) < 0)
 		return rc;
+	if ((rc = bwg_api_limiter_init(&h->limiter, BWG_API_CLIENTS, bwg_control_now_ns())) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -643,6 +333,7 @@ bwg_http_stop(struct bwg_http *h)
 	h->daemon = NULL;
 	free(h->token);
 	h->token = NULL;
+	bwg_api_limiter_fini(&h->limiter);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 }
@@ -655,6 +346,14 @@ bwg_http_publish_snapshot(struct bwg_http *h, const struct bwg_api_snapshot *s)
 	h->snap = s;
 	pthread_mutex_unlock(&h->lock);
 	return old;
+}
+
+void
+bwg_http_publish_flows(struct bwg_http *h, const struct bwg_api_flows *f)
+{
+	pthread_mutex_lock(&h->lock);
+	h->flows = f;
+	pthread_mutex_unlock(&h->lock);
 }
 
 void

@@ -4,13 +4,13 @@
 
 /*
  * The HTTP API (libmicrohttpd, its own polling thread, off the worker lcores). It only
- * routes: documents come from lib/api's pure builders over the snapshot the control
+ * routes: lib/api's router answers from the snapshot and the flow list the control
  * thread publishes here, and writes (PUT /api/v1/policy, POST /api/v1/reload) are
  * handed to the control thread, which answers them on its next tick.
  *
- * Shared between the two threads, under `lock`: the published snapshot, the policy in
- * force (kept alive by the control thread until it is replaced here), and the one
- * pending write request.
+ * Shared between the two threads, under `lock`: the published snapshot and flow list,
+ * the policy in force (kept alive by the control thread until it is replaced here), and
+ * the one pending write request.
  */
 
 #include <pthread.h>
@@ -22,20 +22,12 @@
 #include "bwg_dpi.h"
 #include "bwg_policy.h"
 
-enum bwg_http_req_kind {
-	BWG_HTTP_REQ_PUT_POLICY, /* body: a whole config document */
-	BWG_HTTP_REQ_RELOAD,	 /* re-read the config file */
-	BWG_HTTP_REQ_FLOWS,	 /* the largest active flows, from the workers */
-};
-
 /* A write handed to the control thread; it fills status and msg and sets done. */
 struct bwg_http_req {
-	enum bwg_http_req_kind kind;
+	enum bwg_api_write kind;
 	const char *body;
 	size_t len;
-	uint32_t limit; /* FLOWS */
-	json_t *result; /* FLOWS: the document, set by the control thread */
-	bool taken;	/* the control thread is on it: the asker waits for done */
+	bool taken; /* the control thread is on it: the asker waits for done */
 	bool done;
 	unsigned status; /* HTTP status */
 	char msg[BWG_CONFIG_ERR_MAX + 256];
@@ -47,16 +39,14 @@ struct bwg_http {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	const struct bwg_api_snapshot *snap; /* under lock */
+	const struct bwg_api_flows *flows;   /* under lock */
 	const struct bwg_policy *policy;     /* under lock */
 	const struct bwg_dpi *dpi;	     /* names only: immutable while running */
 	struct bwg_http_req *req;	     /* under lock: pending write, or NULL */
 	bool stopping;
 	char *token; /* NULL: no token file, writes are refused with 403 */
 	size_t token_len;
-	/* flood guard: a token bucket over all clients, HTTP thread only */
-	double bucket;
-	uint64_t bucket_ns;
-	uint64_t rate_limited;
+	struct bwg_api_limiter limiter; /* request rates, HTTP thread only */
 };
 
 /*
@@ -72,6 +62,7 @@ void bwg_http_stop(struct bwg_http *h);
  * which the HTTP thread no longer sees. */
 const struct bwg_api_snapshot *bwg_http_publish_snapshot(struct bwg_http *h,
 							 const struct bwg_api_snapshot *s);
+void bwg_http_publish_flows(struct bwg_http *h, const struct bwg_api_flows *f);
 void bwg_http_publish_policy(struct bwg_http *h, const struct bwg_policy *p);
 
 /* Control thread: the pending write request, or NULL. Answer it with bwg_http_answer. */

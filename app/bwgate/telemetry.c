@@ -10,8 +10,15 @@
  *   /bwgate/stats    totals, drops, malformed, flows, counters
  *   /bwgate/classes  /bwgate/apps  /bwgate/units  per-name packets, bytes, flows, drops
  *   /bwgate/ports    /bwgate/workers
+ *
+ * Shut-down: DPDK 22.11 cannot unregister a command, and its telemetry threads answer
+ * until the process exits, after the API's lock and snapshots are gone. So every
+ * command goes through `tel_lock`, a mutex that lives as long as the process, and finds
+ * the API through `tel_http`: bwg_telemetry_unregister() clears it under that lock
+ * before the API is stopped, and from then on the commands answer {}.
  */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +26,8 @@
 
 #include "telemetry.h"
 
-static struct bwg_http *tel_http;
+static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bwg_http *tel_http; /* under tel_lock; NULL once unregistered */
 
 /* Add obj's scalars under `prefix`, objects recursively, arrays of named objects by
  * name (or id). Stops quietly at telemetry's dictionary size. */
@@ -90,10 +98,14 @@ static json_t *
 stats_doc(json_t *(*build)(const struct bwg_api_snapshot *))
 {
 	json_t *doc = NULL;
-	pthread_mutex_lock(&tel_http->lock);
-	if (tel_http->snap)
-		doc = build(tel_http->snap);
-	pthread_mutex_unlock(&tel_http->lock);
+	pthread_mutex_lock(&tel_lock);
+	if (tel_http) {
+		pthread_mutex_lock(&tel_http->lock);
+		if (tel_http->snap)
+			doc = build(tel_http->snap);
+		pthread_mutex_unlock(&tel_http->lock);
+	}
+	pthread_mutex_unlock(&tel_lock);
 	return doc;
 }
 
@@ -150,7 +162,9 @@ cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 void
 bwg_telemetry_register(struct bwg_http *h)
 {
+	pthread_mutex_lock(&tel_lock);
 	tel_http = h;
+	pthread_mutex_unlock(&tel_lock);
 	rte_telemetry_register_cmd("/bwgate/stats", cmd_stats,
 				   "bwgate totals, drops by reason, flows and counters");
 	rte_telemetry_register_cmd("/bwgate/classes", cmd_table,
@@ -161,4 +175,12 @@ bwg_telemetry_register(struct bwg_http *h)
 				   "bwgate packets, bytes, flows, drops per department");
 	rte_telemetry_register_cmd("/bwgate/ports", cmd_ports, "bwgate port counters");
 	rte_telemetry_register_cmd("/bwgate/workers", cmd_workers, "bwgate worker counters");
+}
+
+void
+bwg_telemetry_unregister(void)
+{
+	pthread_mutex_lock(&tel_lock);
+	tel_http = NULL;
+	pthread_mutex_unlock(&tel_lock);
 }

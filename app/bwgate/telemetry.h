@@ -9,5 +9,11 @@
  * the snapshots published to `h`. Call once, after the HTTP API started.
  */
 void bwg_telemetry_register(struct bwg_http *h);
+/*
+ * Detach the commands from `h` (they answer {} from then on); returns once no command
+ * reads it any more. Call before the HTTP API stops: DPDK 22.11 keeps the commands
+ * registered until the process exits.
+ */
+void bwg_telemetry_unregister(void);
 
 #endif

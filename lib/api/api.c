@@ -453,3 +453,126 @@ bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len)
 	}
 	return buf;
 }
+
+/* ---- /api/v1/flows ---------------------------------------------------------------------- */
+
+int
+bwg_api_flows_init(struct bwg_api_flows *f, uint32_t cap)
+{
+	memset(f, 0, sizeof(*f));
+	if (!(f->views = calloc(cap ? cap : 1, sizeof(*f->views))))
+		return -ENOMEM;
+	f->cap = cap;
+	return 0;
+}
+
+void
+bwg_api_flows_fini(struct bwg_api_flows *f)
+{
+	free(f->views);
+	f->views = NULL;
+	f->n = f->cap = 0;
+}
+
+static int
+view_cmp(const void *a, const void *b)
+{
+	const struct bwg_flow_view *x = a, *y = b;
+	uint64_t bx = x->bytes[0] + x->bytes[1], by = y->bytes[0] + y->bytes[1];
+	return bx < by ? 1 : bx > by ? -1 : 0;
+}
+
+void
+bwg_api_flows_sort(struct bwg_api_flows *f)
+{
+	qsort(f->views, f->n, sizeof(*f->views), view_cmp);
+}
+
+/* Unix seconds with microseconds, as the flow records' times. */
+static double
+unix_s(uint64_t ns)
+{
+	return (double)(ns / 1000) / 1e6;
+}
+
+json_t *
+bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < f->n && i < limit; i++)
+		json_array_append_new(a, bwg_log_flow_json(&f->views[i]));
+	return json_pack("{s:i, s:f, s:f, s:I, s:I, s:i, s:i, s:b, s:o}", "limit", (int)limit,
+			 "as_of", unix_s(f->as_of_ns), "asked_at", unix_s(f->asked_ns),
+			 "refresh_seq", (json_int_t)f->seq, "flows_active",
+			 (json_int_t)f->flows_active, "workers", (int)f->workers,
+			 "workers_answered", (int)f->workers_answered, "complete",
+			 f->workers_answered == f->workers, "flows", a);
+}
+
+/* ---- text from clients ------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 character at s (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), or 0. */
+static size_t
+utf8_char(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	if (c >= 0x01 && c < 0x80)
+		return 1;
+	size_t n;
+	unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+bool
+bwg_api_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_char(u + i, len - i);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+char *
+bwg_api_text_clean(char *out, size_t outlen, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0;
+	if (!outlen)
+		return out;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_char(u + i, len - i);
+		if (n && u[i] >= 0x20 && u[i] != 0x7f) {
+			if (o + n >= outlen)
+				break;
+			memcpy(out + o, u + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		if (o + 4 >= outlen)
+			break;
+		snprintf(out + o, 5, "\\x%02x", u[i]);
+		o += 4;
+		i++;
+	}
+	out[o] = 0;
+	return out;
+}

@@ -20,6 +20,9 @@
 #include <jansson.h>
 
 #include "bwg_config.h"
+#include "bwg_dpi.h"
+#include "bwg_log.h"
+#include "bwg_policy.h"
 #include "bwg_stats.h"
 
 #define BWG_API_PORTS 2
@@ -123,5 +126,199 @@ char *bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len);
 
 /* {"error": msg}. */
 json_t *bwg_api_error_json(const char *msg);
+
+/* ---- /api/v1/flows: the largest active flows, refreshed on a schedule ------------------ */
+
+/*
+ * The workers' largest flows, merged by the control thread once a refresh completed (or
+ * its deadline passed) and served as they are until the next one: a request never waits
+ * on a worker. `as_of_ns` says how old the list is.
+ */
+struct bwg_api_flows {
+	uint64_t seq;		     /* 1, 2, ... one per refresh */
+	uint64_t asked_ns;	     /* CLOCK_REALTIME when the workers were asked */
+	uint64_t as_of_ns;	     /* CLOCK_REALTIME when their lists were merged */
+	uint32_t workers;	     /* asked */
+	uint32_t workers_answered;   /* in time for this list */
+	uint64_t flows_active;	     /* across the workers, at merge time */
+	struct bwg_flow_view *views; /* [cap], largest first after bwg_api_flows_sort */
+	uint32_t n, cap;
+};
+
+int bwg_api_flows_init(struct bwg_api_flows *f, uint32_t cap);
+void bwg_api_flows_fini(struct bwg_api_flows *f);
+/* Order views by bytes both ways, largest first. */
+void bwg_api_flows_sort(struct bwg_api_flows *f);
+/* GET /api/v1/flows: the first `limit` views with the list's age and completeness. */
+json_t *bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit);
+
+/* ---- text from clients ------------------------------------------------------------------ */
+
+/* s[0..len) is UTF-8 as RFC 3629 has it (what jansson accepts), with no NUL byte. */
+bool bwg_api_utf8_valid(const char *s, size_t len);
+/*
+ * Copy s[0..len) into out (outlen bytes, NUL-terminated) as text any JSON string can
+ * hold: valid UTF-8 is kept, every other byte and every control character is written
+ * as "\xNN"; a cut falls between characters. Returns out.
+ */
+char *bwg_api_text_clean(char *out, size_t outlen, const char *s, size_t len);
+
+/* ---- the router: a request in, a response out ------------------------------------------ */
+
+#define BWG_API_BODY_MAX (1u << 20) /* bytes of a PUT body */
+#define BWG_API_ARGS_MAX 32	    /* query arguments a request may carry */
+#define BWG_API_LIMIT_DEFAULT 10
+#define BWG_API_LIMIT_MAX 1000
+
+/* A query argument as the client sent it, decoded; value NULL for "?pretty". */
+struct bwg_api_arg {
+	const char *key;
+	size_t key_len;
+	const char *value;
+	size_t value_len;
+};
+
+/* What the HTTP glue gathered of a request. Strings need not be NUL-terminated. */
+struct bwg_api_request {
+	const char *method;
+	const char *path; /* decoded */
+	size_t path_len;
+	const struct bwg_api_arg *args;
+	uint32_t n_args;
+	bool too_many_args; /* more than BWG_API_ARGS_MAX were sent */
+	const char *authorization; /* the header, or NULL */
+	size_t authorization_len;
+	const char *body;
+	size_t body_len;
+	bool body_too_large; /* over BWG_API_BODY_MAX: read and discarded */
+};
+
+/* A write only the control thread may carry out. */
+enum bwg_api_write {
+	BWG_API_WRITE_NONE,
+	BWG_API_WRITE_POLICY, /* PUT /api/v1/policy with the request's body */
+	BWG_API_WRITE_RELOAD, /* POST /api/v1/reload */
+};
+
+struct bwg_api_response {
+	unsigned status;
+	const char *content_type; /* static */
+	const char *allow;	  /* the Allow header of a 405, static, or NULL */
+	bool authenticate;	  /* send WWW-Authenticate: Bearer */
+	bool pretty;		  /* ?pretty: indent JSON */
+	char *body;		  /* malloc'ed, the caller frees it */
+	size_t len;
+	enum bwg_api_write write; /* not NONE: no body yet, answer with bwg_api_write_answer */
+};
+
+/* What requests are answered from: read-only while bwg_api_route runs. */
+struct bwg_api_state {
+	const struct bwg_api_snapshot *snap; /* NULL before the first */
+	const struct bwg_api_flows *flows;   /* NULL before the first refresh */
+	const struct bwg_policy *policy;     /* NULL before the first */
+	const struct bwg_dpi *dpi;	     /* application names */
+	const char *token;		     /* NULL: no token file, writes get 403 */
+	size_t token_len;
+	uint64_t now_ns; /* CLOCK_REALTIME: the schedules /api/v1/explain sees */
+};
+
+/*
+ * Answer rq from st: a pure function of its arguments. Every answer is JSON (or the
+ * metrics text), errors {"error": "..."} in valid UTF-8 whatever bytes the client sent.
+ * A write that passed authentication comes back with rs->write set and no body.
+ */
+void bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+		   struct bwg_api_response *rs);
+/* The answer to a write the control thread carried out (status 200, 400 or 503). */
+void bwg_api_write_answer(struct bwg_api_response *rs, unsigned status, const char *msg,
+			  uint32_t version);
+/* An error answer; the message is cleaned to valid UTF-8. */
+void bwg_api_respond_error(struct bwg_api_response *rs, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "Bearer TOKEN" against the configured token, in time independent of the guess. */
+bool bwg_api_token_ok(const char *token, size_t token_len, const char *auth, size_t auth_len);
+/* True when rq is a GET or HEAD of /healthz (the monitoring probe's reserve). */
+bool bwg_api_is_health(const struct bwg_api_request *rq);
+
+/* ---- who may use the API: listen address, token file, request rates ------------------- */
+
+#define BWG_API_TOKEN_MIN 16
+#define BWG_API_TOKEN_MAX 1024 /* bytes of the token file, end of line included */
+
+/*
+ * Read api.token_file: a regular file (never waited on: FIFOs and devices are refused),
+ * at most BWG_API_TOKEN_MAX bytes, one line of BWG_API_TOKEN_MIN or more printable ASCII
+ * characters without blanks; a NUL byte is refused by name. *token is malloc'ed. Returns
+ * 0 or -errno with "api.token_file: PATH: fault" in err (never the file's content).
+ */
+int bwg_api_token_read(const char *path, char **token, size_t *len, char *err, size_t errlen);
+
+struct sockaddr_storage;
+/* "ADDR:PORT" (IPv4, or [IPv6]) -> *ss. Returns 0 or -EINVAL with "api.listen: ..." in err. */
+int bwg_api_listen_parse(const char *listen, struct sockaddr_storage *ss, char *err,
+			 size_t errlen);
+
+/*
+ * Request rates. Every client address has a bucket for its requests and one for its
+ * /healthz probes; anonymous requests also share one bucket for all clients, and
+ * requests with the right token draw on the operators' reserve instead, which only
+ * token holders can drain. So a flooding client exhausts its own allowance and, at
+ * worst, the anonymous pool, never another address's, a probe's or an operator's.
+ *
+ * The client table is keyed with the process secret (lib/hash) and bounded: a client
+ * whose buckets are full again is as good as absent and its entry is reused; when every
+ * entry within reach is held by a recently active client, the newcomer shares one
+ * overflow entry with the others in that position (counted in `overflowed`).
+ *
+ * HTTP thread only.
+ */
+enum bwg_api_class {
+	BWG_API_CLASS_ANON,   /* no valid token */
+	BWG_API_CLASS_HEALTH, /* GET /healthz without a token */
+	BWG_API_CLASS_AUTH,   /* the right token */
+	BWG_API_CLASS_MAX,
+};
+extern const char *const bwg_api_class_names[BWG_API_CLASS_MAX];
+
+#define BWG_API_CLIENT_RATE 100.0   /* requests/s of one client address */
+#define BWG_API_CLIENT_BURST 200.0
+#define BWG_API_HEALTH_RATE 20.0    /* /healthz probes/s of one client address */
+#define BWG_API_HEALTH_BURST 40.0
+#define BWG_API_ANON_RATE 1000.0    /* requests/s of all clients without a token */
+#define BWG_API_ANON_BURST 2000.0
+#define BWG_API_AUTH_RATE 200.0     /* requests/s with the token: the operators' reserve */
+#define BWG_API_AUTH_BURST 400.0
+#define BWG_API_CLIENTS 4096	    /* client addresses followed */
+
+struct bwg_api_bucket {
+	double tokens;
+	uint64_t last_ns;
+};
+
+struct bwg_api_client {
+	uint8_t family; /* 0: free */
+	uint8_t addr[16];
+	struct bwg_api_bucket req, health;
+};
+
+struct bwg_api_limiter {
+	struct bwg_api_client *clients; /* [mask + 1] */
+	uint32_t mask;
+	struct bwg_api_client overflow;
+	struct bwg_api_bucket anon, auth;
+	uint64_t refused[BWG_API_CLASS_MAX];
+	uint64_t overflowed; /* requests whose client found no entry of its own */
+};
+
+/* A table of `clients` entries (a power of two), every bucket full at now_ns. */
+int bwg_api_limiter_init(struct bwg_api_limiter *l, uint32_t clients, uint64_t now_ns);
+void bwg_api_limiter_fini(struct bwg_api_limiter *l);
+/*
+ * May a request of class k from (family 4 or 6, addr) be served at now_ns (monotonic)?
+ * Takes one token from each bucket it draws on; false (counted in refused[k]) when one
+ * is empty.
+ */
+bool bwg_api_limiter_take(struct bwg_api_limiter *l, uint8_t family, const uint8_t *addr,
+			  enum bwg_api_class k, uint64_t now_ns);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * API document tests: a hand-filled snapshot through every builder, compared against
- * golden strings (JSON with sorted keys), and the metrics text's shape.
+ * golden strings (JSON with sorted keys), and the metrics text's shape; the router on
+ * hostile requests (no socket), the rate limits on fake time, the token file.
  */
 
 #include <setjmp.h>
@@ -13,6 +14,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bwg_api.h"
 
@@ -205,6 +211,274 @@ test_metrics(void **state)
 	bwg_api_snapshot_fini(&s);
 }
 
+static void
+test_utf8(void **state)
+{
+	(void)state;
+	assert_true(bwg_api_utf8_valid("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80", 14));
+	assert_false(bwg_api_utf8_valid("\xff", 1));
+	assert_false(bwg_api_utf8_valid("\xc0\xaf", 2));	 /* overlong '/' */
+	assert_false(bwg_api_utf8_valid("\xed\xa0\x80", 3));	 /* surrogate */
+	assert_false(bwg_api_utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+	assert_false(bwg_api_utf8_valid("\xe4\xb8", 2));	 /* cut short */
+	assert_false(bwg_api_utf8_valid("a\0b", 3));
+	char out[32];
+	assert_string_equal(bwg_api_text_clean(out, sizeof(out), "/\xff\x01z", 4), "/\\xff\\x01z");
+	/* A cut never splits a character. */
+	assert_string_equal(bwg_api_text_clean(out, 5, "ab\xe4\xb8\xad", 5), "ab");
+	assert_string_equal(bwg_api_text_clean(out, 6, "ab\xe4\xb8\xad", 5), "ab\xe4\xb8\xad");
+}
+
+/* Route a GET of `path` with the given query arguments against st. */
+static void
+route_get(const struct bwg_api_state *st, const char *path, size_t path_len,
+	  const struct bwg_api_arg *args, uint32_t n, struct bwg_api_response *rs)
+{
+	struct bwg_api_request rq = {.method = "GET", .path = path, .path_len = path_len,
+				     .args = args, .n_args = n};
+	bwg_api_route(st, &rq, rs);
+}
+
+/* The body is one JSON object with an "error" string. */
+static void
+assert_error_body(const struct bwg_api_response *rs, unsigned status, const char *part)
+{
+	assert_int_equal(rs->status, status);
+	json_error_t je;
+	json_t *j = json_loadb(rs->body, rs->len, 0, &je);
+	assert_non_null(j);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	assert_non_null(e);
+	if (!strstr(e, part))
+		printf("error: %s\n", e);
+	assert_non_null(strstr(e, part));
+	json_decref(j);
+}
+
+static void
+test_route_hostile(void **state)
+{
+	(void)state;
+	struct bwg_api_snapshot s;
+	fill(&s);
+	struct bwg_api_state st = {.snap = &s};
+	struct bwg_api_response rs;
+	route_get(&st, "/\xff", 2, NULL, 0, &rs);
+	assert_error_body(&rs, 400, "not valid UTF-8: /\\xff");
+	free(rs.body);
+	struct bwg_api_arg bad = {"src", 3, "1\xc0\xaf", 3};
+	route_get(&st, "/api/v1/explain", 15, &bad, 1, &rs);
+	assert_error_body(&rs, 400, "query argument \"src\" is not valid UTF-8");
+	free(rs.body);
+	struct bwg_api_arg nul = {"by", 2, "apps\0x", 6};
+	route_get(&st, "/api/v1/top", 11, &nul, 1, &rs);
+	assert_int_equal(rs.status, 400);
+	free(rs.body);
+	route_get(&st, "/nothing/\xe4\xb8\xad", 12, NULL, 0, &rs);
+	assert_error_body(&rs, 404, "no such path: /nothing/\xe4\xb8\xad");
+	free(rs.body);
+	struct bwg_api_arg lim = {"limit", 5, "99999999999999999999", 20};
+	route_get(&st, "/api/v1/top", 11, &lim, 1, &rs);
+	assert_error_body(&rs, 400, "limit: give a number from 1 to 1000");
+	free(rs.body);
+	/* Served from the snapshot. */
+	struct bwg_api_arg pretty = {"pretty", 6, NULL, 0};
+	route_get(&st, "/healthz", 8, &pretty, 1, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(rs.body, "\n  \"ok\": true"));
+	free(rs.body);
+	/* No flow list yet: 503, not a wait. */
+	route_get(&st, "/api/v1/flows", 13, NULL, 0, &rs);
+	assert_error_body(&rs, 503, "no flow list yet");
+	free(rs.body);
+	struct bwg_api_request rq = {.method = "D\xff\x45LETE", .path = "/metrics", .path_len = 8};
+	bwg_api_route(&st, &rq, &rs);
+	assert_error_body(&rs, 405, "D\\xffELETE is not allowed here");
+	assert_string_equal(rs.allow, "GET, HEAD");
+	free(rs.body);
+	bwg_api_snapshot_fini(&s);
+}
+
+static void
+test_route_writes(void **state)
+{
+	(void)state;
+	static const char token[] = "0123456789abcdef0123";
+	struct bwg_api_state st = {.token = token, .token_len = sizeof(token) - 1};
+	struct bwg_api_response rs;
+	struct bwg_api_request rq = {.method = "PUT", .path = "/api/v1/policy", .path_len = 14,
+				     .body = "{}", .body_len = 2};
+	bwg_api_route(&st, &rq, &rs);
+	assert_error_body(&rs, 401, "Authorization: Bearer TOKEN");
+	assert_true(rs.authenticate);
+	free(rs.body);
+	char auth[64];
+	snprintf(auth, sizeof(auth), "Bearer %s", token);
+	rq.authorization = auth;
+	rq.authorization_len = strlen(auth) - 1; /* a prefix of the token is not the token */
+	bwg_api_route(&st, &rq, &rs);
+	assert_int_equal(rs.status, 401);
+	free(rs.body);
+	rq.authorization_len = strlen(auth);
+	bwg_api_route(&st, &rq, &rs);
+	assert_int_equal(rs.write, BWG_API_WRITE_POLICY);
+	assert_null(rs.body);
+	bwg_api_write_answer(&rs, 400, "bad.json: rules[0]: \xff", 1);
+	assert_error_body(&rs, 400, "rules[0]: \\xff");
+	free(rs.body);
+	st.token = NULL;
+	bwg_api_route(&st, &rq, &rs);
+	assert_error_body(&rs, 403, "no api.token_file");
+	free(rs.body);
+}
+
+static void
+test_flows_json(void **state)
+{
+	(void)state;
+	struct bwg_api_flows f;
+	assert_int_equal(bwg_api_flows_init(&f, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		f.views[i].proto = 17;
+		f.views[i].family = 4;
+		f.views[i].bytes[0] = (uint64_t)(i + 1) * 100;
+	}
+	f.n = 3;
+	f.seq = 7;
+	f.workers = 2;
+	f.workers_answered = 1;
+	f.asked_ns = 1764036000000000000ull;
+	f.as_of_ns = 1764036000250000000ull;
+	bwg_api_flows_sort(&f);
+	json_t *j = bwg_api_flows_json(&f, 2);
+	assert_int_equal(json_array_size(json_object_get(j, "flows")), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_array_get(json_object_get(j, "flows"), 0), "bytes_c2s")),
+			 300);
+	assert_true(json_real_value(json_object_get(j, "as_of")) == 1764036000.25);
+	assert_false(json_is_true(json_object_get(j, "complete")));
+	json_decref(j);
+	bwg_api_flows_fini(&f);
+}
+
+static void
+test_limiter(void **state)
+{
+	(void)state;
+	struct bwg_api_limiter l;
+	uint64_t t = 1000000000ull;
+	assert_int_equal(bwg_api_limiter_init(&l, 64, t), 0);
+	const uint8_t a[4] = {127, 0, 0, 2}, b[4] = {127, 0, 0, 3}, op[4] = {127, 0, 0, 1};
+	/* Two clients flood for a second, 10000 requests each. */
+	uint32_t ok_a = 0, ok_op = 0, ok_health = 0;
+	for (int i = 0; i < 10000; i++) {
+		t += 50000; /* 20000 requests per second in all */
+		ok_a += bwg_api_limiter_take(&l, 4, a, BWG_API_CLASS_ANON, t);
+		bwg_api_limiter_take(&l, 4, b, BWG_API_CLASS_ANON, t);
+		if (i % 500 == 0) {
+			ok_op += bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_AUTH, t);
+			ok_health += bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_HEALTH, t);
+		}
+	}
+	/* Each flooder gets its own allowance only: burst + rate x 0.5 s. */
+	assert_true(ok_a <= BWG_API_CLIENT_BURST + BWG_API_CLIENT_RATE * 0.5 + 1);
+	assert_true(ok_a >= BWG_API_CLIENT_BURST);
+	assert_int_equal(ok_op, 20);
+	assert_int_equal(ok_health, 20);
+	/* A third anonymous client still gets through. */
+	const uint8_t c[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	assert_true(bwg_api_limiter_take(&l, 6, c, BWG_API_CLASS_ANON, t));
+	assert_true(l.refused[BWG_API_CLASS_ANON] > 0);
+	/* The operators' reserve: only the token draws on it. */
+	for (int i = 0; i < 1000; i++)
+		bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_AUTH, t);
+	assert_false(bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_AUTH, t));
+	assert_true(bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_HEALTH, t));
+	bwg_api_limiter_fini(&l);
+}
+
+static void
+test_limiter_full(void **state)
+{
+	(void)state;
+	struct bwg_api_limiter l;
+	uint64_t t = 1;
+	assert_int_equal(bwg_api_limiter_init(&l, 8, t), 0);
+	/* Eight busy clients hold every entry: a ninth shares the overflow entry. */
+	for (uint8_t i = 0; i < 8; i++) {
+		const uint8_t a[4] = {10, 0, 0, i};
+		assert_true(bwg_api_limiter_take(&l, 4, a, BWG_API_CLASS_ANON, t));
+	}
+	const uint8_t ninth[4] = {10, 0, 1, 0};
+	assert_true(bwg_api_limiter_take(&l, 4, ninth, BWG_API_CLASS_ANON, t));
+	assert_int_equal(l.overflowed, 1);
+	/* Once their buckets are full again, entries are reused. */
+	t += 10000000000ull;
+	assert_true(bwg_api_limiter_take(&l, 4, ninth, BWG_API_CLASS_ANON, t));
+	assert_int_equal(l.overflowed, 1);
+	bwg_api_limiter_fini(&l);
+}
+
+static void
+write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+static void
+test_token_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/bwg-token.XXXXXX", path[128], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/token", dir);
+	char *tok;
+	size_t len;
+	write_file(path, "0123456789abcdefXYZ\n", 20);
+	assert_int_equal(bwg_api_token_read(path, &tok, &len, err, sizeof(err)), 0);
+	assert_string_equal(tok, "0123456789abcdefXYZ");
+	assert_int_equal(len, 19);
+	assert_true(bwg_api_token_ok(tok, len, "Bearer 0123456789abcdefXYZ", 26));
+	free(tok);
+	/* A NUL byte: refused by name, nothing of the file quoted. */
+	write_file(path, "0123456789abcdef\0secret-part\n", 29);
+	assert_int_equal(bwg_api_token_read(path, &tok, &len, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "a NUL byte"));
+	assert_null(strstr(err, "secret"));
+	assert_null(tok);
+	write_file(path, "short\n", 6);
+	assert_int_equal(bwg_api_token_read(path, &tok, &len, err, sizeof(err)), -EINVAL);
+	write_file(path, "0123456789abcdef with blanks\n", 29);
+	assert_int_equal(bwg_api_token_read(path, &tok, &len, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bwg_api_token_read("/dev/zero", &tok, &len, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "api.token_file: /dev/zero: not a regular file");
+	char fifo[160];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(bwg_api_token_read(fifo, &tok, &len, err, sizeof(err)), -EINVAL);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_listen(void **state)
+{
+	(void)state;
+	struct sockaddr_storage ss;
+	char err[256];
+	assert_int_equal(bwg_api_listen_parse("127.0.0.1:8080", &ss, err, sizeof(err)), 0);
+	assert_int_equal(bwg_api_listen_parse("[::1]:80", &ss, err, sizeof(err)), 0);
+	assert_int_equal(bwg_api_listen_parse("localhost:80", &ss, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bwg_api_listen_parse("127.0.0.1:", &ss, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bwg_api_listen_parse("127.0.0.1:99999", &ss, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "api.listen: \"127.0.0.1:99999\" is not ADDR:PORT (e.g. "
+				 "127.0.0.1:8080 or [::1]:8080)");
+}
+
 int
 main(void)
 {
@@ -212,6 +486,10 @@ main(void)
 	    cmocka_unit_test(test_top_apps),	     cmocka_unit_test(test_top_parse),
 	    cmocka_unit_test(test_health_and_error), cmocka_unit_test(test_ports_workers),
 	    cmocka_unit_test(test_stats_rates),	     cmocka_unit_test(test_metrics),
+	    cmocka_unit_test(test_utf8),	     cmocka_unit_test(test_route_hostile),
+	    cmocka_unit_test(test_route_writes),     cmocka_unit_test(test_flows_json),
+	    cmocka_unit_test(test_limiter),	     cmocka_unit_test(test_limiter_full),
+	    cmocka_unit_test(test_token_file),	     cmocka_unit_test(test_listen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The API's router (HTTP thread; the fuzz target and the unit tests call it with no
+ * socket): a request, as the HTTP glue gathered it into a plain struct, in; a status,
+ * headers and a body out. It reads only what it is given — the published snapshot, the
+ * flow list, the policy in force, the token — so the same request against the same
+ * state always gets the same bytes, and nothing a client sends reaches a worker.
+ *
+ * Client bytes are checked before anything else looks at them: a path or a query
+ * argument that is not UTF-8 (or holds a NUL) is answered 400, and every message that
+ * quotes a client's text cleans it first (bwg_api_text_clean), so an answer is always
+ * valid JSON. Writes are authenticated here and handed back to the glue with
+ * rs->write set: only the control thread may carry them out.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bwg_api.h"
+
+#define MSG_MAX (BWG_CONFIG_ERR_MAX + 256)
+#define QUOTE_MAX 200 /* bytes of a client's text quoted in a message */
+
+static const char json_ctype[] = "application/json";
+
+/* ---- responses ------------------------------------------------------------------------ */
+
+static void
+set_text(struct bwg_api_response *rs, unsigned status, char *text, size_t len, const char *type)
+{
+	rs->status = status;
+	rs->body = text;
+	rs->len = len;
+	rs->content_type = type;
+}
+
+/* j (stolen) as the body, compact or indented, ending with a newline. */
+static void
+set_json(struct bwg_api_response *rs, unsigned status, json_t *j)
+{
+	size_t flags = (rs->pretty ? JSON_INDENT(2) : JSON_COMPACT) | BWG_JSON_REAL_FLAGS;
+	char *txt = j ? json_dumps(j, flags) : NULL;
+	json_decref(j);
+	char *body = txt ? realloc(txt, strlen(txt) + 2) : NULL;
+	if (!body) {
+		free(txt);
+		static const char oom[] = "{\"error\":\"out of memory\"}\n";
+		char *t = strdup(oom);
+		set_text(rs, 500, t, t ? sizeof(oom) - 1 : 0, json_ctype);
+		return;
+	}
+	size_t len = strlen(body);
+	body[len++] = '\n';
+	body[len] = 0;
+	set_text(rs, status, body, len, json_ctype);
+}
+
+void
+bwg_api_respond_error(struct bwg_api_response *rs, unsigned status, const char *fmt, ...)
+{
+	char msg[MSG_MAX], clean[MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	set_json(rs, status,
+		 bwg_api_error_json(bwg_api_text_clean(clean, sizeof(clean), msg, strlen(msg))));
+}
+
+void
+bwg_api_write_answer(struct bwg_api_response *rs, unsigned status, const char *msg,
+		     uint32_t version)
+{
+	rs->write = BWG_API_WRITE_NONE;
+	if (status != 200) {
+		bwg_api_respond_error(rs, status, "%s", msg);
+		return;
+	}
+	char clean[MSG_MAX];
+	set_json(rs, 200,
+		 json_pack("{s:b, s:I, s:s}", "ok", 1, "version", (json_int_t)version, "message",
+			   bwg_api_text_clean(clean, sizeof(clean), msg, strlen(msg))));
+}
+
+/* ---- the request's parts ---------------------------------------------------------------- */
+
+static bool
+is(const char *s, size_t len, const char *lit)
+{
+	return len == strlen(lit) && memcmp(s, lit, len) == 0;
+}
+
+/* The argument `key`, or NULL; *present tells "?key" (no value) from absent. */
+static const struct bwg_api_arg *
+arg(const struct bwg_api_request *rq, const char *key)
+{
+	for (uint32_t i = 0; i < rq->n_args; i++)
+		if (is(rq->args[i].key, rq->args[i].key_len, key))
+			return &rq->args[i];
+	return NULL;
+}
+
+/* The argument's value as a C string in buf (it has no NUL: checked on entry), or NULL
+ * when absent. A value longer than the buffer is reported as too long by the caller. */
+static const char *
+arg_str(const struct bwg_api_request *rq, const char *key, char *buf, size_t len, bool *too_long)
+{
+	const struct bwg_api_arg *a = arg(rq, key);
+	if (!a)
+		return NULL;
+	size_t n = a->value ? a->value_len : 0;
+	if (n >= len) {
+		*too_long = true;
+		n = len - 1;
+	}
+	if (n)
+		memcpy(buf, a->value, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* ?limit=N: 1..BWG_API_LIMIT_MAX, default BWG_API_LIMIT_DEFAULT. -1 when malformed. */
+static long
+arg_limit(const struct bwg_api_request *rq)
+{
+	char buf[16];
+	bool too_long = false;
+	const char *s = arg_str(rq, "limit", buf, sizeof(buf), &too_long);
+	if (!s)
+		return BWG_API_LIMIT_DEFAULT;
+	if (too_long || !*s)
+		return -1;
+	long v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > BWG_API_LIMIT_MAX)
+			return -1;
+	}
+	return v >= 1 ? v : -1;
+}
+
+/* Every byte a handler might look at or quote is text: 400 otherwise. */
+static bool
+request_text_ok(const struct bwg_api_request *rq, struct bwg_api_response *rs)
+{
+	char clean[QUOTE_MAX * 4 + 1];
+	if (!bwg_api_utf8_valid(rq->path, rq->path_len)) {
+		bwg_api_respond_error(
+		    rs, 400, "the path is not valid UTF-8: %s",
+		    bwg_api_text_clean(clean, sizeof(clean), rq->path, rq->path_len));
+		return false;
+	}
+	if (rq->too_many_args) {
+		bwg_api_respond_error(rs, 400, "more than %d query arguments", BWG_API_ARGS_MAX);
+		return false;
+	}
+	for (uint32_t i = 0; i < rq->n_args; i++) {
+		const struct bwg_api_arg *a = &rq->args[i];
+		if (!bwg_api_utf8_valid(a->key, a->key_len) ||
+		    (a->value && !bwg_api_utf8_valid(a->value, a->value_len))) {
+			bwg_api_respond_error(
+			    rs, 400, "query argument \"%s\" is not valid UTF-8 text",
+			    bwg_api_text_clean(clean, sizeof(clean), a->key,
+					       a->key_len < QUOTE_MAX ? a->key_len : QUOTE_MAX));
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+bwg_api_token_ok(const char *token, size_t token_len, const char *auth, size_t auth_len)
+{
+	static const char bearer[] = "Bearer ";
+	const size_t bl = sizeof(bearer) - 1;
+	if (!token || !auth || auth_len < bl || memcmp(auth, bearer, bl) != 0)
+		return false;
+	const char *t = auth + bl;
+	size_t n = auth_len - bl;
+	/* Constant time over the configured token, whatever the guess. */
+	unsigned char diff = n != token_len;
+	for (size_t i = 0; i < token_len; i++)
+		diff |= (unsigned char)(token[i] ^ (i < n ? t[i] : 0));
+	return diff == 0;
+}
+
+bool
+bwg_api_is_health(const struct bwg_api_request *rq)
+{
+	return is(rq->path, rq->path_len, "/healthz") && rq->method &&
+	       (strcmp(rq->method, "GET") == 0 || strcmp(rq->method, "HEAD") == 0);
+}
+
+/* ---- read endpoints ------------------------------------------------------------------- */
+
+static void
+get_policy(const struct bwg_api_state *st, struct bwg_api_response *rs)
+{
+	const struct bwg_policy *p = st->policy;
+	set_json(rs, 200,
+		 json_pack("{s:I, s:I, s:s, s:O}", "version", (json_int_t)p->version, "loaded_at",
+			   (json_int_t)p->loaded_at, "file", p->conf->path, "policy",
+			   p->conf->root));
+}
+
+static int
+parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (s && inet_pton(AF_INET, s, addr) == 1) {
+		*family = 4;
+		return 0;
+	}
+	if (s && inet_pton(AF_INET6, s, addr) == 1) {
+		*family = 6;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Which rule a flow would meet now: unit from the addresses, class from the host and
+ * the app (as a classified flow's would be, category unknown), then the first rule.
+ */
+static void
+get_explain(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	    struct bwg_api_response *rs)
+{
+	char srcb[64], dstb[64], appb[BWG_NAME_MAX * 2], hostb[BWG_DPI_HOST_MAX * 2];
+	char clean[QUOTE_MAX * 4 + 1];
+	bool long_src = false, long_dst = false, long_app = false, long_host = false;
+	const char *src = arg_str(rq, "src", srcb, sizeof(srcb), &long_src);
+	const char *dst = arg_str(rq, "dst", dstb, sizeof(dstb), &long_dst);
+	const char *app = arg_str(rq, "app", appb, sizeof(appb), &long_app);
+	const char *hostarg = arg_str(rq, "host", hostb, sizeof(hostb), &long_host);
+	uint8_t fs, fd, as[16], ad[16];
+	if (long_src || parse_ip(src, &fs, as) < 0) {
+		bwg_api_respond_error(rs, 400, "src: give the client's IP address");
+		return;
+	}
+	if (!dst)
+		dst = fs == 4 ? "0.0.0.0" : "::";
+	if (long_dst || parse_ip(dst, &fd, ad) < 0 || fd != fs) {
+		bwg_api_respond_error(
+		    rs, 400, "dst: give the server's IP address, of the same family as src");
+		return;
+	}
+	char host[BWG_DPI_HOST_MAX] = "";
+	if (hostarg) {
+		if (long_host || strlen(hostarg) >= sizeof(host)) {
+			bwg_api_respond_error(rs, 400, "host: longer than %zu bytes",
+					      sizeof(host) - 1);
+			return;
+		}
+		for (size_t i = 0; hostarg[i]; i++)
+			host[i] = (char)(hostarg[i] >= 'A' && hostarg[i] <= 'Z' ? hostarg[i] + 32
+										: hostarg[i]);
+	}
+	int app_id = 0;
+	if (app && *app && (long_app || (app_id = bwg_dpi_app_id(st->dpi, app)) < 0)) {
+		bwg_api_respond_error(rs, 400, "app: \"%s\" is not an nDPI 4.2 application",
+				      bwg_api_text_clean(clean, sizeof(clean), app, strlen(app)));
+		return;
+	}
+	const struct bwg_policy *p = st->policy;
+	uint64_t next;
+	uint32_t mask = bwg_policy_schedules_active(p, st->now_ns, &next);
+	uint16_t unit = bwg_policy_unit(p, fs, as, ad);
+	struct bwg_class_evidence ev = {
+	    .app = (uint16_t)app_id, .host = host, .family = fs, .client = as, .server = ad};
+	struct bwg_class_decision dec;
+	bwg_classes_decide(&p->classes, &ev, &dec);
+	uint8_t cls = dec.cls;
+	uint16_t rule = bwg_policy_match(p, cls, unit, 0, (uint16_t)app_id, host, mask);
+	const struct bwg_rule *r = &p->rules[rule];
+	json_t *active = json_array();
+	for (uint32_t i = 0; i < p->conf->n_schedules; i++)
+		if (mask & (1u << i))
+			json_array_append_new(active, json_string(p->conf->schedules[i].name));
+	char why[512];
+	const char *cls_name = p->class_names[cls];
+	if (rule == p->n_rules)
+		snprintf(why, sizeof(why),
+			 "no rule matches (unit \"%s\", class \"%s\"): "
+			 "default_action applies",
+			 p->unit_names[unit], cls_name);
+	else
+		snprintf(why, sizeof(why),
+			 "rules[%u] \"%s\" is the first rule whose units, classes, "
+			 "apps, hosts and schedule all match (unit \"%s\", class \"%s\")",
+			 rule, r->conf->name, p->unit_names[unit], cls_name);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:I, s:s}",
+				"src", src, "dst", dst, "app", app ? app : "", "host", host, "unit",
+				p->unit_names[unit], "class", cls_name, "rule", r->conf->name,
+				"rule_index", rule == p->n_rules ? -1 : (int)rule, "action",
+				bwg_action_names[r->action], "schedules_active", active,
+				"policy_version", (json_int_t)p->version, "why", why);
+	if (doc && r->action == BWG_ACTION_LIMIT)
+		json_object_set_new(
+		    doc, "limit",
+		    json_pack("{s:I, s:I, s:s}", "rate_bps", (json_int_t)r->conf->rate_bps,
+			      "burst_bytes", (json_int_t)r->conf->burst_bytes, "scope",
+			      r->conf->scope == BWG_SCOPE_PER_HOST ? "per_host" : "aggregate"));
+	set_json(rs, 200, doc);
+}
+
+static void
+get_top(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	struct bwg_api_response *rs)
+{
+	char byb[16];
+	bool too_long = false;
+	const char *by = arg_str(rq, "by", byb, sizeof(byb), &too_long);
+	long limit = arg_limit(rq);
+	if (limit < 0) {
+		bwg_api_respond_error(rs, 400, "limit: give a number from 1 to %d",
+				      BWG_API_LIMIT_MAX);
+		return;
+	}
+	if (by && !too_long && strcmp(by, "hosts") == 0) {
+		bwg_api_respond_error(
+		    rs, 400,
+		    "by=hosts: per-host counters are not kept (hosts live in the "
+		    "workers' flow tables); use /api/v1/flows, or by=apps|units|classes");
+		return;
+	}
+	int b = by ? (too_long ? -1 : bwg_api_top_by_parse(by)) : BWG_API_TOP_APPS;
+	if (b < 0) {
+		bwg_api_respond_error(rs, 400, "by: give apps, units or classes");
+		return;
+	}
+	set_json(rs, 200, bwg_api_top_json(st->snap, (enum bwg_api_top_by)b, (uint32_t)limit));
+}
+
+static void
+get_flows(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	  struct bwg_api_response *rs)
+{
+	long limit = arg_limit(rq);
+	if (limit < 0) {
+		bwg_api_respond_error(rs, 400, "limit: give a number from 1 to %d",
+				      BWG_API_LIMIT_MAX);
+		return;
+	}
+	if (!st->flows) {
+		bwg_api_respond_error(rs, 503, "starting: no flow list yet");
+		return;
+	}
+	set_json(rs, 200, bwg_api_flows_json(st->flows, (uint32_t)limit));
+}
+
+static void
+get_metrics(const struct bwg_api_state *st, struct bwg_api_response *rs)
+{
+	size_t len;
+	char *txt = bwg_api_metrics_text(st->snap, &len);
+	if (!txt) {
+		bwg_api_respond_error(rs, 500, "out of memory");
+		return;
+	}
+	set_text(rs, 200, txt, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* ---- routing -------------------------------------------------------------------------- */
+
+enum endpoint {
+	EP_STATS,
+	EP_PORTS,
+	EP_WORKERS,
+	EP_POLICY,
+	EP_TOP,
+	EP_FLOWS,
+	EP_EXPLAIN,
+	EP_RELOAD,
+	EP_HEALTHZ,
+	EP_METRICS,
+};
+
+static const struct {
+	const char *path;
+	const char *allow; /* the Allow header of a 405 */
+} endpoints[] = {
+    [EP_STATS] = {"/api/v1/stats", "GET, HEAD"},
+    [EP_PORTS] = {"/api/v1/ports", "GET, HEAD"},
+    [EP_WORKERS] = {"/api/v1/workers", "GET, HEAD"},
+    [EP_POLICY] = {"/api/v1/policy", "GET, HEAD, PUT"},
+    [EP_TOP] = {"/api/v1/top", "GET, HEAD"},
+    [EP_FLOWS] = {"/api/v1/flows", "GET, HEAD"},
+    [EP_EXPLAIN] = {"/api/v1/explain", "GET, HEAD"},
+    [EP_RELOAD] = {"/api/v1/reload", "POST"},
+    [EP_HEALTHZ] = {"/healthz", "GET, HEAD"},
+    [EP_METRICS] = {"/metrics", "GET, HEAD"},
+};
+
+static void
+write_request(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	      enum bwg_api_write w, struct bwg_api_response *rs)
+{
+	if (!st->token) {
+		bwg_api_respond_error(rs, 403,
+				      "writes are disabled: no api.token_file is configured");
+		return;
+	}
+	if (!bwg_api_token_ok(st->token, st->token_len, rq->authorization, rq->authorization_len)) {
+		rs->authenticate = true;
+		bwg_api_respond_error(
+		    rs, 401, "give Authorization: Bearer TOKEN (the api.token_file's content)");
+		return;
+	}
+	if (w == BWG_API_WRITE_POLICY && rq->body_len == 0) {
+		bwg_api_respond_error(rs, 400, "the body must be a policy (JSON config)");
+		return;
+	}
+	rs->write = w;
+}
+
+void
+bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	      struct bwg_api_response *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	if (!request_text_ok(rq, rs))
+		return;
+	rs->pretty = arg(rq, "pretty") != NULL;
+	int ep = -1;
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]) && ep < 0; i++)
+		if (is(rq->path, rq->path_len, endpoints[i].path))
+			ep = (int)i;
+	if (ep < 0) {
+		char clean[QUOTE_MAX * 4 + 1];
+		bwg_api_respond_error(
+		    rs, 404, "no such path: %s",
+		    bwg_api_text_clean(clean, sizeof(clean), rq->path,
+				       rq->path_len < QUOTE_MAX ? rq->path_len : QUOTE_MAX));
+		return;
+	}
+	const char *m = rq->method ? rq->method : "";
+	bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+	bool put = strcmp(m, "PUT") == 0, post = strcmp(m, "POST") == 0;
+	if (rq->body_too_large && (put || post)) {
+		bwg_api_respond_error(rs, 413, "the body is over %u bytes", BWG_API_BODY_MAX);
+		return;
+	}
+	if (ep == EP_POLICY && put) {
+		write_request(st, rq, BWG_API_WRITE_POLICY, rs);
+		return;
+	}
+	if (ep == EP_RELOAD && post) {
+		write_request(st, rq, BWG_API_WRITE_RELOAD, rs);
+		return;
+	}
+	if (!get || ep == EP_RELOAD) {
+		char clean[64];
+		bwg_api_respond_error(
+		    rs, 405, "%s is not allowed here: use %s",
+		    bwg_api_text_clean(clean, 17 * 4, m, strlen(m) < 16 ? strlen(m) : 16),
+		    endpoints[ep].allow);
+		rs->allow = endpoints[ep].allow;
+		return;
+	}
+	if (!st->snap || (!st->policy && (ep == EP_POLICY || ep == EP_EXPLAIN))) {
+		bwg_api_respond_error(rs, 503, "starting: no snapshot yet");
+		return;
+	}
+	switch ((enum endpoint)ep) {
+	case EP_STATS:
+		set_json(rs, 200, bwg_api_stats_json(st->snap));
+		return;
+	case EP_PORTS:
+		set_json(rs, 200, bwg_api_ports_json(st->snap));
+		return;
+	case EP_WORKERS:
+		set_json(rs, 200, bwg_api_workers_json(st->snap));
+		return;
+	case EP_POLICY:
+		get_policy(st, rs);
+		return;
+	case EP_TOP:
+		get_top(st, rq, rs);
+		return;
+	case EP_FLOWS:
+		get_flows(st, rq, rs);
+		return;
+	case EP_EXPLAIN:
+		get_explain(st, rq, rs);
+		return;
+	case EP_HEALTHZ: {
+		json_t *doc = bwg_api_health_json(st->snap);
+		set_json(rs, json_is_true(json_object_get(doc, "ok")) ? 200 : 503, doc);
+		return;
+	}
+	case EP_METRICS:
+		get_metrics(st, rs);
+		return;
+	case EP_RELOAD:
+		break;
+	}
+}
