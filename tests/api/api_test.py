@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
@@ -50,9 +51,14 @@ class Api:
     def __init__(self, port):
         self.port = port
 
-    def req(self, method, path, body=None, headers=None, timeout=10):
-        """(status, headers dict, body bytes); status None when the connection failed."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def conn(self, timeout=10, source=None):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=(source, 0) if source else None)
+
+    def req(self, method, path, body=None, headers=None, timeout=10, source=None):
+        """(status, headers dict, body bytes); status None when the connection failed.
+        `source`: the client's address (any of 127.0.0.0/8)."""
+        c = self.conn(timeout, source)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
@@ -64,6 +70,15 @@ class Api:
 
     def json(self, path, **kw):
         st, _, body = self.req("GET", path, **kw)
+        try:
+            return st, json.loads(body)
+        except ValueError:
+            return st, None
+
+    def put_policy(self, doc, **kw):
+        """PUT /api/v1/policy with the token: (status, decoded body or None)."""
+        st, _, body = self.req("PUT", "/api/v1/policy", body=json.dumps(doc).encode(),
+                               headers=AUTH, timeout=20, **kw)
         try:
             return st, json.loads(body)
         except ValueError:
@@ -155,7 +170,12 @@ def main():
         telemetry(ck, f"bwg-api-{os.getpid()}")
         auth_checks(ck, api)
         hostile(ck, api, cfg_text)
+        bad_text(ck, api)
         flood(ck, api)
+        lockout(ck, api)
+        flows_load(ck, api)
+        list_files(ck, api, cfg, tmp)
+        counters_by_name(ck, api, cfg)
         reloads(ck, api, cfg, tmp, proc)
         reopen(ck, api, proc, events)
 
@@ -393,7 +413,8 @@ def hostile(ck, api, cfg_text):
         cases.append(("GET", "/api/v1/stats?" + "a" * 100000, None, None, 414))
     wrong = {}
     for i, (m, path, body, hdr, want) in enumerate(cases):
-        st, _, _ = api.req(m, path, body=body, headers=hdr)
+        # Many clients: one address alone is held to 100 requests a second.
+        st, _, _ = api.req(m, path, body=body, headers=hdr, source=f"127.0.1.{i % 16 + 1}")
         if st != want:
             wrong.setdefault((m, path[:60], want), []).append(st)
     ck(not wrong, f"{len(cases)} hostile requests answered with the right status",
@@ -414,6 +435,253 @@ def hostile(ck, api, cfg_text):
     _, pol = api.json("/api/v1/policy")
     ck(pol["version"] == 2, "bad writes left the policy alone", str(pol["version"]))
 
+
+
+def raw_answer(port, data, timeout=5):
+    """Send raw bytes, read the whole answer (Connection: close): (status, body) or
+    (None, b"") when the connection closed without one."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    except OSError:
+        pass
+    finally:
+        s.close()
+    head, _, body = buf.partition(b"\r\n\r\n")
+    parts = head.split(b" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None, b""
+    return int(parts[1]), body
+
+
+def bad_text(ck, api):
+    """Bytes that are not UTF-8 in a path or a query argument: 400 with a JSON error,
+    itself valid UTF-8 (the connection used to close with no answer)."""
+    for target in (b"/%ff", b"/api/v1/stats/%c0%af", b"/api/v1/explain?src=%ff",
+                   b"/api/v1/top?by=%ed%a0%80", b"/api/v1/flows?%fe=1",
+                   b"/healthz?x=%00"):
+        st, body = raw_answer(api.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                              b"Connection: close\r\n\r\n")
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            doc = None
+        ck(st == 400 and doc is not None and "error" in doc,
+           f"GET {target.decode()}: 400 with a JSON error in valid UTF-8", f"{st} {body[:200]}")
+    st, _, _ = api.req("GET", "/healthz")
+    ck(st == 200, "serving after bytes that are not text")
+
+
+def lockout(ck, api):
+    """Two clients flooding 404s (127.0.0.2, 127.0.0.3) lock out neither an operator
+    with the token (127.0.0.1) nor a /healthz probe (127.0.0.4)."""
+    time.sleep(2.5)  # buckets full again after the flood test
+    stop = time.time() + 12
+    flood_codes = {}
+
+    def flooder(addr):
+        c = api.conn(5, addr)
+        while time.time() < stop:
+            try:
+                c.request("GET", "/no/such/path")
+                r = c.getresponse()
+                r.read()
+                flood_codes[r.status] = flood_codes.get(r.status, 0) + 1
+            except (OSError, http.client.HTTPException):
+                c.close()
+                c = api.conn(5, addr)
+        c.close()
+
+    threads = [threading.Thread(target=flooder, args=(a,)) for a in ("127.0.0.2", "127.0.0.3")]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)  # the flooders are past their bursts
+    ok_auth, auth_codes, health = 0, [], []
+    for i in range(20):
+        st, _, _ = api.req("GET", "/api/v1/stats", headers=AUTH, timeout=5, source="127.0.0.1")
+        auth_codes.append(st)
+        ok_auth += st == 200
+        if i % 4 == 0:
+            st, _, _ = api.req("GET", "/healthz", timeout=5, source="127.0.0.4")
+            health.append(st)
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    print(f"lock-out: flooders {flood_codes}; operator {ok_auth}/20 {auth_codes}; "
+          f"probe {health}")
+    ck(flood_codes.get(429, 0) > 100, "the flooders were held to their own rate",
+       str(flood_codes))
+    ck(ok_auth >= 19, f"an operator with the token gets through two flooders ({ok_auth}/20)",
+       str(auth_codes))
+    ck(health and all(h == 200 for h in health), "a /healthz probe gets through two flooders",
+       str(health))
+
+
+def median_ms(samples):
+    samples = sorted(samples)
+    return samples[len(samples) // 2] * 1000 if samples else float("inf")
+
+
+def healthz_latencies(api, n, source):
+    out = []
+    c = api.conn(5, source)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        try:
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            r.read()
+            if r.status == 200:
+                out.append(time.perf_counter() - t0)
+        except (OSError, http.client.HTTPException):
+            c.close()
+            c = api.conn(5, source)
+        time.sleep(0.05)
+    c.close()
+    return out
+
+
+def flows_load(ck, api):
+    """/api/v1/flows comes from the list the control thread refreshes every second: 8
+    clients looping on it leave /healthz's latency within a few ms."""
+    st, fl = api.json("/api/v1/flows?limit=3")
+    now = time.time()
+    ck(st == 200 and fl["complete"] and 0 <= now - fl["as_of"] < 3 and
+       fl["asked_at"] <= fl["as_of"], "flows: as_of says how old the list is",
+       json.dumps(fl)[:300] if fl else str(st))
+    time.sleep(1.2)
+    _, fl2 = api.json("/api/v1/flows?limit=3")
+    ck(fl2 and fl2["as_of"] > fl["as_of"] and fl2["refresh_seq"] > fl["refresh_seq"],
+       "flows: the list is refreshed every second",
+       f'{fl and fl["as_of"]} -> {fl2 and fl2["as_of"]}')
+    base = healthz_latencies(api, 40, "127.0.0.5")
+    stop = time.time() + 6
+    served = [0]
+
+    def looper(addr):
+        c = api.conn(5, addr)
+        while time.time() < stop:
+            try:
+                c.request("GET", "/api/v1/flows?limit=100")
+                r = c.getresponse()
+                r.read()
+                served[0] += r.status == 200
+            except (OSError, http.client.HTTPException):
+                c.close()
+                c = api.conn(5, addr)
+        c.close()
+
+    threads = [threading.Thread(target=looper, args=(f"127.0.2.{i + 1}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    loaded = healthz_latencies(api, 60, "127.0.0.5")
+    for t in threads:
+        t.join()
+    b, m = median_ms(base), median_ms(loaded)
+    print(f"healthz median: {b:.2f} ms alone, {m:.2f} ms with 8 clients looping on "
+          f"/api/v1/flows ({served[0]} flow lists served in 6 s)")
+    ck(served[0] > 100, f"8 clients loop on /api/v1/flows ({served[0]} answers)")
+    ck(m <= b + 5.0, f"healthz median stays within a few ms under /flows load "
+       f"({b:.2f} -> {m:.2f} ms)")
+
+
+def list_files(ck, api, cfg, tmp):
+    """A policy pushed over the API may name only regular files under lists_dir: other
+    paths are refused at once, by name, without a word of their content."""
+    fifo = os.path.join(tmp, "hosts", "fifo.txt")
+    os.mkfifo(fifo)
+    _, pol = api.json("/api/v1/policy")
+    version = pol["version"]
+    for name in ("/etc/passwd", "../../etc/passwd", "/dev/zero", "hosts/fifo.txt"):
+        doc = json.loads(json.dumps(cfg))
+        doc["classes"]["stock"]["host_files"] = [name]
+        t0 = time.time()
+        st, body = api.put_policy(doc)
+        took = time.time() - t0
+        err = (body or {}).get("error", "")
+        shown = os.path.basename(name)
+        ck(st == 400 and took < 3 and shown in err and "root:" not in err and
+           "/bin/" not in err, f"host_files {name}: 400 in {took:.2f} s, names the file, "
+           "shows none of it", f"{st} {err}")
+    _, pol = api.json("/api/v1/policy")
+    st, _, _ = api.req("GET", "/healthz")
+    ck(st == 200 and pol["version"] == version, "the gate serves on, the policy unchanged")
+    os.unlink(fifo)
+
+
+def per_name(stats, key):
+    return {o["name"]: o for o in stats[key]}
+
+
+def counters_by_name(ck, api, cfg):
+    """Reordering units and classes (PUT /api/v1/policy) under traffic: every name's
+    counters keep growing at their own pace, never fall, never take another's value."""
+    orders = []
+    for k in range(4):
+        doc = json.loads(json.dumps(cfg))
+        units = list(doc["units"].items())
+        classes = list(doc["classes"].items())
+        if k % 2 == 0:
+            units.reverse()
+            classes.reverse()
+        else:
+            units = units[1:] + units[:1]
+            classes = classes[2:] + classes[:2]
+        doc["units"] = dict(units)
+        doc["classes"] = dict(classes)
+        orders.append(doc)
+    orders.append(json.loads(json.dumps(cfg)))
+    samples = []
+    errors = []
+    _, s = api.json("/api/v1/stats")
+    samples.append(s)
+    for doc in orders:
+        st, body = api.put_policy(doc)
+        if st != 200:
+            errors.append((st, body))
+        for _ in range(3):
+            time.sleep(0.3)
+            _, s = api.json("/api/v1/stats")
+            samples.append(s)
+    ck(not errors, "5 reordered policies accepted", str(errors[:2]))
+    bad = []
+    for key in ("units", "classes"):
+        for a, b in zip(samples, samples[1:]):
+            pa, pb = per_name(a, key), per_name(b, key)
+            drx = b["totals"]["rx_packets"] - a["totals"]["rx_packets"]
+            for name, o in pa.items():
+                n = pb.get(name)
+                if n is None:
+                    bad.append((key, name, "gone"))
+                    continue
+                d = n["packets"] - o["packets"]
+                if d < 0 or n["bytes"] < o["bytes"] or d > drx + 64:
+                    bad.append((key, name, o["packets"], n["packets"], drx))
+    ck(not bad, "per-name counters never fall nor jump across reorders", str(bad[:5]))
+    # Each name's share of the traffic is the fixture's, before and after.
+    first, last = samples[0], samples[-1]
+    mid = samples[len(samples) // 2]
+    for key in ("units", "classes"):
+        f, m, l = per_name(first, key), per_name(mid, key), per_name(last, key)
+        tot1 = sum(o["packets"] for o in m.values()) - sum(o["packets"] for o in f.values())
+        tot2 = sum(o["packets"] for o in l.values()) - sum(o["packets"] for o in m.values())
+        worst = 0.0
+        for name in f:
+            if tot1 > 0 and tot2 > 0:
+                s1 = (m[name]["packets"] - f[name]["packets"]) / tot1
+                s2 = (l[name]["packets"] - m[name]["packets"]) / tot2
+                worst = max(worst, abs(s1 - s2))
+        ck(worst < 0.05, f"{key}: every name keeps its share of the traffic "
+           f"(largest change {worst:.3f})")
+    order = [u["name"] for u in last["units"] if u["name"]]
+    ck(set(order) == set(cfg["units"]), "units[] lists the configured names", str(order))
 
 def flood(ck, api):
     time.sleep(2.5)  # let the bucket fill
