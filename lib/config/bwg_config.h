@@ -98,6 +98,7 @@ struct bwg_conf_rule {
 	enum bwg_action action;
 	uint64_t rate_bps;     /* limit only */
 	uint64_t burst_bytes;  /* limit only */
+	bool burst_default;    /* burst not given: derived from the rate */
 	enum bwg_limit_scope scope;
 	bool reset;
 	bool log;
@@ -189,6 +190,18 @@ int bwg_config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errl
 /* "10.0.0.0/8", "2001:db8::/32", "10.1.2.3" */
 int bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errlen);
 #define BWG_HOST_NAME_MAX 253 /* a DNS name, as text */
+
+/*
+ * Bytes a frame of an MTU-sized IP packet occupies as the meters count it: the
+ * Ethernet header and one VLAN tag (the frame check sequence is not counted). A limit's
+ * burst must hold one such frame, or no frame of that size would ever conform.
+ */
+#define BWG_L2_OVERHEAD 18
+static inline uint32_t
+bwg_config_max_frame(const struct bwg_config *c)
+{
+	return c->mtu + BWG_L2_OVERHEAD;
+}
 
 /*
  * Check and normalise one host pattern in place: ASCII lower case, a Unicode name to its

@@ -999,10 +999,12 @@ parse_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *r)
 					  sizeof(msg)) < 0)
 			return fail(x, pb, "%s", msg);
 	} else {
-		/* Documented default: 100 ms at the rate, at least two full frames. */
+		/* Documented default: 100 ms at the rate, at least 3000 B; raised to two
+		 * maximum frames once ports.mtu is known (check_bursts). */
 		r->burst_bytes = r->rate_bps / 80;
 		if (r->burst_bytes < 3000)
 			r->burst_bytes = 3000;
+		r->burst_default = true;
 	}
 	if ((rc = get_enum(x, l, p, "scope", &scope, -1, scopes)))
 		return rc;
@@ -1236,6 +1238,38 @@ parse_lists_dir(struct ctx *x, json_t *root)
 	return x->c->lists_dir ? 0 : -ENOMEM;
 }
 
+/*
+ * A token bucket smaller than a frame never lets that frame through: every limit's burst
+ * must hold one maximum frame (ports.mtu + Ethernet header and VLAN tag; 1518 B at the
+ * default MTU, which is also what the offline tool assumes). A default burst is raised
+ * to two such frames. The rate needs no such rule: the bucket refills continuously, so
+ * at the lowest rate (8 Kbit/s) a full bucket of 1518 B comes back in 1.5 s.
+ */
+static int
+check_bursts(struct ctx *x)
+{
+	struct bwg_config *c = x->c;
+	uint32_t frame = bwg_config_max_frame(c);
+	for (uint32_t i = 0; i < c->n_rules; i++) {
+		struct bwg_conf_rule *r = &c->rules[i];
+		if (r->action != BWG_ACTION_LIMIT || r->burst_bytes >= frame)
+			continue;
+		if (r->burst_default) {
+			r->burst_bytes = 2ull * frame;
+			continue;
+		}
+		char p[PATH_MAX_LEN];
+		snprintf(p, sizeof(p), "rules[%u].limit.burst", i);
+		return fail(x, p,
+			    "%llu B cannot hold one maximum frame of %u B (ports.mtu %u + %d B of "
+			    "Ethernet header and VLAN tag): no such frame would ever conform; give "
+			    "at least \"%uB\"",
+			    (unsigned long long)r->burst_bytes, frame, c->mtu, BWG_L2_OVERHEAD,
+			    frame);
+	}
+	return 0;
+}
+
 static int
 parse_root(struct ctx *x, json_t *root)
 {
@@ -1282,7 +1316,7 @@ parse_root(struct ctx *x, json_t *root)
 	if (c->hosts_capacity > c->flow_capacity)
 		return fail(x, "flows.hosts_capacity", "%u is more than flows.capacity (%u)",
 			    c->hosts_capacity, c->flow_capacity);
-	return 0;
+	return check_bursts(x);
 }
 
 static int

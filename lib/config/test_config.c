@@ -286,7 +286,7 @@ test_full_config(void **state)
 	assert_int_equal(r->rate_bps, 10000000);
 	assert_int_equal(r->burst_bytes, 10000000 / 80); /* default: 100 ms at the rate */
 	assert_int_equal(r->scope, BWG_SCOPE_AGGREGATE);
-	/* ...but at least two full frames. */
+	/* ...but at least 3000 B. */
 	assert_int_equal(c->rules[3].burst_bytes, 3000);
 
 	assert_string_equal(c->port_inside, "0000:01:00.0");
@@ -295,6 +295,22 @@ test_full_config(void **state)
 	assert_string_equal(c->api_listen, "0.0.0.0:9090");
 	assert_string_equal(c->api_token_file, DIR "/token");
 	assert_string_equal(c->events_file, "/var/log/bwgate/events.jsonl");
+	bwg_config_free(c);
+}
+
+/* With jumbo frames a default burst holds two of them. */
+static void
+test_burst_jumbo(void **state)
+{
+	(void)state;
+	struct bwg_config *c = cfg_ok(
+	    MIN_HEAD "'classes': {}, 'ports': {'inside': 'a', 'outside': 'b', 'mtu': 9000}, "
+	    "'rules': [{'name': 'r', 'action': 'limit', 'limit': {'rate': '64Kbit', "
+	    "'scope': 'per_host'}}, {'name': 's', 'action': 'limit', 'limit': {'rate': '1Mbit', "
+	    "'burst': '9018B', 'scope': 'per_host'}}]}");
+	assert_int_equal(bwg_config_max_frame(c), 9018);
+	assert_int_equal(c->rules[0].burst_bytes, 2 * 9018);
+	assert_int_equal(c->rules[1].burst_bytes, 9018);
 	bwg_config_free(c);
 }
 
@@ -527,6 +543,18 @@ test_rule_faults(void **state)
 	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '1Mbit', 'burst': '1KB', "
 		       "'scope': 'aggregate'}"),
 		  NAME ": rules[0].limit.burst: 1KB is out of range (1500B..1024MB)");
+	/* A burst must hold one maximum frame: ports.mtu + 18 B (1518 B by default). */
+	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '1Mbit', 'burst': '1500B', "
+		       "'scope': 'aggregate'}"),
+		  NAME ": rules[0].limit.burst: 1500 B cannot hold one maximum frame of 1518 B "
+		       "(ports.mtu 1500 + 18 B of Ethernet header and VLAN tag): no such frame "
+		       "would ever conform; give at least \"1518B\"");
+	cfg_fails(MIN_HEAD "'classes': {}, 'ports': {'inside': 'a', 'outside': 'b', 'mtu': 9000}, "
+		  "'rules': [{'name': 'r', 'action': 'limit', 'limit': {'rate': '1Mbit', "
+		  "'burst': '8KB', 'scope': 'per_host'}}]}",
+		  NAME ": rules[0].limit.burst: 8192 B cannot hold one maximum frame of 9018 B "
+		       "(ports.mtu 9000 + 18 B of Ethernet header and VLAN tag): no such frame "
+		       "would ever conform; give at least \"9018B\"");
 	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '1Mbit', 'ceil': '2Mbit', "
 		       "'scope': 'aggregate'}"),
 		  NAME ": rules[0].limit.ceil: unknown key (expected one of: rate, burst, scope)");
@@ -851,6 +879,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_burst_jumbo),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_json_syntax),
 		cmocka_unit_test(test_top_level_faults),
