@@ -17,15 +17,19 @@
  * Signals: SIGHUP re-reads the config and replaces the policy (as POST /api/v1/reload);
  * SIGUSR1 reopens events.file (logrotate's postrotate).
  *
- * Exit status: 0 stopped cleanly, 1 the platform failed (EAL, devices, memory),
- * 2 bad usage or config.
+ * Exit status: 0 stopped cleanly (or --check: valid), 1 the platform failed (EAL,
+ * devices, memory), 2 bad usage or config (the policy, api.listen, api.token_file,
+ * events.file's folder: all checked before any device starts, and all --check checks).
  */
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +37,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include "bwg_api.h"
 #include "bwg_setup.h"
 #include "bwgate.h"
 #include "control.h"
@@ -82,7 +87,9 @@ usage(FILE *f)
 		   "Forwards frames between the config's ports.inside and ports.outside through\n"
 		   "the policy; SIGINT/SIGTERM stops it and prints the final stats as JSON.\n"
 		   "  -c, --config FILE       the config (doc/configuration.md)\n"
-		   "      --check             validate the config and exit (0 valid, 2 invalid)\n"
+		   "      --check             validate the config, the API's address and token file\n"
+		   "                          and events.file's folder, start no device, and exit\n"
+		   "                          (0 valid, 2 invalid)\n"
 		   "      --stats-interval S  print a summary line to stderr every S seconds\n"
 		   "      --exit-when-idle S  stop as on SIGINT after S seconds without RX\n");
 }
@@ -140,6 +147,59 @@ options_parse(struct options *o, int argc, char **argv)
 		return 2;
 	}
 	return -1;
+}
+
+/*
+ * What the appliance reads besides the policy, checked before any device starts (and by
+ * --check): the API's address and token file, and where events.file will be written —
+ * an existing folder the gate may write in, and the file, if it exists, a regular file
+ * (opening a FIFO for writing would wait for a reader forever).
+ */
+static int
+live_check(const struct bwg_config *c, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int rc;
+	if ((rc = bwg_api_listen_parse(c->api_listen, &ss, err, errlen)) < 0)
+		return rc;
+	if (c->api_token_file) {
+		char *token;
+		size_t len;
+		if ((rc = bwg_api_token_read(c->api_token_file, &token, &len, err, errlen)) < 0)
+			return rc;
+		free(token);
+	}
+	if (c->events_file) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", c->events_file);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == dir)
+			dir[1] = 0;
+		else
+			*slash = 0;
+		struct stat st;
+		const char *why = NULL;
+		if (stat(dir, &st) < 0)
+			why = strerror(errno);
+		else if (!S_ISDIR(st.st_mode))
+			why = "not a folder";
+		else if (access(dir, W_OK | X_OK) < 0)
+			why = strerror(errno);
+		if (why) {
+			snprintf(err, errlen, "events.file: %s: its folder %s: %s", c->events_file,
+				 dir, why);
+			return -EINVAL;
+		}
+		if (stat(c->events_file, &st) == 0 &&
+		    (!S_ISREG(st.st_mode) || access(c->events_file, W_OK) < 0)) {
+			snprintf(err, errlen, "events.file: %s: %s", c->events_file,
+				 S_ISREG(st.st_mode) ? "cannot be written" : "not a regular file");
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 /* Log what the flow state costs before the first packet does. */
@@ -323,6 +383,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	const struct bwg_config *c = g.policy->conf;
+	if (live_check(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate: %s: %s\n", o.config, err);
+		gate_free(&g);
+		return 2;
+	}
 	if (o.check) {
 		printf("%s: valid (%u classes, %u units, %u rules)\n", o.config,
 		       g.policy->n_classes, g.policy->n_units - 1, g.policy->n_rules);
