@@ -1,12 +1,17 @@
 #!/usr/bin/python3
-"""Bad configs make bwgate-pcap exit 2 with a message naming the place and the fault.
+"""Bad configs make bwgate-pcap and bwgate exit 2 with a message naming the place and
+the fault.
 
-usage: check_bad_configs.py BWGATE_PCAP CONFIG_DIR
+usage: check_bad_configs.py BWGATE_PCAP CONFIG_DIR [BWGATE]
 
 Each case below is written to a temporary file `bad.json` and checked with
-`bwgate-pcap -c bad.json --check`: the exit status must be 2 and standard error must be
-exactly the expected line ({f} stands for the file's path). The shipped default policy
-(CONFIG_DIR/../../config/bwgate.json) must pass the same check with status 0.
+`bwgate-pcap -c bad.json --check` and, when given, `bwgate -c bad.json --check`: the
+exit status must be 2, within 10 s (a device or a FIFO named as a file must not hang
+the check), and standard error must be exactly the expected line ({f} stands for the
+file's path, {d} for its folder). Cases marked "live" concern what only the appliance
+reads (the API's address and token file, events.file) and run through bwgate alone. The
+shipped default policy (CONFIG_DIR/../../config/bwgate.json) must pass the same checks
+with status 0.
 """
 import json
 import os
@@ -127,44 +132,108 @@ CASES = [
     ("a list outside the lists folder", with_(["classes", "web", "host_files"], ["/etc/passwd"]),
      '{f}: classes.web.host_files[0]: /etc/passwd: outside the lists folder {d} (lists_dir): '
      'lists are read from there only'),
+    ("a list that climbs out of the folder",
+     with_(["classes", "web", "host_files"], ["../../etc/passwd"]),
+     '{f}: classes.web.host_files[0]: {d}/../../etc/passwd: outside the lists folder {d} '
+     '(lists_dir): lists are read from there only'),
+    ("a device as a list", with_(["classes", "web", "host_files"], ["/dev/zero"]),
+     '{f}: classes.web.host_files[0]: /dev/zero: outside the lists folder {d} (lists_dir): '
+     'lists are read from there only'),
+    ("a FIFO as a list", with_(["classes", "web", "host_files"], ["fifo.txt"]),
+     '{f}: classes.web.host_files[0]: {d}/fifo.txt: not a regular file'),
+    ("protocols file a device", with_(["dpi"], {"protocols_file": "/dev/zero"}),
+     '{f}: dpi.protocols_file: "/dev/zero" is not a regular file'),
+    ("protocols file a FIFO", with_(["dpi"], {"protocols_file": "fifo.txt"}),
+     '{f}: dpi.protocols_file: "{d}/fifo.txt" is not a regular file'),
+    ("burst smaller than a frame", with_(["rules", 1, "limit", "burst"], "1500B"),
+     '{f}: rules[1].limit.burst: 1500 B cannot hold one maximum frame of 1518 B (ports.mtu '
+     '1500 + 18 B of Ethernet header and VLAN tag): no such frame would ever conform; give '
+     'at least "1518B"'),
+    ("burst smaller than a jumbo frame",
+     with_(["ports"], {"inside": "net_null0", "outside": "net_null1", "mtu": 9000}).replace(
+         '"scope": "per_host"', '"scope": "per_host", "burst": "8KB"'),
+     '{f}: rules[1].limit.burst: 8192 B cannot hold one maximum frame of 9018 B (ports.mtu '
+     '9000 + 18 B of Ethernet header and VLAN tag): no such frame would ever conform; give '
+     'at least "9018B"'),
+    ("api.listen not an address", with_(["api"], {"listen": "localhost:8080"}),
+     '{f}: api.listen: "localhost:8080" is not ADDR:PORT (e.g. 127.0.0.1:8080 or '
+     '[::1]:8080)', "live"),
+    ("token file with a NUL byte", with_(["api"], {"token_file": "token-nul"}),
+     '{f}: api.token_file: {d}/token-nul: a NUL byte: the token must be text (one line of '
+     'printable characters)', "live"),
+    ("token file a device", with_(["api"], {"token_file": "/dev/zero"}),
+     "{f}: api.token_file: /dev/zero: not a regular file", "live"),
+    ("token file a FIFO", with_(["api"], {"token_file": "fifo.txt"}),
+     "{f}: api.token_file: {d}/fifo.txt: not a regular file", "live"),
+    ("token too short", with_(["api"], {"token_file": "token-short"}),
+     "{f}: api.token_file: {d}/token-short: the token must be one line of at least 16 "
+     "printable ASCII characters without blanks", "live"),
+    ("events folder missing", with_(["events"], {"file": "no-such-folder/events.jsonl"}),
+     "{f}: events.file: {d}/no-such-folder/events.jsonl: its folder {d}/no-such-folder: No "
+     "such file or directory", "live"),
+    ("events file a FIFO", with_(["events"], {"file": "fifo.txt"}),
+     "{f}: events.file: {d}/fifo.txt: not a regular file", "live"),
 ]
 
 # Side files the cases above name (relative to the config's folder).
 SIDE_FILES = {
     "cat-space.txt": "# comment\nexample.org 102\n",
     "cat-name.txt": "example.org\tBanned_Site\n",
+    "token-nul": "0123456789abcdef\0and the rest\n",
+    "token-short": "0123\n",
 }
+SIDE_FIFOS = ["fifo.txt"]
+
+
+def check(binary, label, path, expected, tmp):
+    """One --check run: (ok, detail)."""
+    try:
+        p = subprocess.run([binary, "-c", path, "--check"], capture_output=True, text=True,
+                           timeout=10)
+    except subprocess.TimeoutExpired:
+        return False, "\n     %s --check did not finish within 10 s" % label
+    want = label + ": " + expected.replace("{f}", path).replace("{d}", os.path.realpath(tmp))
+    got = p.stderr.strip()
+    if p.returncode == 2 and got == want:
+        return True, ""
+    return False, "\n     %s exit %d\n     want: %s\n     got:  %s" % (label, p.returncode,
+                                                                       want, got)
 
 
 def main():
     binary, config_dir = sys.argv[1:3]
+    binaries = [(binary, "bwgate-pcap")]
+    if len(sys.argv) > 3:
+        binaries.append((sys.argv[3], "bwgate"))
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bad.json")
         for name, text in SIDE_FILES.items():
             with open(os.path.join(tmp, name), "w") as f:
                 f.write(text)
-        for what, text, expected in CASES:
+        for name in SIDE_FIFOS:
+            os.mkfifo(os.path.join(tmp, name))
+        for case in CASES:
+            what, text, expected = case[:3]
+            live = len(case) > 3 and case[3] == "live"
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
-            p = subprocess.run([binary, "-c", path, "--check"], capture_output=True,
-                               text=True, timeout=30)
-            want = "bwgate-pcap: " + expected.replace("{f}", path).replace(
-                "{d}", os.path.realpath(tmp))
-            got = p.stderr.strip()
-            ok = p.returncode == 2 and got == want
-            passed += ok
-            failed += not ok
-            print(("ok   " if ok else "FAIL ") + what + ("" if ok else
-                  "\n     exit %d\n     want: %s\n     got:  %s" % (p.returncode, want, got)))
+            for b, label in binaries:
+                if live and label != "bwgate":
+                    continue
+                ok, detail = check(b, label, path, expected, tmp)
+                passed += ok
+                failed += not ok
+                print(("ok   " if ok else "FAIL ") + f"{what} ({label})" + detail)
     default = os.path.join(config_dir, "..", "..", "config", "bwgate.json")
-    p = subprocess.run([binary, "-c", default, "--check"], capture_output=True, text=True,
-                       timeout=30)
-    ok = p.returncode == 0
-    passed += ok
-    failed += not ok
-    print(("ok   " if ok else "FAIL ") + "the default policy is valid: " +
-          (p.stdout.strip() or p.stderr.strip()))
+    for b, label in binaries:
+        p = subprocess.run([b, "-c", default, "--check"], capture_output=True, text=True,
+                           timeout=30)
+        ok = p.returncode == 0
+        passed += ok
+        failed += not ok
+        print(("ok   " if ok else "FAIL ") + f"the default policy is valid ({label}): " +
+              (p.stdout.strip() or p.stderr.strip()))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
