@@ -30,14 +30,6 @@ import livelib  # noqa: E402
 COMMANDS = (b"/bwgate/stats", b"/bwgate/apps", b"/bwgate/workers")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def telemetry_connect(path, deadline):
     while time.time() < deadline:
         try:
@@ -71,7 +63,7 @@ def poller(path, stop, counts, i):
 
 
 def one_round(ck, bwgate, config, tmp, n):
-    port = free_port()
+    port = livelib.free_port()
     prefix = f"bwg-tel-{os.getpid()}-{n}"
 
     def api(cfg):

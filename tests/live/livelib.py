@@ -6,6 +6,7 @@ lcore 0 is the control thread, lcore 1 the worker), with a file prefix of its ow
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -35,6 +36,15 @@ class Check:
     def done(self):
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
         sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on (now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def write_config(src, tmp, name, mutate=None, **ports):
