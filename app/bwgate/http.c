@@ -9,9 +9,11 @@
  * last published: the snapshot, the flow list and the policy in force, read under
  * `lock`, which is also what keeps the published policy alive (the control thread frees
  * a replaced policy only after it published its successor here). Writes the router
- * accepted (PUT /api/v1/policy, POST /api/v1/reload) are handed to the control thread as
- * a request and waited for, so the control thread stays the only one that publishes a
- * policy. No request ever waits on a worker.
+ * accepted (PUT /api/v1/policy, POST /api/v1/reload) are handed to the control thread,
+ * which stays the only one that publishes a policy; the connection is suspended until
+ * the control thread answers and resumes it, so a policy that takes a second to compile
+ * delays no other client. One write at a time: another meanwhile gets 503. No request
+ * ever waits on a worker.
  *
  * Hostile clients: the daemon caps connections (in total and per address), idle time
  * and per-connection memory (long URLs and headers get libmicrohttpd's 414/431);
@@ -38,7 +40,6 @@
 #define CONN_PER_IP 32
 #define CONN_TIMEOUT_S 10
 #define CONN_MEMORY (64 * 1024)
-#define WRITE_WAIT_S 15
 
 /* Per-request state, from the first call of the handler to the completion callback. */
 struct req_ctx {
@@ -50,6 +51,9 @@ struct req_ctx {
 	struct bwg_api_arg args[BWG_API_ARGS_MAX];
 	uint32_t n_args;
 	bool too_many_args;
+	bool writing;		   /* w is with the control thread: the connection is suspended */
+	struct bwg_http_req w;	   /* the write, answered by the control thread */
+	struct bwg_api_response rs; /* the router's answer, kept for the write's */
 };
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -80,37 +84,23 @@ reply(struct MHD_Connection *c, struct bwg_api_response *rs)
 
 /* ---- writes, answered by the control thread ------------------------------------------- */
 
-/* Hand r to the control thread and wait for its answer. Called with h->lock held. */
-static void
-control_call(struct bwg_http *h, struct bwg_http_req *r)
+/* Hand rc's write to the control thread and suspend the connection; false when another
+ * write is pending (or the API is stopping). */
+static bool
+write_start(struct bwg_http *h, struct MHD_Connection *c, struct req_ctx *rc)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WRITE_WAIT_S;
-	while (h->req && !h->stopping) /* one at a time */
-		if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT)
-			break;
-	if (h->req || h->stopping) {
-		r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		snprintf(r->msg, sizeof(r->msg), "the control thread is busy: try again");
-		return;
+	rc->w = (struct bwg_http_req){.kind = rc->rs.write, .body = rc->body, .len = rc->len,
+				      .conn = c};
+	pthread_mutex_lock(&h->lock);
+	bool free_slot = !h->req && !h->stopping;
+	if (free_slot) {
+		h->req = &rc->w;
+		rc->writing = true;
+		/* Suspended before the control thread can resume it: still under the lock. */
+		MHD_suspend_connection(c);
 	}
-	h->req = r;
-	/* Once the control thread took r it will answer: wait for that, r lives here. */
-	while (!r->done && !h->stopping) {
-		if (pthread_cond_timedwait(&h->cond, &h->lock, &until) == ETIMEDOUT) {
-			if (!r->taken)
-				break;
-			until.tv_sec++;
-		}
-	}
-	if (!r->done) {
-		if (h->req == r)
-			h->req = NULL;
-		r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		snprintf(r->msg, sizeof(r->msg), "the control thread did not answer in %d s",
-			 WRITE_WAIT_S);
-	}
+	pthread_mutex_unlock(&h->lock);
+	return free_slot;
 }
 
 /* ---- gathering the request ------------------------------------------------------------ */
@@ -233,16 +223,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_data_size = 0;
 		return body_append(rc, upload_data, n);
 	}
-	struct bwg_api_response rs;
+	if (rc->writing) { /* resumed: the control thread answered */
+		rc->writing = false;
+		bwg_api_write_answer(&rc->rs, rc->w.status, rc->w.msg, rc->w.version);
+		return reply(c, &rc->rs);
+	}
+	struct bwg_api_response *rs = &rc->rs;
 	if (rc->limited) {
-		memset(&rs, 0, sizeof(rs));
-		bwg_api_respond_error(&rs, MHD_HTTP_TOO_MANY_REQUESTS,
+		memset(rs, 0, sizeof(*rs));
+		bwg_api_respond_error(rs, MHD_HTTP_TOO_MANY_REQUESTS,
 				      "too many requests (%s): at most %.0f per second from one "
 				      "address, %.0f /healthz probes per second, %.0f per second "
 				      "with the token",
 				      bwg_api_class_names[rc->cls], BWG_API_CLIENT_RATE,
 				      BWG_API_HEALTH_RATE, BWG_API_AUTH_RATE);
-		return reply(c, &rs);
+		return reply(c, rs);
 	}
 	struct bwg_api_request rq;
 	request_fill(&rq, rc, c, url, method);
@@ -258,16 +253,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    .token_len = h->token_len,
 	    .now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
 	};
-	bwg_api_route(&st, &rq, &rs);
-	if (rs.write != BWG_API_WRITE_NONE) {
-		struct bwg_http_req r = {.kind = rs.write, .body = rc->body, .len = rc->len};
-		control_call(h, &r);
-		pthread_mutex_unlock(&h->lock);
-		bwg_api_write_answer(&rs, r.status, r.msg, r.version);
-	} else {
-		pthread_mutex_unlock(&h->lock);
+	bwg_api_route(&st, &rq, rs);
+	pthread_mutex_unlock(&h->lock);
+	if (rs->write != BWG_API_WRITE_NONE) {
+		if (write_start(h, c, rc))
+			return MHD_YES;
+		bwg_api_write_answer(rs, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "the control thread is busy with another write: try again", 0);
 	}
-	return reply(c, &rs);
+	return reply(c, rs);
 }
 
 static void
@@ -290,7 +284,6 @@ bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 {
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->cond, NULL);
 	h->dpi = dpi;
 	struct sockaddr_storage ss;
 	int rc;
@@ -303,7 +296,8 @@ bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(
@@ -326,15 +320,22 @@ bwg_http_stop(struct bwg_http *h)
 {
 	pthread_mutex_lock(&h->lock);
 	h->stopping = true;
-	pthread_cond_broadcast(&h->cond);
+	struct bwg_http_req *r = h->req;
+	h->req = NULL;
 	pthread_mutex_unlock(&h->lock);
+	/* libmicrohttpd must not be stopped with a connection suspended. */
+	if (r) {
+		r->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		snprintf(r->msg, sizeof(r->msg), "bwgate is stopping");
+		r->done = true;
+		MHD_resume_connection(r->conn);
+	}
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	h->daemon = NULL;
 	free(h->token);
 	h->token = NULL;
 	bwg_api_limiter_fini(&h->limiter);
-	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 }
 
@@ -369,8 +370,6 @@ bwg_http_pending(struct bwg_http *h)
 {
 	pthread_mutex_lock(&h->lock);
 	struct bwg_http_req *r = h->req;
-	if (r)
-		r->taken = true;
 	pthread_mutex_unlock(&h->lock);
 	return r;
 }
@@ -382,6 +381,7 @@ bwg_http_answer(struct bwg_http *h, struct bwg_http_req *r)
 	r->done = true;
 	if (h->req == r)
 		h->req = NULL;
-	pthread_cond_broadcast(&h->cond);
+	/* Under the lock: bwg_http_stop cannot resume it a second time. */
+	MHD_resume_connection(r->conn);
 	pthread_mutex_unlock(&h->lock);
 }

@@ -6,7 +6,8 @@
  * The HTTP API (libmicrohttpd, its own polling thread, off the worker lcores). It only
  * routes: lib/api's router answers from the snapshot and the flow list the control
  * thread publishes here, and writes (PUT /api/v1/policy, POST /api/v1/reload) are
- * handed to the control thread, which answers them on its next tick.
+ * handed to the control thread, which answers them on its next tick; their connection
+ * waits suspended, the HTTP thread does not.
  *
  * Shared between the two threads, under `lock`: the published snapshot and flow list,
  * the policy in force (kept alive by the control thread until it is replaced here), and
@@ -22,12 +23,16 @@
 #include "bwg_dpi.h"
 #include "bwg_policy.h"
 
-/* A write handed to the control thread; it fills status and msg and sets done. */
+/*
+ * A write handed to the control thread; it fills status, msg and version and calls
+ * bwg_http_answer(), which resumes the connection (suspended meanwhile, so the HTTP
+ * thread goes on serving everyone else while a policy compiles).
+ */
 struct bwg_http_req {
 	enum bwg_api_write kind;
 	const char *body;
 	size_t len;
-	bool taken; /* the control thread is on it: the asker waits for done */
+	struct MHD_Connection *conn; /* suspended until answered */
 	bool done;
 	unsigned status; /* HTTP status */
 	char msg[BWG_CONFIG_ERR_MAX + 256];
@@ -37,7 +42,6 @@ struct bwg_http_req {
 struct bwg_http {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	const struct bwg_api_snapshot *snap; /* under lock */
 	const struct bwg_api_flows *flows;   /* under lock */
 	const struct bwg_policy *policy;     /* under lock */
@@ -55,7 +59,8 @@ struct bwg_http {
  */
 int bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 		   const struct bwg_dpi *dpi, char *err, size_t errlen);
-/* Stop the daemon (waits for its thread) and answer a pending request with 503. */
+/* Answer a pending write with 503 and stop the daemon (waits for its thread). Control
+ * thread, which therefore is not carrying out a write meanwhile. */
 void bwg_http_stop(struct bwg_http *h);
 
 /* Control thread: publish a snapshot / the policy in force. Returns the previous one,
@@ -65,7 +70,8 @@ const struct bwg_api_snapshot *bwg_http_publish_snapshot(struct bwg_http *h,
 void bwg_http_publish_flows(struct bwg_http *h, const struct bwg_api_flows *f);
 void bwg_http_publish_policy(struct bwg_http *h, const struct bwg_policy *p);
 
-/* Control thread: the pending write request, or NULL. Answer it with bwg_http_answer. */
+/* Control thread: the pending write, or NULL. Answer it with bwg_http_answer, before
+ * asking for the next one. */
 struct bwg_http_req *bwg_http_pending(struct bwg_http *h);
 void bwg_http_answer(struct bwg_http *h, struct bwg_http_req *r);
 
