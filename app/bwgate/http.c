@@ -252,6 +252,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    .token = h->token,
 	    .token_len = h->token_len,
 	    .now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+	    .limiter = &h->limiter, /* this thread's own */
 	};
 	bwg_api_route(&st, &rq, rs);
 	pthread_mutex_unlock(&h->lock);

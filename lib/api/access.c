@@ -259,3 +259,18 @@ bwg_api_limiter_take(struct bwg_api_limiter *l, uint8_t family, const uint8_t *a
 		l->refused[k]++;
 	return ok;
 }
+
+void
+bwg_api_limiter_metrics(const struct bwg_api_limiter *l, FILE *f)
+{
+	fprintf(f, "# HELP bwgate_api_requests_refused_total API requests answered 429, by "
+		   "the bucket that ran dry\n# TYPE bwgate_api_requests_refused_total counter\n");
+	for (int k = 0; k < BWG_API_CLASS_MAX; k++)
+		fprintf(f, "bwgate_api_requests_refused_total{class=\"%s\"} %llu\n",
+			bwg_api_class_names[k], (unsigned long long)l->refused[k]);
+	fprintf(f, "# HELP bwgate_api_clients_overflowed_total API requests whose client "
+		   "address found no entry of its own in the rate table\n"
+		   "# TYPE bwgate_api_clients_overflowed_total counter\n"
+		   "bwgate_api_clients_overflowed_total %llu\n",
+		(unsigned long long)l->overflowed);
+}

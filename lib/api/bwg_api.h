@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -220,6 +221,7 @@ struct bwg_api_state {
 	const char *token;		     /* NULL: no token file, writes get 403 */
 	size_t token_len;
 	uint64_t now_ns; /* CLOCK_REALTIME: the schedules /api/v1/explain sees */
+	const struct bwg_api_limiter *limiter; /* its counters on /metrics, or NULL */
 };
 
 /*
@@ -320,5 +322,7 @@ void bwg_api_limiter_fini(struct bwg_api_limiter *l);
  */
 bool bwg_api_limiter_take(struct bwg_api_limiter *l, uint8_t family, const uint8_t *addr,
 			  enum bwg_api_class k, uint64_t now_ns);
+/* The refusals by class and the overflowed requests, as Prometheus text appended to f. */
+void bwg_api_limiter_metrics(const struct bwg_api_limiter *l, FILE *f);
 
 #endif

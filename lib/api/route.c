@@ -360,6 +360,20 @@ get_metrics(const struct bwg_api_state *st, struct bwg_api_response *rs)
 {
 	size_t len;
 	char *txt = bwg_api_metrics_text(st->snap, &len);
+	if (txt && st->limiter) {
+		char *all = NULL;
+		size_t n = 0;
+		FILE *f = open_memstream(&all, &n);
+		if (f) {
+			fwrite(txt, 1, len, f);
+			bwg_api_limiter_metrics(st->limiter, f);
+		}
+		free(txt);
+		txt = f && fclose(f) == 0 ? all : NULL;
+		if (!txt)
+			free(all);
+		len = n;
+	}
 	if (!txt) {
 		bwg_api_respond_error(rs, 500, "out of memory");
 		return;

@@ -394,6 +394,17 @@ test_limiter(void **state)
 		bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_AUTH, t);
 	assert_false(bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_AUTH, t));
 	assert_true(bwg_api_limiter_take(&l, 4, op, BWG_API_CLASS_HEALTH, t));
+	char *m = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&m, &len);
+	bwg_api_limiter_metrics(&l, f);
+	fclose(f);
+	char want[96];
+	snprintf(want, sizeof(want), "bwgate_api_requests_refused_total{class=\"token\"} %llu\n",
+		 (unsigned long long)l.refused[BWG_API_CLASS_AUTH]);
+	assert_non_null(strstr(m, want));
+	assert_non_null(strstr(m, "bwgate_api_clients_overflowed_total 0\n"));
+	free(m);
 	bwg_api_limiter_fini(&l);
 }
 

@@ -332,7 +332,8 @@ def read_endpoints(ck, api, cfg):
                  b'bwgate_port_rx_packets_total{port="inside"}', b"bwgate_class_bytes_total{",
                  b"bwgate_app_packets_total{", b"bwgate_unit_packets_total{",
                  b"bwgate_flow_table_occupancy_ratio ", b"bwgate_worker_busy_ratio{",
-                 b"bwgate_policy_version 1"):
+                 b"bwgate_policy_version 1",
+                 b'bwgate_api_requests_refused_total{class="anonymous"}'):
         ck(name in m, f"metrics has {name.decode()}")
     promtool = shutil.which("promtool")
     if promtool:
