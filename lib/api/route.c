@@ -94,7 +94,7 @@ is(const char *s, size_t len, const char *lit)
 	return len == strlen(lit) && memcmp(s, lit, len) == 0;
 }
 
-/* The argument `key`, or NULL; *present tells "?key" (no value) from absent. */
+/* The argument `key` ("?key" alone has a NULL value), or NULL when absent. */
 static const struct bwg_api_arg *
 arg(const struct bwg_api_request *rq, const char *key)
 {
