@@ -263,24 +263,28 @@ test_route_hostile(void **state)
 	fill(&s);
 	struct bwg_api_state st = {.snap = &s};
 	struct bwg_api_response rs;
-	route_get(&st, "/\xff", 2, NULL, 0, &rs);
-	assert_error_body(&rs, 400, "not valid UTF-8: /\\xff");
-	free(rs.body);
-	struct bwg_api_arg bad = {"src", 3, "1\xc0\xaf", 3};
-	route_get(&st, "/api/v1/explain", 15, &bad, 1, &rs);
-	assert_error_body(&rs, 400, "query argument \"src\" is not valid UTF-8");
-	free(rs.body);
-	struct bwg_api_arg nul = {"by", 2, "apps\0x", 6};
-	route_get(&st, "/api/v1/top", 11, &nul, 1, &rs);
-	assert_int_equal(rs.status, 400);
-	free(rs.body);
-	route_get(&st, "/nothing/\xe4\xb8\xad", 12, NULL, 0, &rs);
-	assert_error_body(&rs, 404, "no such path: /nothing/\xe4\xb8\xad");
-	free(rs.body);
-	struct bwg_api_arg lim = {"limit", 5, "99999999999999999999", 20};
-	route_get(&st, "/api/v1/top", 11, &lim, 1, &rs);
-	assert_error_body(&rs, 400, "limit: give a number from 1 to 1000");
-	free(rs.body);
+	static const struct bwg_api_arg bad = {"src", 3, "1\xc0\xaf", 3};
+	static const struct bwg_api_arg nul = {"by", 2, "apps\0x", 6};
+	static const struct bwg_api_arg lim = {"limit", 5, "99999999999999999999", 20};
+	static const struct {
+		const char *path;
+		size_t len;
+		const struct bwg_api_arg *arg;
+		unsigned status;
+		const char *error;
+	} cases[] = {
+	    {"/\xff", 2, NULL, 400, "not valid UTF-8: /\\xff"},
+	    {"/api/v1/explain", 15, &bad, 400, "query argument \"src\" is not valid UTF-8"},
+	    {"/api/v1/top", 11, &nul, 400, "query argument \"by\" is not valid UTF-8"},
+	    {"/nothing/\xe4\xb8\xad", 12, NULL, 404, "no such path: /nothing/\xe4\xb8\xad"},
+	    {"/api/v1/top", 11, &lim, 400, "limit: give a number from 1 to 1000"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		route_get(&st, cases[i].path, cases[i].len, cases[i].arg, cases[i].arg ? 1 : 0,
+			  &rs);
+		assert_error_body(&rs, cases[i].status, cases[i].error);
+		free(rs.body);
+	}
 	/* Served from the snapshot. */
 	struct bwg_api_arg pretty = {"pretty", 6, NULL, 0};
 	route_get(&st, "/healthz", 8, &pretty, 1, &rs);
