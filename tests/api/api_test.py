@@ -126,10 +126,16 @@ def main():
             f.write(TOKEN + "\n")
         events = os.path.join(tmp, "events.jsonl")
 
+        lists = os.path.join(tmp, "lists")
+
         def api_section(cfg):
             livelib.without_schedules(cfg)
             cfg["api"] = {"listen": f"127.0.0.1:{port}", "token_file": token_file}
             cfg["events"] = {"file": events}
+            # A lists folder of the test's own: list_files() and slow_write() add to it.
+            shutil.copytree(cfg["lists_dir"], lists,
+                            ignore=lambda d, names: [n for n in names if n.endswith(".json")])
+            cfg["lists_dir"] = lists
 
         cfg_path = livelib.write_config(config, tmp, "gate.json", api_section,
                                         inside="net_pcap0", outside="net_null0")
@@ -609,7 +615,7 @@ def flows_load(ck, api):
 def list_files(ck, api, cfg, tmp):
     """A policy pushed over the API may name only regular files under lists_dir: other
     paths are refused at once, by name, without a word of their content."""
-    fifo = os.path.join(tmp, "hosts", "fifo.txt")
+    fifo = os.path.join(tmp, "lists", "hosts", "fifo.txt")
     os.mkfifo(fifo)
     _, pol = api.json("/api/v1/policy")
     version = pol["version"]
@@ -633,7 +639,7 @@ def list_files(ck, api, cfg, tmp):
 def slow_write(ck, api, cfg, tmp):
     """A write waits for the control thread with its connection suspended: a policy that
     takes long to compile (a host list of 300000 names) delays no /healthz probe."""
-    with open(os.path.join(tmp, "hosts", "big.txt"), "w") as f:
+    with open(os.path.join(tmp, "lists", "hosts", "big.txt"), "w") as f:
         for i in range(300000):
             f.write(f"host{i}.example{i % 97}.com\n")
     doc = json.loads(json.dumps(cfg))
