@@ -36,18 +36,10 @@ bwg_api_token_read(const char *path, char **token, size_t *len, char *err, size_
 {
 	*token = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "api.token_file: %s: %s", path, strerror(e));
-		return -e;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(err, errlen, "api.token_file: %s: not a regular file", path);
-		return -EINVAL;
-	}
+	/* Any size opens; what is read is bounded, and an over-long file is refused below. */
+	int fd = bwg_config_open_regular(path, ~0ull, "api.token_file: ", err, errlen);
+	if (fd < 0)
+		return fd;
 	char buf[BWG_API_TOKEN_MAX + 1];
 	size_t n = 0;
 	while (n < sizeof(buf)) {

@@ -57,39 +57,6 @@ bwg_dpi_state_size(void)
 #define NDPI_LINE_MAX 511 /* nDPI reads these files with a 512-byte fgets() buffer */
 
 /*
- * nDPI's loaders read whatever they are given and skip what they do not understand
- * without a word. Check first: a regular file (a device or a FIFO would block start-up
- * and --check forever), of a sane size, every line one nDPI will read whole.
- */
-static FILE *
-open_checked(const char *path, const char *what, char *err, size_t errlen, int *rc)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		*rc = -errno;
-		snprintf(err, errlen, "dpi.%s: cannot read \"%s\": %s", what, path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || (unsigned long long)st.st_size > DPI_FILE_MAX) {
-		close(fd);
-		*rc = -EINVAL;
-		snprintf(err, errlen, "dpi.%s: \"%s\" is %s", what, path,
-			 S_ISREG(st.st_mode) ? "larger than 64 MiB" : "not a regular file");
-		return NULL;
-	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		*rc = -errno;
-		close(fd);
-		snprintf(err, errlen, "dpi.%s: \"%s\": %s", what, path, strerror(-*rc));
-	}
-	return f;
-}
-
-/*
  * A categories file line is NAME<TAB>CATEGORY_ID. nDPI turns anything else into nothing
  * (a space instead of the tab) or into category 0 (a name instead of the number).
  */
@@ -131,26 +98,51 @@ check_categories(struct bwg_dpi *d, FILE *f, const char *path, char *err, size_t
 	return 0;
 }
 
+/*
+ * nDPI's loaders read whatever they are given and skip what they do not understand
+ * without a word. The file is opened once, the way every file an operator names is (a
+ * regular file, bounded, without waiting), its lines checked where nDPI would misread
+ * them, and nDPI then reads that same open file through /proc/self/fd, so nothing can
+ * be swapped in between the check and the load.
+ */
 static int
 load_file(struct bwg_dpi *d, const char *path, const char *what, char *err, size_t errlen)
 {
-	int rc = 0;
-	FILE *f = open_checked(path, what, err, errlen, &rc);
-	if (!f)
-		return rc;
+	char prefix[40];
+	snprintf(prefix, sizeof(prefix), "dpi.%s: ", what);
+	int fd = bwg_config_open_regular(path, DPI_FILE_MAX, prefix, err, errlen);
+	if (fd < 0)
+		return fd;
 	bool categories = strcmp(what, "categories_file") == 0;
-	if (categories)
-		rc = check_categories(d, f, path, err, errlen);
-	fclose(f);
-	if (rc < 0)
-		return rc;
-	rc = categories ? ndpi_load_categories_file(d->mod, path)
-			: ndpi_load_protocols_file(d->mod, path);
-	if (rc < 0) {
-		snprintf(err, errlen, "dpi.%s: nDPI could not load \"%s\"", what, path);
-		return -EINVAL;
+	int rc = 0;
+	if (categories) {
+		int dup_fd = dup(fd);
+		FILE *f = dup_fd >= 0 ? fdopen(dup_fd, "r") : NULL;
+		if (!f) {
+			rc = -errno;
+			if (dup_fd >= 0)
+				close(dup_fd);
+			snprintf(err, errlen, "%s%s: %s", prefix, path, strerror(-rc));
+		} else {
+			rc = check_categories(d, f, path, err, errlen);
+			fclose(f);
+		}
 	}
-	return 0;
+	if (rc == 0) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		lseek(fd, 0, SEEK_SET);
+		rc = categories ? ndpi_load_categories_file(d->mod, self)
+				: ndpi_load_protocols_file(d->mod, self);
+		if (rc < 0) {
+			snprintf(err, errlen, "%snDPI could not load \"%s\"", prefix, path);
+			rc = -EINVAL;
+		} else {
+			rc = 0;
+		}
+	}
+	close(fd);
+	return rc;
 }
 
 int

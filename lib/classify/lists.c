@@ -143,25 +143,9 @@ bwg_list_read(const char *dir, const char *name, enum bwg_list_kind kind, bwg_li
 	int rc = bwg_list_resolve(dir, name, path, err, errlen);
 	if (rc < 0)
 		return rc;
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return -EINVAL;
-	}
-	if ((unsigned long long)st.st_size > BWG_LIST_FILE_MAX) {
-		close(fd);
-		snprintf(err, errlen, "%s: %lld bytes, more than a list may hold (%u MiB)", path,
-			 (long long)st.st_size, BWG_LIST_FILE_MAX >> 20);
-		return -EFBIG;
-	}
+	int fd = bwg_config_open_regular(path, BWG_LIST_FILE_MAX, "", err, errlen);
+	if (fd < 0)
+		return fd;
 	char *buf = malloc(CHUNK + BWG_LIST_LINE_MAX + 2);
 	if (!buf) {
 		close(fd);

@@ -113,15 +113,15 @@ test_missing_file(void **state)
 	char err[256] = "";
 	struct bwg_dpi *d = (struct bwg_dpi *)0x1;
 	assert_int_equal(bwg_dpi_create(&d, &conf, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "dpi.protocols_file: cannot read \"/nonexistent/protos.txt\": "
+	assert_string_equal(err, "dpi.protocols_file: /nonexistent/protos.txt: "
 				 "No such file or directory");
 	assert_ptr_equal(d, (struct bwg_dpi *)0x1); /* untouched on failure */
 
 	conf.protocols_file = NULL;
 	conf.categories_file = "/nonexistent/categories.txt";
 	assert_int_equal(bwg_dpi_create(&d, &conf, err, sizeof(err)), -ENOENT);
-	assert_string_equal(err, "dpi.categories_file: cannot read "
-				 "\"/nonexistent/categories.txt\": No such file or directory");
+	assert_string_equal(err, "dpi.categories_file: /nonexistent/categories.txt: "
+				 "No such file or directory");
 }
 
 /* Raw IPv4 UDP DNS query for www.example.com, A record. */

@@ -177,6 +177,15 @@ int bwg_config_parse(struct bwg_config **out, const char *text, size_t len, cons
 void bwg_config_free(struct bwg_config *c);
 
 /*
+ * Open a file an operator names the way every such file is read: without waiting (a
+ * FIFO or a device cannot hang start-up, --check or a reload), a regular file only, at
+ * most max_bytes. Returns the descriptor, or -errno with "PREFIXPATH: fault" in err
+ * (prefix such as "api.token_file: ", may be ""), never quoting the file's content.
+ */
+int bwg_config_open_regular(const char *path, unsigned long long max_bytes, const char *prefix,
+			    char *err, size_t errlen);
+
+/*
  * A fault of a name the config gives at `where`, found after loading (an nDPI name, a
  * host already in another class): `CONFIG: where: "name" msg` into err. Returns -EINVAL.
  */

@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #include <idn2.h>
 
@@ -238,6 +241,31 @@ split_number(const char *s, double *num, const char **unit)
 		end++;
 	*unit = end;
 	return 0;
+}
+
+int
+bwg_config_open_regular(const char *path, unsigned long long max_bytes, const char *prefix,
+			char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s%s: %s", prefix, path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "%s%s: not a regular file", prefix, path);
+		return -EINVAL;
+	}
+	if ((unsigned long long)st.st_size > max_bytes) {
+		close(fd);
+		snprintf(err, errlen, "%s%s: %lld bytes, more than such a file may hold (%llu)",
+			 prefix, path, (long long)st.st_size, max_bytes);
+		return -EFBIG;
+	}
+	return fd;
 }
 
 int
