@@ -162,6 +162,14 @@ struct bwg_config {
 	char *api_listen;
 	char *api_token_file;
 	char *events_file;
+
+	/* IPFIX flow export (lib/ipfix); no collectors: off */
+	struct bwg_strlist ipfix_collectors; /* "udp://HOST:PORT", "tcp://HOST:PORT", checked */
+	uint32_t ipfix_enterprise;           /* private enterprise number of bwgate's elements */
+	uint32_t ipfix_domain;               /* observation domain id */
+	uint32_t ipfix_active_timeout;       /* s between records of a long flow; 0: at its end only */
+	uint32_t ipfix_template_refresh;     /* s between templates resent over UDP */
+	uint64_t ipfix_tcp_queue;            /* bytes queued per TCP collector */
 };
 
 /*
@@ -196,6 +204,23 @@ int bwg_config_name_error(char *err, size_t errlen, const struct bwg_config *c, 
 int bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen);
 /* "64KB" -> 65536 bytes. */
 int bwg_config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
+/* A flow collector: "udp://HOST:PORT" or "tcp://HOST:PORT", HOST a name, an IPv4
+ * address or an IPv6 address in brackets. */
+enum bwg_transport {
+	BWG_TRANSPORT_UDP,
+	BWG_TRANSPORT_TCP,
+	BWG_TRANSPORT_MAX,
+};
+#define BWG_COLLECTORS_MAX 8
+struct bwg_collector_url {
+	enum bwg_transport transport;
+	char host[254]; /* without brackets */
+	char port[6];   /* 1..65535, as text */
+};
+/* Returns 0 or -EINVAL with the fault in err. */
+int bwg_config_parse_collector(const char *s, struct bwg_collector_url *u, char *err,
+			       size_t errlen);
+
 /* "10.0.0.0/8", "2001:db8::/32", "10.1.2.3" */
 int bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errlen);
 #define BWG_HOST_NAME_MAX 253 /* a DNS name, as text */

@@ -385,6 +385,65 @@ bwg_config_parse_cidr(const char *s, struct bwg_cidr *c, char *err, size_t errle
 	return 0;
 }
 
+int
+bwg_config_parse_collector(const char *s, struct bwg_collector_url *u, char *err, size_t errlen)
+{
+	static const char *const schemes[BWG_TRANSPORT_MAX] = {"udp://", "tcp://"};
+	memset(u, 0, sizeof(*u));
+	const char *rest = NULL;
+	for (int t = 0; t < BWG_TRANSPORT_MAX && !rest; t++)
+		if (strncmp(s, schemes[t], strlen(schemes[t])) == 0) {
+			u->transport = (enum bwg_transport)t;
+			rest = s + strlen(schemes[t]);
+		}
+	if (!rest) {
+		snprintf(err, errlen, "\"%s\" is not udp://HOST:PORT or tcp://HOST:PORT", s);
+		return -EINVAL;
+	}
+	const char *host = rest, *colon;
+	size_t hlen;
+	if (*rest == '[') { /* an IPv6 address */
+		const char *close = strchr(rest, ']');
+		if (!close || close[1] != ':') {
+			snprintf(err, errlen, "\"%s\": an IPv6 address is written [ADDRESS]:PORT", s);
+			return -EINVAL;
+		}
+		host = rest + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(rest, ':');
+		if (!colon || memchr(rest, ':', (size_t)(colon - rest))) {
+			snprintf(err, errlen, "\"%s\": expected HOST:PORT (an IPv6 address in "
+				 "brackets)", s);
+			return -EINVAL;
+		}
+		hlen = (size_t)(colon - rest);
+	}
+	if (hlen == 0 || hlen >= sizeof(u->host)) {
+		snprintf(err, errlen, "\"%s\": the host must be 1 to %zu characters", s,
+			 sizeof(u->host) - 1);
+		return -EINVAL;
+	}
+	memcpy(u->host, host, hlen);
+	for (size_t i = 0; i < hlen; i++)
+		if (!isalnum((unsigned char)u->host[i]) && !strchr(".-_:", u->host[i])) {
+			snprintf(err, errlen, "\"%s\": the host has a character a name or an "
+				 "address cannot hold", s);
+			return -EINVAL;
+		}
+	const char *port = colon + 1;
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(port, &end, 10);
+	if (!isdigit((unsigned char)*port) || *end || errno || n < 1 || n > 65535) {
+		snprintf(err, errlen, "\"%s\": the port must be a number from 1 to 65535", s);
+		return -EINVAL;
+	}
+	snprintf(u->port, sizeof(u->port), "%lu", n);
+	return 0;
+}
+
 static int
 is_name_char(unsigned char c)
 {
@@ -1252,6 +1311,58 @@ parse_live(struct ctx *x, json_t *root)
 	return 0;
 }
 
+/* ipfix: flow records to collectors (lib/ipfix). Names are resolved when export starts. */
+static int
+parse_ipfix(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"collectors", "enterprise_number", "observation_domain",
+					   "active_timeout", "template_refresh", "tcp_queue", NULL};
+	struct bwg_config *c = x->c;
+	int rc;
+	if (o && ((rc = want_object(x, "ipfix", o)) || (rc = check_keys(x, "ipfix", o, keys))))
+		return rc;
+	if ((rc = get_strlist(x, o, "ipfix", "collectors", &c->ipfix_collectors, false, NULL)))
+		return rc;
+	if (c->ipfix_collectors.n > BWG_COLLECTORS_MAX)
+		return fail(x, "ipfix.collectors", "at most %d collectors", BWG_COLLECTORS_MAX);
+	for (uint32_t i = 0; i < c->ipfix_collectors.n; i++) {
+		struct bwg_collector_url u;
+		char msg[BWG_CONFIG_ERR_MAX];
+		if (bwg_config_parse_collector(c->ipfix_collectors.v[i], &u, msg, sizeof(msg)) < 0)
+			return fail(x, c->ipfix_collectors.where[i], "%s", msg);
+		for (uint32_t k = 0; k < i; k++)
+			if (strcmp(c->ipfix_collectors.v[k], c->ipfix_collectors.v[i]) == 0)
+				return fail(x, c->ipfix_collectors.where[i], "\"%s\" is already "
+					    "%s", c->ipfix_collectors.v[i],
+					    c->ipfix_collectors.where[k]);
+	}
+	/* 32473 is the number RFC 5612 reserves for documentation. */
+	if ((rc = get_uint(x, o, "ipfix", "enterprise_number", &c->ipfix_enterprise, 32473, 1,
+			   UINT32_MAX)) ||
+	    (rc = get_uint(x, o, "ipfix", "observation_domain", &c->ipfix_domain, 1, 0,
+			   UINT32_MAX)) ||
+	    (rc = get_uint(x, o, "ipfix", "active_timeout", &c->ipfix_active_timeout, 300, 0,
+			   86400)) ||
+	    (rc = get_uint(x, o, "ipfix", "template_refresh", &c->ipfix_template_refresh, 60, 1,
+			   86400)))
+		return rc;
+	json_t *q = o ? json_object_get(o, "tcp_queue") : NULL;
+	c->ipfix_tcp_queue = 4u << 20;
+	if (q) {
+		char msg[BWG_CONFIG_ERR_MAX];
+		if (!json_is_string(q))
+			return fail(x, "ipfix.tcp_queue", "must be a size such as \"4MB\", not %s",
+				    json_type_name(q));
+		if (bwg_config_parse_size(json_string_value(q), &c->ipfix_tcp_queue, msg,
+					  sizeof(msg)) < 0)
+			return fail(x, "ipfix.tcp_queue", "%s", msg);
+		if (c->ipfix_tcp_queue < 65536 || c->ipfix_tcp_queue > (256u << 20))
+			return fail(x, "ipfix.tcp_queue", "%s is out of range (64KB..256MB)",
+				    json_string_value(q));
+	}
+	return 0;
+}
+
 /* lists_dir: where list files are read from; the config's folder by default. */
 static int
 parse_lists_dir(struct ctx *x, json_t *root)
@@ -1304,7 +1415,7 @@ parse_root(struct ctx *x, json_t *root)
 	static const char *const keys[] = {"timezone", "default_action", "lists_dir", "flows",
 					   "dpi", "dns", "behaviour", "packets", "units",
 					   "classes", "schedules", "rules", "ports", "workers",
-					   "api", "events", NULL};
+					   "api", "events", "ipfix", NULL};
 	static const char *const actions[] = {"allow", "block", NULL};
 	struct bwg_config *c = x->c;
 	int rc, def;
@@ -1339,7 +1450,8 @@ parse_root(struct ctx *x, json_t *root)
 	    (rc = parse_classes(x, json_object_get(root, "classes"))) ||
 	    (rc = parse_schedules(x, json_object_get(root, "schedules"))) ||
 	    (rc = parse_rules(x, json_object_get(root, "rules"))) ||
-	    (rc = parse_live(x, root)))
+	    (rc = parse_live(x, root)) ||
+	    (rc = parse_ipfix(x, json_object_get(root, "ipfix"))))
 		return rc;
 	if (c->hosts_capacity > c->flow_capacity)
 		return fail(x, "flows.hosts_capacity", "%u is more than flows.capacity (%u)",
@@ -1473,6 +1585,7 @@ bwg_config_free(struct bwg_config *c)
 	free(c->api_listen);
 	free(c->api_token_file);
 	free(c->events_file);
+	strlist_free(&c->ipfix_collectors);
 	json_decref(c->root);
 	free(c);
 }

@@ -342,7 +342,7 @@ test_top_level_faults(void **state)
 	cfg_fails(MIN(", 'shedule': {}"),
 		  NAME ": shedule: unknown key (expected one of: timezone, default_action, lists_dir, flows, "
 		       "dpi, dns, behaviour, packets, units, classes, schedules, rules, ports, "
-		       "workers, api, events)");
+		       "workers, api, events, ipfix)");
 	cfg_fails("{'classes': {}, 'rules': []}", NAME ": default_action: is required");
 	cfg_fails("{'default_action': 'limit', 'classes': {}, 'rules': []}",
 		  NAME ": default_action: \"limit\" is not one of \"allow\", \"block\"");
@@ -874,6 +874,63 @@ test_check_host_message_quotes_input(void **state)
 	assert_string_equal(idn, "xn--mxtq1m.cn");
 }
 
+/* ipfix: defaults, collectors as URLs, the faults an operator makes. */
+static void
+test_ipfix(void **state)
+{
+	(void)state;
+	struct bwg_config *c = cfg_ok(MIN(""));
+	assert_int_equal(c->ipfix_collectors.n, 0);
+	assert_int_equal(c->ipfix_enterprise, 32473);
+	assert_int_equal(c->ipfix_domain, 1);
+	assert_int_equal(c->ipfix_active_timeout, 300);
+	assert_int_equal(c->ipfix_template_refresh, 60);
+	assert_int_equal(c->ipfix_tcp_queue, 4u << 20);
+	bwg_config_free(c);
+	c = cfg_ok(MIN(", 'ipfix': {'collectors': ['udp://192.0.2.10:4739', "
+		       "'tcp://[2001:db8::1]:4740', 'tcp://collector.example:4739'], "
+		       "'enterprise_number': 99, 'observation_domain': 7, 'active_timeout': 0, "
+		       "'template_refresh': 30, 'tcp_queue': '1MB'}"));
+	assert_int_equal(c->ipfix_collectors.n, 3);
+	assert_string_equal(c->ipfix_collectors.where[1], "ipfix.collectors[1]");
+	assert_int_equal(c->ipfix_enterprise, 99);
+	assert_int_equal(c->ipfix_domain, 7);
+	assert_int_equal(c->ipfix_active_timeout, 0);
+	assert_int_equal(c->ipfix_template_refresh, 30);
+	assert_int_equal(c->ipfix_tcp_queue, 1u << 20);
+	bwg_config_free(c);
+
+	cfg_fails(MIN(", 'ipfix': {'collectors': ['http://192.0.2.10:4739']}"),
+		  "test.json: ipfix.collectors[0]: \"http://192.0.2.10:4739\" is not "
+		  "udp://HOST:PORT or tcp://HOST:PORT");
+	cfg_fails(MIN(", 'ipfix': {'collectors': ['udp://192.0.2.10']}"),
+		  "test.json: ipfix.collectors[0]: \"udp://192.0.2.10\": expected HOST:PORT (an "
+		  "IPv6 address in brackets)");
+	cfg_fails(MIN(", 'ipfix': {'collectors': ['udp://2001:db8::1:4739']}"),
+		  "test.json: ipfix.collectors[0]: \"udp://2001:db8::1:4739\": expected HOST:PORT "
+		  "(an IPv6 address in brackets)");
+	cfg_fails(MIN(", 'ipfix': {'collectors': ['udp://192.0.2.10:0']}"),
+		  "test.json: ipfix.collectors[0]: \"udp://192.0.2.10:0\": the port must be a "
+		  "number from 1 to 65535");
+	cfg_fails(MIN(", 'ipfix': {'collectors': ['tcp://a b:1']}"),
+		  "test.json: ipfix.collectors[0]: \"tcp://a b:1\": the host has a character a "
+		  "name or an address cannot hold");
+	cfg_fails(MIN(", 'ipfix': {'collectors': ['udp://h:1', 'udp://h:1']}"),
+		  "test.json: ipfix.collectors[1]: \"udp://h:1\" is already ipfix.collectors[0]");
+	cfg_fails(MIN(", 'ipfix': {'collector': []}"),
+		  "test.json: ipfix.collector: unknown key (expected one of: collectors, "
+		  "enterprise_number, observation_domain, active_timeout, template_refresh, "
+		  "tcp_queue)");
+	cfg_fails(MIN(", 'ipfix': {'tcp_queue': '1KB'}"),
+		  "test.json: ipfix.tcp_queue: 1KB is out of range (1500B..1024MB)");
+	cfg_fails(MIN(", 'ipfix': {'tcp_queue': '512MB'}"),
+		  "test.json: ipfix.tcp_queue: 512MB is out of range (64KB..256MB)");
+	cfg_fails(MIN(", 'ipfix': {'active_timeout': 90000}"),
+		  "test.json: ipfix.active_timeout: 90000 is out of range (0..86400)");
+	cfg_fails(MIN(", 'ipfix': {'enterprise_number': 0}"),
+		  "test.json: ipfix.enterprise_number: 0 is out of range (1..4294967295)");
+}
+
 int
 main(void)
 {
@@ -895,6 +952,7 @@ main(void)
 		cmocka_unit_test(test_host_files),
 		cmocka_unit_test(test_parse_rate),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_ipfix),
 		cmocka_unit_test(test_parse_cidr),
 		cmocka_unit_test(test_parse_cidr_negative_prefix),
 		cmocka_unit_test(test_check_host),

@@ -24,10 +24,23 @@ enum bwg_event_type {
 	BWG_EVENT_BLOCK,    /* a flow was first blocked */
 	BWG_EVENT_LIMIT,    /* a flow was first held to a limit rule's rate */
 	BWG_EVENT_FLOW_END, /* a flow of a rule with log: true ended */
-	BWG_EVENT_FLOW,     /* any flow ended (offline --flows export) */
+	BWG_EVENT_FLOW,     /* any flow ended (--flows, IPFIX) */
+	BWG_EVENT_FLOW_UPDATE, /* a long flow's periodic record (IPFIX active timeout) */
 	BWG_EVENT_TYPE_MAX,
 };
 extern const char *const bwg_event_names[BWG_EVENT_TYPE_MAX];
+
+/* Why a record was made: IPFIX's flowEndReason values (RFC 5102), 0 for none. */
+enum bwg_flow_end {
+	BWG_END_NONE = 0,      /* a view of a live flow (the API's list) */
+	BWG_END_IDLE = 1,      /* idle timeout */
+	BWG_END_ACTIVE = 2,    /* active timeout: the flow goes on */
+	BWG_END_OF_FLOW = 3,   /* TCP FIN both ways or RST seen, then its short timeout */
+	BWG_END_FORCED = 4,    /* shut-down, end of the capture */
+	BWG_END_RESOURCES = 5, /* ended early for room: flow table or detection pool full */
+	BWG_END_MAX,
+};
+extern const char *const bwg_flow_end_names[BWG_END_MAX];
 
 struct bwg_flow_view {
 	uint8_t family;
@@ -50,6 +63,12 @@ struct bwg_flow_view {
 	uint8_t action;
 	char class_source[16]; /* bwg_class_source_names */
 	char class_match[160]; /* what matched, as bwg_classes_explain() puts it */
+	uint8_t end_reason;    /* enum bwg_flow_end */
+	/* What this flow's earlier periodic records reported: a record's deltas are the
+	 * totals above less these. */
+	uint64_t prior_pkts[2];
+	uint64_t prior_bytes[2];
+	uint64_t prior_dropped;
 };
 
 struct bwg_event {
@@ -118,7 +137,7 @@ const char *bwg_log_proto_name(uint8_t proto, char *buf, size_t len);
 /* Address text: dotted quad, or IPv6 with the longest zero run (even one group) as "::". */
 const char *bwg_log_format_ip(uint8_t family, const uint8_t *addr, char *buf, size_t len);
 
-/* DESIGN.md's flow record. Pure. */
+/* DESIGN.md's flow record, with "end_reason" when it has one. Pure. */
 json_t *bwg_log_flow_json(const struct bwg_flow_view *v);
 
 /* An audit event: {"event", "time", ...flow record fields}. Pure. */

@@ -19,6 +19,16 @@ const char *const bwg_event_names[BWG_EVENT_TYPE_MAX] = {
 	[BWG_EVENT_LIMIT] = "limit",
 	[BWG_EVENT_FLOW_END] = "flow_end",
 	[BWG_EVENT_FLOW] = "flow",
+	[BWG_EVENT_FLOW_UPDATE] = "flow_update",
+};
+
+const char *const bwg_flow_end_names[BWG_END_MAX] = {
+	[BWG_END_NONE] = "",
+	[BWG_END_IDLE] = "idle",
+	[BWG_END_ACTIVE] = "active_timeout",
+	[BWG_END_OF_FLOW] = "end_of_flow",
+	[BWG_END_FORCED] = "forced_end",
+	[BWG_END_RESOURCES] = "lack_of_resources",
 };
 
 int
@@ -133,6 +143,9 @@ bwg_log_flow_json(const struct bwg_flow_view *v)
 	json_object_set_new(o, "dropped_pkts", json_integer((json_int_t)v->dropped_pkts));
 	json_object_set_new(o, "first_ts", ts_json(v->first_ts));
 	json_object_set_new(o, "last_ts", ts_json(v->last_ts));
+	if (v->end_reason > BWG_END_NONE && v->end_reason < BWG_END_MAX)
+		json_object_set_new(o, "end_reason",
+				    json_string(bwg_flow_end_names[v->end_reason]));
 	return o;
 }
 

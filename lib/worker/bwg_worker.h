@@ -53,6 +53,9 @@ struct bwg_worker_conf {
 	enum bwg_link link;
 	uint32_t event_ring_size; /* events buffered for the control thread */
 	bool export_flows;        /* queue a BWG_EVENT_FLOW for every flow that ends */
+	/* With export_flows: a BWG_EVENT_FLOW_UPDATE for a flow whose last record is this old
+	 * (ns; 0: none), from the aging sweep, never from the packet path. */
+	uint64_t active_timeout_ns;
 	uint32_t aging_budget;    /* records visited per housekeeping tick */
 	struct bwg_dnsnames *names;      /* names learned from DNS, shared; NULL: off */
 	struct bwg_behaviour *behaviour; /* host behaviour, shared; NULL: off */
@@ -77,6 +80,15 @@ struct bwg_frag_host {
 };
 
 #define BWG_FRAG_HOST_SLOTS 1024
+
+/* What a flow's records reported so far (active timeout): beside the flow table, by
+ * record index, read and written by the aging sweep and at the flow's end only. */
+struct bwg_flow_export {
+	uint64_t at_ns; /* when the last record was made; 0: none yet */
+	uint64_t pkts[2];
+	uint64_t bytes[2];
+	uint64_t dropped;
+};
 
 /* Unestablished flows looked at to find one to evict, and detection states to reclaim. */
 #define BWG_EVICT_PROBES 8
@@ -105,6 +117,8 @@ struct bwg_worker {
 	uint16_t reset_interval_ticks; /* between two pairs for one flow, BWG_RESET_TICK units */
 	struct bwg_stats stats;
 	struct bwg_event_ring events;
+	struct bwg_flow_export *exported; /* [flow capacity] with an active timeout, else NULL */
+	uint8_t end_cause; /* enum bwg_flow_end of the flows ended now; 0: the aging sweep's */
 
 	struct bwg_worker_conf conf;
 	bool non_ip_drop, malformed_drop, full_drop, unmatched_frag_drop;

@@ -82,6 +82,8 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 				  0)) < 0 ||
 	    (rc = bwg_stats_init(&w->stats, bwg_dpi_app_count(dpi))) < 0 ||
 	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0 ||
+	    (conf->export_flows && conf->active_timeout_ns &&
+	     !(w->exported = calloc(c->flow_capacity, sizeof(*w->exported)))) ||
 	    !(w->det = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->det))) ||
 	    !(w->slot_flow = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->slot_flow)))) {
 		if (rc == 0)
@@ -128,6 +130,7 @@ bwg_worker_destroy(struct bwg_worker *w)
 	bwg_intern_fini(&w->host_flows);
 	bwg_stats_fini(&w->stats);
 	bwg_event_ring_fini(&w->events);
+	free(w->exported);
 	bwg_dpi_destroy(w->dpi);
 	free(w->det);
 	free(w->slot_flow);
@@ -202,6 +205,10 @@ bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
 	v->action = f->action;
 	snprintf(v->class_source, sizeof(v->class_source), "%s",
 		 f->cls_src < BWG_SRC_MAX ? bwg_class_source_names[f->cls_src] : "default");
+	v->end_reason = BWG_END_NONE;
+	memset(v->prior_pkts, 0, sizeof(v->prior_pkts));
+	memset(v->prior_bytes, 0, sizeof(v->prior_bytes));
+	v->prior_dropped = 0;
 	struct bwg_class_evidence e;
 	struct bwg_class_decision d = {.cls = f->cls, .source = f->cls_src, .detector = f->det};
 	flow_evidence(w, f, &e);
@@ -210,18 +217,52 @@ bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
 	bwg_classes_explain(&p->classes, w->dpi, &e, &d, v->class_match, sizeof(v->class_match));
 }
 
-static void
-emit(struct bwg_worker *w, const struct bwg_flow *f, enum bwg_event_type type)
+/* Queue an event about f for the control thread; `why` is its record's enum bwg_flow_end.
+ * Returns false when the ring was full (counted). */
+static bool
+emit(struct bwg_worker *w, const struct bwg_flow *f, enum bwg_event_type type, uint8_t why)
 {
 	struct bwg_event *e = bwg_event_ring_reserve(&w->events);
 	if (!e) {
 		w->stats.cnt[BWG_CNT_EVENTS_LOST]++;
-		return;
+		return false;
 	}
 	e->type = (uint8_t)type;
 	bwg_worker_flow_view(w, f, &e->flow);
+	e->flow.end_reason = why;
+	if (w->exported) {
+		const struct bwg_flow_export *x = &w->exported[bwg_flow_index(&w->flows, f)];
+		memcpy(e->flow.prior_pkts, x->pkts, sizeof(x->pkts));
+		memcpy(e->flow.prior_bytes, x->bytes, sizeof(x->bytes));
+		e->flow.prior_dropped = x->dropped;
+	}
 	bwg_event_ring_publish(&w->events);
 	w->stats.cnt[BWG_CNT_EVENTS]++;
+	return true;
+}
+
+/*
+ * Aging sweep, on a flow that stays: a long flow whose last record is
+ * conf.active_timeout_ns old gets a periodic one with what it did since. A full event ring
+ * leaves its counts to the next record.
+ */
+static void
+active_check(struct bwg_worker *w, struct bwg_flow *f)
+{
+	struct bwg_flow_export *x = &w->exported[bwg_flow_index(&w->flows, f)];
+	uint64_t since = x->at_ns ? x->at_ns : f->first_ts;
+	if (w->clock_ns < since || w->clock_ns - since < w->conf.active_timeout_ns)
+		return;
+	if (f->pkts[0] == x->pkts[0] && f->pkts[1] == x->pkts[1]) {
+		x->at_ns = w->clock_ns; /* nothing new to say */
+		return;
+	}
+	if (!emit(w, f, BWG_EVENT_FLOW_UPDATE, BWG_END_ACTIVE))
+		return;
+	x->at_ns = w->clock_ns;
+	memcpy(x->pkts, f->pkts, sizeof(x->pkts));
+	memcpy(x->bytes, f->bytes, sizeof(x->bytes));
+	x->dropped = f->dropped_pkts;
 }
 
 /* ---- decisions ------------------------------------------------------------------------ */
@@ -294,7 +335,8 @@ decide(struct bwg_worker *w, struct bwg_flow *f)
 		f->flags |= BWG_FLOW_LOGGED;
 	if (r->action != BWG_ACTION_ALLOW && !(f->flags & BWG_FLOW_EVENT_SENT)) {
 		f->flags |= BWG_FLOW_EVENT_SENT;
-		emit(w, f, r->action == BWG_ACTION_BLOCK ? BWG_EVENT_BLOCK : BWG_EVENT_LIMIT);
+		emit(w, f, r->action == BWG_ACTION_BLOCK ? BWG_EVENT_BLOCK : BWG_EVENT_LIMIT,
+		     BWG_END_NONE);
 	}
 }
 
@@ -661,7 +703,9 @@ dpi_reclaim(struct bwg_worker *w, const struct bwg_flow *f)
 	if (!best)
 		return false;
 	w->stats.cnt[BWG_CNT_DPI_STATES_RECLAIMED]++;
+	w->end_cause = BWG_END_RESOURCES;
 	flow_end(best, w);
+	w->end_cause = BWG_END_NONE;
 	return true;
 }
 
@@ -713,10 +757,19 @@ flow_end(struct bwg_flow *f, void *ctx)
 	} else {
 		behaviour_recheck(f, w); /* the record says what the host's tag made of it */
 	}
+	uint8_t why = w->end_cause;
+	if (why == BWG_END_NONE) /* the aging sweep: a closed TCP flow has its own timeout */
+		why = (f->flags & BWG_FLOW_RST) ||
+				      (f->flags & (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C)) ==
+					      (BWG_FLOW_FIN_C2S | BWG_FLOW_FIN_S2C)
+			      ? BWG_END_OF_FLOW
+			      : BWG_END_IDLE;
 	if (w->conf.export_flows)
-		emit(w, f, BWG_EVENT_FLOW);
+		emit(w, f, BWG_EVENT_FLOW, why);
 	if (f->flags & BWG_FLOW_LOGGED)
-		emit(w, f, BWG_EVENT_FLOW_END);
+		emit(w, f, BWG_EVENT_FLOW_END, why);
+	if (w->exported)
+		memset(&w->exported[bwg_flow_index(&w->flows, f)], 0, sizeof(*w->exported));
 	meter_release(w, f);
 	if (f->host_id != BWG_FLOW_NONE)
 		bwg_intern_put(&w->hosts, f->host_id);
@@ -901,7 +954,9 @@ flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
 		struct bwg_flow *victim = bwg_flow_evict_candidate(&w->flows, BWG_EVICT_PROBES);
 		if (victim) {
 			w->stats.cnt[BWG_CNT_FLOWS_EVICTED]++;
+			w->end_cause = BWG_END_RESOURCES;
 			flow_end(victim, w);
+			w->end_cause = BWG_END_NONE;
 		}
 	}
 	struct bwg_flow *f = bwg_flow_insert(&w->flows, p, hash);
@@ -1086,12 +1141,22 @@ bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t 
 	w->stats.flows_active = w->flows.active;
 }
 
+/* The aging sweep's visit to a flow that stays. */
+static void
+flow_live(struct bwg_flow *f, void *ctx)
+{
+	struct bwg_worker *w = ctx;
+	behaviour_recheck(f, w);
+	if (w->exported)
+		active_check(w, f);
+}
+
 uint32_t
 bwg_worker_housekeeping(struct bwg_worker *w, uint64_t now_ns)
 {
 	clock_advance(w, now_ns);
 	uint32_t n = bwg_flow_table_sweep(&w->flows, w->clock_ns, w->conf.aging_budget, flow_end,
-					  w->conf.behaviour ? behaviour_recheck : NULL, w);
+					  w->conf.behaviour || w->exported ? flow_live : NULL, w);
 	w->stats.flows_active = w->flows.active;
 	return n;
 }
@@ -1101,12 +1166,14 @@ bwg_worker_flush(struct bwg_worker *w, uint32_t budget)
 {
 	/* Visit records until `budget` flows ended or the table is empty. */
 	uint32_t ended = 0;
+	w->end_cause = BWG_END_FORCED;
 	while (w->flows.active > 0 && ended < budget)
 		ended += bwg_flow_table_age(&w->flows, UINT64_MAX,
 					    budget - ended < w->flows.capacity
 						    ? budget - ended
 						    : w->flows.capacity,
 					    flow_end, w);
+	w->end_cause = BWG_END_NONE;
 	w->stats.flows_active = w->flows.active;
 	return w->flows.active;
 }
