@@ -3,12 +3,14 @@
  * bwgate-pcap: replay capture files through the gate's pipeline, offline.
  *
  *   bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]
- *               [--events EVENTS.jsonl] [-w OUT.pcap] [--check] IN.pcap...
+ *               [--events EVENTS.jsonl] [-w OUT.pcap] [--ipfix URL]... [--check] IN.pcap...
  *
  * One thread plays both roles: it feeds frames to a worker (the packet's capture time
  * is the clock) and, between bursts, does what the appliance's control thread does —
- * drains the worker's event ring into the flow and event files. Answers an operator's
- * "what would this policy have done to this capture?".
+ * drains the worker's event ring into the flow and event files, and to IPFIX collectors
+ * (--ipfix, with the config's other "ipfix" settings; the config's own collectors are
+ * never used offline). Answers an operator's "what would this policy have done to this
+ * capture?".
  *
  * Exit status: 0 done, 1 an input or output could not be used, 2 bad usage or config.
  */
@@ -23,6 +25,7 @@
 
 #include "bwg_config.h"
 #include "bwg_dpi.h"
+#include "bwg_ipfix.h"
 #include "bwg_policy.h"
 #include "bwg_setup.h"
 #include "bwg_worker.h"
@@ -32,6 +35,7 @@
  * bursts; aging and event draining run every HOUSEKEEPING_EVERY of them. */
 #define HOUSEKEEPING_EVERY 256
 #define FLUSH_STEP 1024       /* flows ended per step at the end */
+#define IPFIX_WAIT_MS 5000    /* for TCP collectors to take what is queued, at the end */
 
 struct out {
 	FILE *flows;
@@ -40,15 +44,20 @@ struct out {
 	pcap_dumper_t *dump;
 	int dump_linktype;
 	const char *dump_path;
+	struct bwg_ipfix *ipfix;
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]\n"
-		   "                   [--events EVENTS.jsonl] [-w OUT.pcap] [--check] IN.pcap...\n"
+		   "                   [--events EVENTS.jsonl] [-w OUT.pcap] [--ipfix URL]...\n"
+		   "                   [--check] IN.pcap...\n"
 		   "Replays captures (pcap or pcapng; Ethernet, Linux cooked, raw IP, BSD null)\n"
-		   "through bwgate's pipeline and reports what the policy did.\n");
+		   "through bwgate's pipeline and reports what the policy did.\n"
+		   "  --ipfix URL  also export the flow records to an IPFIX collector,\n"
+		   "               udp://HOST:PORT or tcp://HOST:PORT (up to %d)\n",
+		BWG_COLLECTORS_MAX);
 }
 
 static int
@@ -89,12 +98,15 @@ drain(struct bwg_worker *w, struct out *o)
 {
 	const struct bwg_event *e;
 	while ((e = bwg_event_ring_peek(&w->events))) {
+		if (e->type == BWG_EVENT_FLOW || e->type == BWG_EVENT_FLOW_UPDATE)
+			bwg_ipfix_record(o->ipfix, &e->flow);
 		if (e->type == BWG_EVENT_FLOW)
 			write_line(o->flows, bwg_log_flow_json(&e->flow));
-		else
+		else if (e->type != BWG_EVENT_FLOW_UPDATE)
 			write_line(o->events, bwg_log_event_json(e));
 		bwg_event_ring_pop(&w->events);
 	}
+	bwg_ipfix_tick(o->ipfix);
 }
 
 static int
@@ -197,7 +209,8 @@ open_out(const char *path)
 }
 
 static int
-write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol, json_t *ports)
+write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol, json_t *ports,
+	    const struct bwg_ipfix *ipfix)
 {
 	const char **apps = calloc(bwg_dpi_app_count(w->dpi) + 1, sizeof(*apps));
 	if (!apps)
@@ -218,6 +231,11 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 				     workers);
 	json_object_set_new(doc, "policy", json_pack("{s:s, s:i}", "file", pol->conf->path,
 						     "version", (int)pol->version));
+	if (ipfix) {
+		struct bwg_ipfix_stats is;
+		bwg_ipfix_stats(ipfix, &is);
+		json_object_set_new(doc, "ipfix", bwg_ipfix_stats_json(&is));
+	}
 	free(apps);
 	FILE *f = open_out(path);
 	int rc = -1;
@@ -238,9 +256,12 @@ main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'}, {"flows", required_argument, NULL, 'f'},
 		{"stats", required_argument, NULL, 's'},  {"events", required_argument, NULL, 'e'},
 		{"write", required_argument, NULL, 'w'},  {"check", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"ipfix", required_argument, NULL, 'x'},  {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *flows = NULL, *stats = NULL, *events = NULL, *wpath = NULL;
+	const char *collectors[BWG_COLLECTORS_MAX];
+	uint32_t n_collectors = 0;
 	int check = 0, opt;
 	while ((opt = getopt_long(argc, argv, "c:w:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -250,6 +271,14 @@ main(int argc, char **argv)
 		case 'e': events = optarg; break;
 		case 'w': wpath = optarg; break;
 		case 'C': check = 1; break;
+		case 'x':
+			if (n_collectors == BWG_COLLECTORS_MAX) {
+				fprintf(stderr, "bwgate-pcap: --ipfix: at most %d collectors\n",
+					BWG_COLLECTORS_MAX);
+				return 2;
+			}
+			collectors[n_collectors++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -281,11 +310,21 @@ main(int argc, char **argv)
 		bwg_dpi_destroy(dpi);
 		return 1;
 	}
+	for (uint32_t i = 0; i < n_collectors; i++) {
+		struct bwg_collector_url u;
+		if (bwg_config_parse_collector(collectors[i], &u, err, sizeof(err)) < 0) {
+			fprintf(stderr, "bwgate-pcap: --ipfix: %s\n", err);
+			bwg_policy_free(pol);
+			bwg_dpi_destroy(dpi);
+			return 2;
+		}
+	}
 	struct bwg_worker_conf wc = {
 		.id = 0,
 		.link = BWG_LINK_ETHER,
 		.event_ring_size = 8192,
-		.export_flows = flows != NULL,
+		.export_flows = flows != NULL || n_collectors > 0,
+		.active_timeout_ns = n_collectors ? pol->conf->ipfix_active_timeout * 1000000000ull : 0,
 		.aging_budget = 256,
 		.names = names,
 		.behaviour = behaviour,
@@ -305,6 +344,11 @@ main(int argc, char **argv)
 	o.events = open_out(events);
 	if ((flows && !o.flows) || (events && !o.events))
 		status = 1;
+	if (n_collectors && bwg_ipfix_create(&o.ipfix, pol->conf, collectors, n_collectors, err,
+					     sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s\n", err);
+		status = 1;
+	}
 	json_t *ports = json_array();
 	for (int i = optind; status == 0 && i < argc; i++)
 		if (replay(w, argv[i], &o, ports) < 0)
@@ -312,8 +356,18 @@ main(int argc, char **argv)
 	while (bwg_worker_flush(w, FLUSH_STEP) > 0)
 		drain(w, &o);
 	drain(w, &o);
+	if (o.ipfix) {
+		bwg_ipfix_flush(o.ipfix, IPFIX_WAIT_MS);
+		struct bwg_ipfix_stats is;
+		bwg_ipfix_stats(o.ipfix, &is);
+		for (uint32_t i = 0; i < is.n; i++)
+			fprintf(stderr, "bwgate-pcap: ipfix %s: %llu records sent, %llu lost, %llu "
+				"pending\n", is.c[i].url, (unsigned long long)is.c[i].records_sent,
+				(unsigned long long)is.c[i].records_lost,
+				(unsigned long long)is.c[i].records_pending);
+	}
 
-	if (stats && write_stats(stats, w, pol, ports) < 0) {
+	if (stats && write_stats(stats, w, pol, ports, o.ipfix) < 0) {
 		fprintf(stderr, "bwgate-pcap: %s: cannot write stats\n", stats);
 		status = 1;
 	}
@@ -326,6 +380,7 @@ main(int argc, char **argv)
 		pcap_dump_close(o.dump);
 	if (o.dead)
 		pcap_close(o.dead);
+	bwg_ipfix_destroy(o.ipfix);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);
 	bwg_dnsnames_destroy(names);

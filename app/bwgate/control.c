@@ -157,6 +157,10 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 		snprintf(err, errlen, "%s: events.file: %s: %s", c->path, path, strerror(e));
 		return -e;
 	}
+	if ((rc = bwg_ipfix_create(&ctl->ipfix, c, NULL, 0, msg, sizeof(msg))) < 0) {
+		snprintf(err, errlen, "%s: %s", c->path, msg);
+		return rc;
+	}
 	uint64_t now = bwg_control_now_ns();
 	ctl->last_ns = ctl->idle_since_ns = now;
 	for (uint32_t i = 0; i < n; i++)
@@ -191,6 +195,8 @@ bwg_control_fini(struct bwg_control *ctl)
 	if (ctl->events)
 		fclose(ctl->events);
 	ctl->events = NULL;
+	bwg_ipfix_destroy(ctl->ipfix);
+	ctl->ipfix = NULL;
 	bwg_stats_fini(&ctl->snap);
 	bwg_stats_slots_fini(&ctl->class_slots);
 	bwg_stats_slots_fini(&ctl->unit_slots);
@@ -237,7 +243,9 @@ bwg_control_events_drain(struct bwg_control *ctl)
 		struct bwg_event_ring *r = &ctl->lcores[i].w->events;
 		const struct bwg_event *e;
 		while ((e = bwg_event_ring_peek(r))) {
-			if (ctl->events && e->type != BWG_EVENT_FLOW) {
+			if (e->type == BWG_EVENT_FLOW || e->type == BWG_EVENT_FLOW_UPDATE)
+				bwg_ipfix_record(ctl->ipfix, &e->flow);
+			else if (ctl->events) {
 				json_t *o = bwg_log_event_json(e);
 				if (!o ||
 				    json_dumpf(o, ctl->events, JSON_COMPACT | BWG_JSON_REAL_FLAGS) < 0 ||
@@ -255,6 +263,13 @@ bwg_control_events_drain(struct bwg_control *ctl)
 		ctl->events_write_errors++;
 		clearerr(ctl->events);
 	}
+	bwg_ipfix_tick(ctl->ipfix);
+}
+
+void
+bwg_control_export_flush(struct bwg_control *ctl)
+{
+	bwg_ipfix_flush(ctl->ipfix, BWG_CTL_IPFIX_WAIT_MS);
 }
 
 void
@@ -443,6 +458,11 @@ bwg_control_stats_json(struct bwg_control *ctl)
 				      pkts ? (double)cycles / (double)pkts : 0.0, "tsc_hz",
 				      (json_int_t)rte_get_tsc_hz()));
 	json_object_set_new(doc, "events_written", json_integer((json_int_t)ctl->events_written));
+	if (ctl->ipfix) {
+		struct bwg_ipfix_stats is;
+		bwg_ipfix_stats(ctl->ipfix, &is);
+		json_object_set_new(doc, "ipfix", bwg_ipfix_stats_json(&is));
+	}
 	return doc;
 }
 
@@ -541,6 +561,7 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 	s->reloads_failed = ctl->reloads_failed;
 	s->events_written = ctl->events_written;
 	s->events_write_errors = ctl->events_write_errors;
+	bwg_ipfix_stats(ctl->ipfix, &s->ipfix);
 
 	bwg_http_publish_snapshot(&ctl->http, s);
 	ctl->front = back;
@@ -598,6 +619,15 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 		return "lists_dir";
 	if (o->dns_cache_entries != n->dns_cache_entries || o->dns_max_ttl != n->dns_max_ttl)
 		return "dns";
+	if (o->ipfix_collectors.n != n->ipfix_collectors.n ||
+	    o->ipfix_enterprise != n->ipfix_enterprise || o->ipfix_domain != n->ipfix_domain ||
+	    o->ipfix_active_timeout != n->ipfix_active_timeout ||
+	    o->ipfix_template_refresh != n->ipfix_template_refresh ||
+	    o->ipfix_tcp_queue != n->ipfix_tcp_queue)
+		return "ipfix";
+	for (uint32_t i = 0; i < o->ipfix_collectors.n; i++)
+		if (strcmp(o->ipfix_collectors.v[i], n->ipfix_collectors.v[i]) != 0)
+			return "ipfix.collectors";
 	if (o->behaviour_hosts != n->behaviour_hosts || o->behaviour_window != n->behaviour_window ||
 	    o->behaviour_tag_for != n->behaviour_tag_for ||
 	    o->behaviour_peers != n->behaviour_peers ||

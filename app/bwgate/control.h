@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "bwg_api.h"
+#include "bwg_ipfix.h"
 #include "bwg_policy.h"
 #include "bwg_stats.h"
 #include "datapath.h"
@@ -48,6 +49,7 @@ struct bwg_control {
 	struct bwg_ctl_worker_watch *watch; /* [n] */
 	uint64_t events_written;
 	uint64_t events_write_errors; /* failed writes, flushes and reopens */
+	struct bwg_ipfix *ipfix;      /* flow records to collectors; NULL without "ipfix" */
 	/* policy replacement */
 	struct bwg_ctl_retired retired[BWG_CTL_RETIRED_MAX];
 	uint32_t n_retired;
@@ -109,8 +111,14 @@ void bwg_control_events_reopen(struct bwg_control *ctl);
 /* Sum the workers' counters into ctl->snap. */
 void bwg_control_snapshot(struct bwg_control *ctl);
 
-/* Move every queued event to the events file (or discard it without one). */
+/* Move every queued event to the events file (or discard it without one) and flow
+ * records to the IPFIX collectors. */
 void bwg_control_events_drain(struct bwg_control *ctl);
+
+/* Workers stopped and drained: send the IPFIX messages still open and give TCP
+ * collectors up to BWG_CTL_IPFIX_WAIT_MS to take what is queued. */
+#define BWG_CTL_IPFIX_WAIT_MS 2000
+void bwg_control_export_flush(struct bwg_control *ctl);
 
 /* Report workers whose loop counter stood still for stall_timeout_ms (and recoveries). */
 void bwg_control_stall_check(struct bwg_control *ctl, uint64_t now_ns);

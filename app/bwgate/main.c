@@ -38,6 +38,7 @@
 #include <rte_lcore.h>
 
 #include "bwg_api.h"
+#include "bwg_ipfix.h"
 #include "bwg_setup.h"
 #include "bwgate.h"
 #include "control.h"
@@ -199,7 +200,7 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return bwg_ipfix_check(c, err, errlen); /* the collectors' names resolve */
 }
 
 /* Log what the flow state costs before the first packet does. */
@@ -273,7 +274,9 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.id = q,
 			.link = BWG_LINK_ETHER,
 			.event_ring_size = EVENT_RING,
-			.export_flows = false,
+			/* Flow records leave through the control thread to IPFIX collectors. */
+			.export_flows = c->ipfix_collectors.n > 0,
+			.active_timeout_ns = c->ipfix_active_timeout * 1000000000ull,
 			.aging_budget = 256,
 			.names = g->names,
 			.behaviour = g->behaviour,
@@ -349,6 +352,7 @@ shutdown_and_report(struct gate *g)
 			bwg_control_events_drain(&g->ctl);
 		bwg_control_events_drain(&g->ctl);
 	}
+	bwg_control_export_flush(&g->ctl);
 	json_t *doc = bwg_control_stats_json(&g->ctl);
 	if (!doc) {
 		BWG_APP_LOG("out of memory for the final stats");

@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,12 +199,16 @@ bwg_api_health_json(const struct bwg_api_snapshot *s)
 {
 	uint32_t alive;
 	bool ok = all_alive(s, &alive) && s->events_write_errors == 0;
-	return json_pack(
+	json_t *doc = json_pack(
 	    "{s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "ok", ok, "workers", (int)s->n_workers,
 	    "workers_alive", (int)alive, "policy_version", (json_int_t)s->policy_version,
 	    "events_written", (json_int_t)s->events_written, "events_write_errors",
 	    (json_int_t)s->events_write_errors, "events_lost",
 	    (json_int_t)s->cur.cnt[BWG_CNT_EVENTS_LOST], "snapshot_seq", (json_int_t)s->seq);
+	/* A collector down loses records (counted here) but does not make the gate unwell. */
+	if (s->ipfix.n)
+		json_object_set_new(doc, "ipfix", bwg_ipfix_stats_json(&s->ipfix));
+	return doc;
 }
 
 int
@@ -316,6 +321,40 @@ sample(FILE *f, const char *name, const char *lname, const char *lvalue, uint64_
 		fputs("\"}", f);
 	}
 	fprintf(f, " %llu\n", (unsigned long long)v);
+}
+
+/* IPFIX export, by collector (at most BWG_COLLECTORS_MAX of them). */
+static void
+ipfix_metrics(FILE *f, const struct bwg_ipfix_stats *x)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} m[] = {
+	    {"bwgate_ipfix_records_sent_total", "counter", "flow records handed to the network",
+	     offsetof(struct bwg_ipfix_collector_stats, records_sent)},
+	    {"bwgate_ipfix_records_lost_total", "counter",
+	     "flow records dropped: collector down or slow, queue full",
+	     offsetof(struct bwg_ipfix_collector_stats, records_lost)},
+	    {"bwgate_ipfix_records_pending", "gauge", "flow records waiting to be sent",
+	     offsetof(struct bwg_ipfix_collector_stats, records_pending)},
+	    {"bwgate_ipfix_bytes_sent_total", "counter", "IPFIX message bytes sent",
+	     offsetof(struct bwg_ipfix_collector_stats, bytes_sent)},
+	    {"bwgate_ipfix_connects_total", "counter", "TCP connections made",
+	     offsetof(struct bwg_ipfix_collector_stats, connects)},
+	};
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		family(f, m[k].name, m[k].type, m[k].help);
+		for (uint32_t i = 0; i < x->n; i++) {
+			uint64_t v;
+			memcpy(&v, (const char *)&x->c[i] + m[k].off, sizeof(v));
+			sample(f, m[k].name, "collector", x->c[i].url, v);
+		}
+	}
+	family(f, "bwgate_ipfix_collector_up", "gauge", "1 while the collector takes records");
+	for (uint32_t i = 0; i < x->n; i++)
+		sample(f, "bwgate_ipfix_collector_up", "collector", x->c[i].url,
+		       x->c[i].state == BWG_IPFIX_UP);
 }
 
 /* packets/bytes/flows/dropped of classes, apps or units. */
@@ -447,6 +486,8 @@ bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len)
 	sample(f, "bwgate_events_written_total", NULL, NULL, s->events_written);
 	family(f, "bwgate_events_write_errors_total", "counter", "audit log write errors");
 	sample(f, "bwgate_events_write_errors_total", NULL, NULL, s->events_write_errors);
+	if (s->ipfix.n)
+		ipfix_metrics(f, &s->ipfix);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -22,6 +22,7 @@
 
 #include "bwg_config.h"
 #include "bwg_dpi.h"
+#include "bwg_ipfix.h"
 #include "bwg_log.h"
 #include "bwg_policy.h"
 #include "bwg_stats.h"
@@ -82,6 +83,7 @@ struct bwg_api_snapshot {
 	char policy_file[256];
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t events_written, events_write_errors;
+	struct bwg_ipfix_stats ipfix; /* n == 0: no IPFIX export */
 	uint64_t started_at; /* unix s */
 };
 

@@ -494,12 +494,47 @@ test_listen(void **state)
 				 "127.0.0.1:8080 or [::1]:8080)");
 }
 
+/* IPFIX export shows in /healthz and /metrics only when configured, by collector. */
+static void
+test_health_ipfix(void **state)
+{
+	(void)state;
+	struct bwg_api_snapshot s;
+	fill(&s);
+	s.ipfix.records = 5;
+	s.ipfix.n = 2;
+	snprintf(s.ipfix.c[0].url, sizeof(s.ipfix.c[0].url), "udp://192.0.2.1:4739");
+	s.ipfix.c[0].records_sent = 5;
+	snprintf(s.ipfix.c[1].url, sizeof(s.ipfix.c[1].url), "tcp://192.0.2.2:4739");
+	s.ipfix.c[1].state = BWG_IPFIX_DOWN;
+	s.ipfix.c[1].records_lost = 5;
+	json_t *h = bwg_api_health_json(&s);
+	assert_true(json_is_true(json_object_get(h, "ok")));
+	json_t *x = json_object_get(h, "ipfix");
+	assert_int_equal(json_integer_value(json_object_get(x, "records_lost")), 5);
+	assert_int_equal(json_integer_value(json_object_get(x, "collectors_up")), 1);
+	json_decref(h);
+	size_t len;
+	char *m = bwg_api_metrics_text(&s, &len);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "bwgate_ipfix_records_sent_total{collector=\"udp://192.0.2.1:4739\"} 5\n"));
+	assert_non_null(strstr(m, "bwgate_ipfix_records_lost_total{collector=\"tcp://192.0.2.2:4739\"} 5\n"));
+	assert_non_null(strstr(m, "bwgate_ipfix_collector_up{collector=\"tcp://192.0.2.2:4739\"} 0\n"));
+	free(m);
+	s.ipfix.n = 0;
+	m = bwg_api_metrics_text(&s, &len);
+	assert_null(strstr(m, "bwgate_ipfix"));
+	free(m);
+	bwg_api_snapshot_fini(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_top_apps),	     cmocka_unit_test(test_top_parse),
-	    cmocka_unit_test(test_health_and_error), cmocka_unit_test(test_ports_workers),
+	    cmocka_unit_test(test_health_and_error), cmocka_unit_test(test_health_ipfix),
+	    cmocka_unit_test(test_ports_workers),
 	    cmocka_unit_test(test_stats_rates),	     cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_utf8),	     cmocka_unit_test(test_route_hostile),
 	    cmocka_unit_test(test_route_writes),     cmocka_unit_test(test_flows_json),
