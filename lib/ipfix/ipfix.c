@@ -287,8 +287,14 @@ static void
 lose(struct collector *c, uint32_t records)
 {
 	c->st.records_lost += records;
-	if (records)
-		c->st.messages_lost++;
+}
+
+/* A whole message dropped, and its records. */
+static void
+lose_message(struct collector *c, uint32_t records)
+{
+	c->st.messages_lost++;
+	lose(c, records);
 }
 
 /*
@@ -305,7 +311,7 @@ udp_send(struct collector *c, size_t len, uint32_t records, uint64_t now)
 		c->st.messages_sent++;
 		c->st.bytes_sent += len;
 	} else {
-		lose(c, records);
+		lose_message(c, records);
 		if (w < 0 && errno == ECONNREFUSED) {
 			/* Nothing listens there now; whoever does later needs the templates. */
 			c->refused_ns = now;
@@ -321,7 +327,7 @@ static void
 queue_put(struct collector *c, size_t len, uint32_t records, uint64_t now)
 {
 	if (len > c->qcap - c->qlen || c->mlen == c->mcap) {
-		lose(c, records);
+		lose_message(c, records);
 		return;
 	}
 	uint64_t tail = (c->qhead + c->qlen) % c->qcap;
@@ -352,7 +358,7 @@ message_send(struct collector *c, uint64_t now)
 	c->open_since_ns = 0;
 	if (!ok) {
 		g_clear_error(&gerr);
-		lose(c, n);
+		lose_message(c, n);
 		return;
 	}
 	if (c->transport == BWG_TRANSPORT_UDP)
@@ -404,7 +410,7 @@ tcp_down(struct collector *c, uint64_t now)
 	for (uint32_t i = 0; i < c->mlen; i++) {
 		const struct qmsg *qm = &c->m[(c->mhead + i) % c->mcap];
 		c->st.records_pending -= qm->records;
-		lose(c, qm->records);
+		lose_message(c, qm->records);
 	}
 	c->qhead = c->qlen = c->mhead = c->mlen = 0;
 	c->head_written = 0;
