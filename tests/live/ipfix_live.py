@@ -40,14 +40,6 @@ def get(port, path):
         return None, ""
 
 
-def udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def key(proto, src, sport, dst, dport):
     return (proto, ipaddress.ip_address(src), sport, ipaddress.ip_address(dst), dport)
 
@@ -77,7 +69,8 @@ def main():
         subprocess.run(["/usr/bin/python3", gen, fx], check=True, timeout=120,
                        stdout=subprocess.DEVNULL)
         mixed = os.path.join(fx, "mixed.pcap")
-        api, nf_port, dead = livelib.free_port(), udp_port(), livelib.free_port()
+        api, dead = livelib.free_port(), livelib.free_port()
+        nf_port = livelib.free_port(socket.SOCK_DGRAM)
         udp, tcp = f"udp://127.0.0.1:{nf_port}", f"tcp://127.0.0.1:{dead}"
 
         def mutate(cfg):

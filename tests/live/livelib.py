@@ -38,9 +38,10 @@ class Check:
         sys.exit(1 if self.failed else 0)
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 nobody listens on (now)."""
-    s = socket.socket()
+def free_port(kind=socket.SOCK_STREAM):
+    """A TCP (or, with kind=socket.SOCK_DGRAM, UDP) port on 127.0.0.1 nobody listens on
+    (now)."""
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()

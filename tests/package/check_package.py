@@ -23,26 +23,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+from livelib import Check  # noqa: E402
+
 TOOLS = ["dpkg-buildpackage", "dh", "lintian", "dpkg-shlibdeps", "fakeroot"]
 
-
-class Check:
-    def __init__(self, name):
-        self.name, self.passed, self.failed = name, 0, 0
-
-    def __call__(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def done(self):
-        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
-        sys.exit(1 if self.failed else 0)
 
 
 def run(cmd, timeout=120, **kw):
