@@ -23,15 +23,15 @@
 
 /* Information elements bwgate defines under ipfix.enterprise_number (doc/api.md). */
 enum bwg_ipfix_ie {
-	BWG_IPFIX_IE_APP = 1,	      /* string: nDPI's label, "TLS.YouTube" */
-	BWG_IPFIX_IE_CATEGORY = 2,    /* string: nDPI's category */
-	BWG_IPFIX_IE_CLASS = 3,	      /* string: the policy class */
+	BWG_IPFIX_IE_APP = 1,	       /* string: nDPI's label, "TLS.YouTube" */
+	BWG_IPFIX_IE_CATEGORY = 2,     /* string: nDPI's category */
+	BWG_IPFIX_IE_CLASS = 3,	       /* string: the policy class */
 	BWG_IPFIX_IE_CLASS_SOURCE = 4, /* string: what decided the class */
-	BWG_IPFIX_IE_UNIT = 5,	      /* string: the client's unit, "" for none */
-	BWG_IPFIX_IE_RULE = 6,	      /* string: the rule that matched */
-	BWG_IPFIX_IE_ACTION = 7,      /* string: "allow", "block", "limit" */
-	BWG_IPFIX_IE_HOST = 8,	      /* string: SNI, HTTP Host, DNS name */
-	BWG_IPFIX_IE_DROPPED = 9,     /* unsigned64 delta: packets the gate dropped */
+	BWG_IPFIX_IE_UNIT = 5,	       /* string: the client's unit, "" for none */
+	BWG_IPFIX_IE_RULE = 6,	       /* string: the rule that matched */
+	BWG_IPFIX_IE_ACTION = 7,       /* string: "allow", "block", "limit" */
+	BWG_IPFIX_IE_HOST = 8,	       /* string: SNI, HTTP Host, DNS name */
+	BWG_IPFIX_IE_DROPPED = 9,      /* unsigned64 delta: packets the gate dropped */
 };
 
 enum bwg_ipfix_state {
@@ -44,8 +44,8 @@ enum bwg_ipfix_state {
 extern const char *const bwg_ipfix_state_names[BWG_IPFIX_STATE_MAX];
 
 struct bwg_ipfix_collector_stats {
-	char url[272];	/* as configured */
-	uint8_t state;	/* enum bwg_ipfix_state */
+	char url[272];		  /* as configured */
+	uint8_t state;		  /* enum bwg_ipfix_state */
 	uint64_t records_sent;	  /* in messages handed whole to the kernel */
 	uint64_t records_lost;	  /* dropped: not sent, queue full, collector down */
 	uint64_t records_pending; /* in the message being built or in the queue */

@@ -48,12 +48,13 @@
 
 #define MSG_UDP 1400 /* one datagram that crosses an Ethernet path, tunnels and all */
 #define MSG_TCP 8192
-#define OPEN_MAX_NS 1000000000ull	/* a message waits this long for more records */
+#define OPEN_MAX_NS 1000000000ull /* a message waits this long for more records */
 #define BACKOFF_MIN_NS 1000000000ull
 #define BACKOFF_MAX_NS 60000000000ull
 #define CONNECT_MAX_NS 5000000000ull
 #define REFUSED_HOLD_NS 10000000000ull /* a UDP collector refused within this long is down */
-#define USER_TIMEOUT_MS 30000 /* a TCP collector that acknowledges nothing for this long is dropped */
+#define USER_TIMEOUT_MS                                                                            \
+	30000 /* a TCP collector that acknowledges nothing for this long is dropped */
 
 #define TID_V4 256
 #define TID_V6 257
@@ -66,9 +67,9 @@
 #define ALL_INTERNAL (IN_V4 | IN_V6 | IN_INTERNAL)
 
 const char *const bwg_ipfix_state_names[BWG_IPFIX_STATE_MAX] = {
-	[BWG_IPFIX_UP] = "up",
-	[BWG_IPFIX_CONNECTING] = "connecting",
-	[BWG_IPFIX_DOWN] = "down",
+    [BWG_IPFIX_UP] = "up",
+    [BWG_IPFIX_CONNECTING] = "connecting",
+    [BWG_IPFIX_DOWN] = "down",
 };
 
 /* The internal record: laid out as the spec below, with no gap libfixbuf is not told of. */
@@ -84,33 +85,33 @@ struct rec {
 };
 
 static fbInfoElementSpec_t rec_spec[] = {
-	{"flowStartMilliseconds", 8, 0},
-	{"flowEndMilliseconds", 8, 0},
-	{"octetDeltaCount", 8, 0},
-	{"packetDeltaCount", 8, 0},
-	{"reverseOctetDeltaCount", 8, 0},
-	{"reversePacketDeltaCount", 8, 0},
-	{"bwgateDroppedPacketDeltaCount", 8, 0},
-	{"bwgateApp", FB_IE_VARLEN, 0},
-	{"bwgateCategory", FB_IE_VARLEN, 0},
-	{"bwgateClass", FB_IE_VARLEN, 0},
-	{"bwgateClassSource", FB_IE_VARLEN, 0},
-	{"bwgateUnit", FB_IE_VARLEN, 0},
-	{"bwgateRule", FB_IE_VARLEN, 0},
-	{"bwgateAction", FB_IE_VARLEN, 0},
-	{"bwgateHost", FB_IE_VARLEN, 0},
-	{"sourceIPv6Address", 16, IN_V6},
-	{"destinationIPv6Address", 16, IN_V6},
-	{"sourceIPv4Address", 4, IN_V4},
-	{"destinationIPv4Address", 4, IN_V4},
-	{"sourceTransportPort", 2, 0},
-	{"destinationTransportPort", 2, 0},
-	{"vlanId", 2, 0},
-	{"protocolIdentifier", 1, 0},
-	{"flowEndReason", 1, 0},
-	{"biflowDirection", 1, 0},
-	{"paddingOctets", 7, IN_INTERNAL},
-	FB_IESPEC_NULL,
+    {"flowStartMilliseconds", 8, 0},
+    {"flowEndMilliseconds", 8, 0},
+    {"octetDeltaCount", 8, 0},
+    {"packetDeltaCount", 8, 0},
+    {"reverseOctetDeltaCount", 8, 0},
+    {"reversePacketDeltaCount", 8, 0},
+    {"bwgateDroppedPacketDeltaCount", 8, 0},
+    {"bwgateApp", FB_IE_VARLEN, 0},
+    {"bwgateCategory", FB_IE_VARLEN, 0},
+    {"bwgateClass", FB_IE_VARLEN, 0},
+    {"bwgateClassSource", FB_IE_VARLEN, 0},
+    {"bwgateUnit", FB_IE_VARLEN, 0},
+    {"bwgateRule", FB_IE_VARLEN, 0},
+    {"bwgateAction", FB_IE_VARLEN, 0},
+    {"bwgateHost", FB_IE_VARLEN, 0},
+    {"sourceIPv6Address", 16, IN_V6},
+    {"destinationIPv6Address", 16, IN_V6},
+    {"sourceIPv4Address", 4, IN_V4},
+    {"destinationIPv4Address", 4, IN_V4},
+    {"sourceTransportPort", 2, 0},
+    {"destinationTransportPort", 2, 0},
+    {"vlanId", 2, 0},
+    {"protocolIdentifier", 1, 0},
+    {"flowEndReason", 1, 0},
+    {"biflowDirection", 1, 0},
+    {"paddingOctets", 7, IN_INTERNAL},
+    FB_IESPEC_NULL,
 };
 
 static const struct {
@@ -121,23 +122,23 @@ static const struct {
 	uint8_t type;
 	const char *description;
 } own_ies[] = {
-	{"bwgateApp", BWG_IPFIX_IE_APP, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "application as nDPI names it"},
-	{"bwgateCategory", BWG_IPFIX_IE_CATEGORY, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "nDPI category"},
-	{"bwgateClass", BWG_IPFIX_IE_CLASS, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING, "policy class"},
-	{"bwgateClassSource", BWG_IPFIX_IE_CLASS_SOURCE, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "evidence that decided the class"},
-	{"bwgateUnit", BWG_IPFIX_IE_UNIT, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "unit (department) of the client"},
-	{"bwgateRule", BWG_IPFIX_IE_RULE, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "policy rule that matched"},
-	{"bwgateAction", BWG_IPFIX_IE_ACTION, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "allow, block or limit"},
-	{"bwgateHost", BWG_IPFIX_IE_HOST, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
-	 "server name: TLS SNI, HTTP Host, DNS query"},
-	{"bwgateDroppedPacketDeltaCount", BWG_IPFIX_IE_DROPPED, 8,
-	 FB_IE_F_ENDIAN | FB_IE_DELTACOUNTER, FB_UINT_64, "packets of the flow the gate dropped"},
+    {"bwgateApp", BWG_IPFIX_IE_APP, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "application as nDPI names it"},
+    {"bwgateCategory", BWG_IPFIX_IE_CATEGORY, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "nDPI category"},
+    {"bwgateClass", BWG_IPFIX_IE_CLASS, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING, "policy class"},
+    {"bwgateClassSource", BWG_IPFIX_IE_CLASS_SOURCE, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "evidence that decided the class"},
+    {"bwgateUnit", BWG_IPFIX_IE_UNIT, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "unit (department) of the client"},
+    {"bwgateRule", BWG_IPFIX_IE_RULE, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "policy rule that matched"},
+    {"bwgateAction", BWG_IPFIX_IE_ACTION, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "allow, block or limit"},
+    {"bwgateHost", BWG_IPFIX_IE_HOST, FB_IE_VARLEN, FB_IE_F_NONE, FB_STRING,
+     "server name: TLS SNI, HTTP Host, DNS query"},
+    {"bwgateDroppedPacketDeltaCount", BWG_IPFIX_IE_DROPPED, 8, FB_IE_F_ENDIAN | FB_IE_DELTACOUNTER,
+     FB_UINT_64, "packets of the flow the gate dropped"},
 };
 
 /* A message's place in a TCP collector's queue. */
@@ -192,14 +193,17 @@ now_ns(void)
 /* ---- set-up ---------------------------------------------------------------------------- */
 
 static int
-resolve(const struct bwg_collector_url *u, struct sockaddr_storage *ss, socklen_t *len,
-	char *why, size_t whylen)
+resolve(const struct bwg_collector_url *u, struct sockaddr_storage *ss, socklen_t *len, char *why,
+	size_t whylen)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = u->transport == BWG_TRANSPORT_TCP ? SOCK_STREAM : SOCK_DGRAM,
-		.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG,
-	}, *res;
+	struct addrinfo hints =
+			    {
+				.ai_family = AF_UNSPEC,
+				.ai_socktype =
+				    u->transport == BWG_TRANSPORT_TCP ? SOCK_STREAM : SOCK_DGRAM,
+				.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG,
+			    },
+			*res;
 	int rc = getaddrinfo(u->host, u->port, &hints, &res);
 	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) { /* loopback-only hosts: no AI_ADDRCONFIG */
 		hints.ai_flags = AI_NUMERICSERV;
@@ -249,8 +253,8 @@ session_open(struct bwg_ipfix *x, struct collector *c, GError **gerr)
 		uint32_t which;
 		bool internal;
 		uint16_t tid;
-	} tmpls[] = {{ALL_INTERNAL, true, TID_INTERNAL}, {IN_V4, false, TID_V4},
-		     {IN_V6, false, TID_V6}};
+	} tmpls[] = {
+	    {ALL_INTERNAL, true, TID_INTERNAL}, {IN_V4, false, TID_V4}, {IN_V6, false, TID_V6}};
 	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
 		fbTemplate_t *t = template_make(x->model, tmpls[i].which, gerr);
 		if (!t || !fbSessionAddTemplate(s, tmpls[i].internal, tmpls[i].tid, t, gerr)) {
@@ -318,8 +322,8 @@ udp_send(struct collector *c, size_t len, uint32_t records, uint64_t now)
 			c->templates_due = true;
 		}
 	}
-	c->st.state = c->refused_ns && now - c->refused_ns < REFUSED_HOLD_NS ? BWG_IPFIX_DOWN
-									      : BWG_IPFIX_UP;
+	c->st.state =
+	    c->refused_ns && now - c->refused_ns < REFUSED_HOLD_NS ? BWG_IPFIX_DOWN : BWG_IPFIX_UP;
 }
 
 /* A TCP message into the queue, whole or not at all. */
@@ -576,6 +580,19 @@ bwg_ipfix_create(struct bwg_ipfix **out, const struct bwg_config *c, const char 
 		return -ENOMEM;
 	}
 	x->model = model_create(c->ipfix_enterprise);
+	/* struct rec must be laid out as libfixbuf reads the internal template. */
+	GError *gerr = NULL;
+	fbTemplate_t *t = template_make(x->model, ALL_INTERNAL, &gerr);
+	uint16_t len = t ? fbTemplateGetIELenOfMemBuffer(t) : 0;
+	if (t)
+		fbTemplateFreeUnused(t);
+	g_clear_error(&gerr);
+	if (len != sizeof(struct rec)) {
+		snprintf(err, errlen, "IPFIX: the record template is %u bytes, struct rec %zu", len,
+			 sizeof(struct rec));
+		bwg_ipfix_destroy(x);
+		return -EINVAL;
+	}
 	x->domain = c->ipfix_domain;
 	x->template_refresh_ns = (uint64_t)c->ipfix_template_refresh * 1000000000ull;
 	for (uint32_t i = 0; i < n_urls; i++) {
@@ -598,7 +615,8 @@ bwg_ipfix_check(const struct bwg_config *c, char *err, size_t errlen)
 		struct sockaddr_storage ss;
 		socklen_t len;
 		char why[BWG_CONFIG_ERR_MAX];
-		if (bwg_config_parse_collector(c->ipfix_collectors.v[i], &u, why, sizeof(why)) < 0 ||
+		if (bwg_config_parse_collector(c->ipfix_collectors.v[i], &u, why, sizeof(why)) <
+			0 ||
 		    resolve(&u, &ss, &len, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s: %s", c->ipfix_collectors.where[i], why);
 			return -EINVAL;
@@ -808,15 +826,15 @@ bwg_ipfix_stats_json(const struct bwg_ipfix_stats *s)
 		pending += c->records_pending;
 		up += c->state == BWG_IPFIX_UP;
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "url", c->url,
-				 "state",
-				 bwg_ipfix_state_names[c->state < BWG_IPFIX_STATE_MAX ? c->state : 0],
-				 "records_sent", (json_int_t)c->records_sent, "records_lost",
-				 (json_int_t)c->records_lost, "records_pending",
-				 (json_int_t)c->records_pending, "messages_sent",
-				 (json_int_t)c->messages_sent, "messages_lost",
-				 (json_int_t)c->messages_lost, "bytes_sent", (json_int_t)c->bytes_sent,
-				 "connects", (json_int_t)c->connects));
+		    a, json_pack(
+			   "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "url", c->url, "state",
+			   bwg_ipfix_state_names[c->state < BWG_IPFIX_STATE_MAX ? c->state : 0],
+			   "records_sent", (json_int_t)c->records_sent, "records_lost",
+			   (json_int_t)c->records_lost, "records_pending",
+			   (json_int_t)c->records_pending, "messages_sent",
+			   (json_int_t)c->messages_sent, "messages_lost",
+			   (json_int_t)c->messages_lost, "bytes_sent", (json_int_t)c->bytes_sent,
+			   "connects", (json_int_t)c->connects));
 	}
 	return json_pack("{s:I, s:I, s:I, s:I, s:i, s:o}", "records", (json_int_t)s->records,
 			 "records_sent", (json_int_t)sent, "records_lost", (json_int_t)lost,

@@ -78,8 +78,8 @@ static struct bwg_ipfix *
 exporter(const char *scheme, uint16_t port, const char *more)
 {
 	char ipfix[256];
-	snprintf(ipfix, sizeof(ipfix), "{\"collectors\": [\"%s://127.0.0.1:%u\"]%s}", scheme,
-		 port, more);
+	snprintf(ipfix, sizeof(ipfix), "{\"collectors\": [\"%s://127.0.0.1:%u\"]%s}", scheme, port,
+		 more);
 	struct bwg_config *c = config(ipfix);
 	struct bwg_ipfix *x;
 	if (bwg_ipfix_create(&x, c, NULL, 0, err, sizeof(err)) < 0)
@@ -145,40 +145,40 @@ struct got {
 };
 
 static fbInfoElementSpec_t got_spec[] = {
-	{"flowStartMilliseconds", 8, 0},
-	{"flowEndMilliseconds", 8, 0},
-	{"octetDeltaCount", 8, 0},
-	{"packetDeltaCount", 8, 0},
-	{"reverseOctetDeltaCount", 8, 0},
-	{"reversePacketDeltaCount", 8, 0},
-	{"droppedByGate", 8, 0},
-	{"appName", FB_IE_VARLEN, 0},
-	{"className", FB_IE_VARLEN, 0},
-	{"unitName", FB_IE_VARLEN, 0},
-	{"actionName", FB_IE_VARLEN, 0},
-	{"hostName", FB_IE_VARLEN, 0},
-	{"sourceIPv6Address", 16, 0},
-	{"sourceIPv4Address", 4, 0},
-	{"destinationIPv4Address", 4, 0},
-	{"sourceTransportPort", 2, 0},
-	{"destinationTransportPort", 2, 0},
-	{"vlanId", 2, 0},
-	{"protocolIdentifier", 1, 0},
-	{"flowEndReason", 1, 0},
-	{"biflowDirection", 1, 0},
-	{"paddingOctets", 3, 0},
-	FB_IESPEC_NULL,
+    {"flowStartMilliseconds", 8, 0},
+    {"flowEndMilliseconds", 8, 0},
+    {"octetDeltaCount", 8, 0},
+    {"packetDeltaCount", 8, 0},
+    {"reverseOctetDeltaCount", 8, 0},
+    {"reversePacketDeltaCount", 8, 0},
+    {"droppedByGate", 8, 0},
+    {"appName", FB_IE_VARLEN, 0},
+    {"className", FB_IE_VARLEN, 0},
+    {"unitName", FB_IE_VARLEN, 0},
+    {"actionName", FB_IE_VARLEN, 0},
+    {"hostName", FB_IE_VARLEN, 0},
+    {"sourceIPv6Address", 16, 0},
+    {"sourceIPv4Address", 4, 0},
+    {"destinationIPv4Address", 4, 0},
+    {"sourceTransportPort", 2, 0},
+    {"destinationTransportPort", 2, 0},
+    {"vlanId", 2, 0},
+    {"protocolIdentifier", 1, 0},
+    {"flowEndReason", 1, 0},
+    {"biflowDirection", 1, 0},
+    {"paddingOctets", 3, 0},
+    FB_IESPEC_NULL,
 };
 
 /* The collector's own names for bwgate's elements: only the numbers must agree. */
 static fbInfoElement_t got_ies[] = {
-	FB_IE_INIT_FULL("appName", PEN, 1, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-	FB_IE_INIT_FULL("className", PEN, 3, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-	FB_IE_INIT_FULL("unitName", PEN, 5, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-	FB_IE_INIT_FULL("actionName", PEN, 7, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-	FB_IE_INIT_FULL("hostName", PEN, 8, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
-	FB_IE_INIT_FULL("droppedByGate", PEN, 9, 8, FB_IE_F_ENDIAN, 0, 0, FB_UINT_64, NULL),
-	FB_IE_NULL,
+    FB_IE_INIT_FULL("appName", PEN, 1, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("className", PEN, 3, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("unitName", PEN, 5, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("actionName", PEN, 7, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("hostName", PEN, 8, FB_IE_VARLEN, 0, 0, 0, FB_STRING, NULL),
+    FB_IE_INIT_FULL("droppedByGate", PEN, 9, 8, FB_IE_F_ENDIAN, 0, 0, FB_UINT_64, NULL),
+    FB_IE_NULL,
 };
 
 struct decoder {
@@ -477,13 +477,14 @@ test_stats_json(void **state)
 	json_t *j = bwg_ipfix_stats_json(&s);
 	char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(
-	    txt, "{\"collectors\":[{\"bytes_sent\":1500,\"connects\":0,\"messages_lost\":0,"
-		 "\"messages_sent\":2,\"records_lost\":0,\"records_pending\":0,\"records_sent\":10,"
-		 "\"state\":\"up\",\"url\":\"udp://192.0.2.1:4739\"},{\"bytes_sent\":0,"
-		 "\"connects\":0,\"messages_lost\":1,\"messages_sent\":0,\"records_lost\":10,"
-		 "\"records_pending\":0,\"records_sent\":0,\"state\":\"down\",\"url\":"
-		 "\"tcp://192.0.2.2:4739\"}],\"collectors_up\":1,\"records\":10,\"records_lost\":10,"
-		 "\"records_pending\":0,\"records_sent\":10}");
+	    txt,
+	    "{\"collectors\":[{\"bytes_sent\":1500,\"connects\":0,\"messages_lost\":0,"
+	    "\"messages_sent\":2,\"records_lost\":0,\"records_pending\":0,\"records_sent\":10,"
+	    "\"state\":\"up\",\"url\":\"udp://192.0.2.1:4739\"},{\"bytes_sent\":0,"
+	    "\"connects\":0,\"messages_lost\":1,\"messages_sent\":0,\"records_lost\":10,"
+	    "\"records_pending\":0,\"records_sent\":0,\"state\":\"down\",\"url\":"
+	    "\"tcp://192.0.2.2:4739\"}],\"collectors_up\":1,\"records\":10,\"records_lost\":10,"
+	    "\"records_pending\":0,\"records_sent\":10}");
 	free(txt);
 	json_decref(j);
 }
@@ -507,10 +508,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_udp_roundtrip),	   cmocka_unit_test(test_tcp_delivers),
-		cmocka_unit_test(test_tcp_collector_gone), cmocka_unit_test(test_tcp_collector_stuck),
-		cmocka_unit_test(test_udp_refused),	   cmocka_unit_test(test_stats_json),
-		cmocka_unit_test(test_unresolvable),
+	    cmocka_unit_test(test_udp_roundtrip),      cmocka_unit_test(test_tcp_delivers),
+	    cmocka_unit_test(test_tcp_collector_gone), cmocka_unit_test(test_tcp_collector_stuck),
+	    cmocka_unit_test(test_udp_refused),	       cmocka_unit_test(test_stats_json),
+	    cmocka_unit_test(test_unresolvable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
