@@ -172,6 +172,12 @@ CASES = [
      "such file or directory", "live"),
     ("events file a FIFO", with_(["events"], {"file": "fifo.txt"}),
      "{f}: events.file: {d}/fifo.txt: not a regular file", "live"),
+    ("collector not a URL", with_(["ipfix"], {"collectors": ["192.0.2.10:4739"]}),
+     '{f}: ipfix.collectors[0]: "192.0.2.10:4739" is not udp://HOST:PORT or tcp://HOST:PORT'),
+    ("collector IPv6 without brackets",
+     with_(["ipfix"], {"collectors": ["udp://2001:db8::1:4739"]}),
+     '{f}: ipfix.collectors[0]: "udp://2001:db8::1:4739": expected HOST:PORT (an IPv6 address '
+     'in brackets)'),
 ]
 
 # Side files the cases above name (relative to the config's folder).
