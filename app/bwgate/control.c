@@ -21,9 +21,13 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 
@@ -121,6 +125,7 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 		 size_t errlen)
 {
 	memset(ctl, 0, sizeof(*ctl));
+	ctl->events_fd = -1;
 	ctl->policy = policy;
 	ctl->config_path = config_path;
 	ctl->ports = ports;
@@ -151,11 +156,14 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 		snprintf(err, errlen, "%s: %s", c->path, msg);
 		return rc;
 	}
-	const char *path = c->events_file;
-	if (path && !(ctl->events = fopen(path, "a"))) {
-		int e = errno;
-		snprintf(err, errlen, "%s: events.file: %s: %s", c->path, path, strerror(e));
-		return -e;
+	ctl->events_fd = -1;
+	if (c->events_file) {
+		char msg2[PATH_MAX + 128];
+		if ((rc = bwg_control_events_open(c->events_file, msg2, sizeof(msg2))) < 0) {
+			snprintf(err, errlen, "%s: %s", c->path, msg2);
+			return rc;
+		}
+		ctl->events_fd = rc;
 	}
 	if ((rc = bwg_ipfix_create(&ctl->ipfix, c, NULL, 0, msg, sizeof(msg))) < 0) {
 		snprintf(err, errlen, "%s: %s", c->path, msg);
@@ -192,9 +200,9 @@ bwg_control_fini(struct bwg_control *ctl)
 	ctl->n_retired = 0;
 	bwg_dpi_destroy(ctl->dpi);
 	ctl->dpi = NULL;
-	if (ctl->events)
-		fclose(ctl->events);
-	ctl->events = NULL;
+	if (ctl->events_fd >= 0)
+		close(ctl->events_fd);
+	ctl->events_fd = -1;
 	bwg_ipfix_destroy(ctl->ipfix);
 	ctl->ipfix = NULL;
 	bwg_stats_fini(&ctl->snap);
@@ -235,35 +243,121 @@ bwg_control_snapshot(struct bwg_control *ctl)
 	ctl->snap.behaviour.active = behaviour_active(ctl);
 }
 
+int
+bwg_control_events_open(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		/* The folder systemd's LogsDirectory= makes, or one level the gate makes. */
+		if (mkdir(dir, 0750) == 0)
+			BWG_APP_LOG("events.file: created the folder %s (0750)", dir);
+		else if (errno != EEXIST) {
+			snprintf(err, errlen, "events.file: %s: cannot create its folder %s: %s", path,
+				 dir, strerror(errno));
+			return -errno;
+		}
+	}
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "events.file: %s: %s", path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "events.file: %s: not a regular file", path);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+#define EVENTS_FAIL_LOG_NS 60000000000ull /* a failing events file is logged once a minute */
+
+/*
+ * Append buf (whole lines) to the events file. Lines count as written only once write()
+ * took them whole: a line the file refused is counted as failed, never as written, and
+ * the first failure (then one a minute) and the recovery reach the log.
+ */
+static void
+events_write(struct bwg_control *ctl, const char *buf, size_t len, uint64_t lines)
+{
+	size_t off = 0;
+	int e = 0;
+	while (off < len && ctl->events_fd >= 0) {
+		ssize_t n = write(ctl->events_fd, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (ctl->events_fd < 0)
+		e = EBADF;
+	uint64_t whole = 0;
+	for (size_t i = 0; i < off; i++)
+		whole += buf[i] == '\n';
+	ctl->events_written += whole;
+	if (off == len) {
+		if (ctl->events_failing)
+			BWG_APP_LOG("events.file: %s: written again (%llu events were lost)",
+				    ctl->policy->conf->events_file,
+				    (unsigned long long)ctl->events_failed_lines);
+		ctl->events_failing = false;
+		return;
+	}
+	ctl->events_write_errors++;
+	ctl->events_failed_lines += lines - whole;
+	uint64_t now = bwg_control_now_ns();
+	if (!ctl->events_failing || now - ctl->events_fail_logged_ns >= EVENTS_FAIL_LOG_NS) {
+		BWG_APP_LOG("events.file: %s: write failed: %s (%llu events lost so far; /healthz "
+			    "is not ok until a write succeeds)",
+			    ctl->policy->conf->events_file, strerror(e),
+			    (unsigned long long)ctl->events_failed_lines);
+		ctl->events_fail_logged_ns = now;
+	}
+	ctl->events_failing = true;
+}
+
 void
 bwg_control_events_drain(struct bwg_control *ctl)
 {
-	bool wrote = false;
+	char *buf = NULL;
+	size_t len = 0;
+	uint64_t lines = 0;
+	FILE *mem = NULL;
 	for (uint32_t i = 0; i < ctl->n; i++) {
 		struct bwg_event_ring *r = &ctl->lcores[i].w->events;
 		const struct bwg_event *e;
 		while ((e = bwg_event_ring_peek(r))) {
-			if (e->type == BWG_EVENT_FLOW || e->type == BWG_EVENT_FLOW_UPDATE)
+			if (e->type == BWG_EVENT_FLOW || e->type == BWG_EVENT_FLOW_UPDATE) {
 				bwg_ipfix_record(ctl->ipfix, &e->flow);
-			else if (ctl->events) {
+			} else if (ctl->policy->conf->events_file) {
+				if (!mem)
+					mem = open_memstream(&buf, &len);
 				json_t *o = bwg_log_event_json(e);
-				if (!o ||
-				    json_dumpf(o, ctl->events, JSON_COMPACT | BWG_JSON_REAL_FLAGS) < 0 ||
-				    fputc('\n', ctl->events) == EOF)
-					ctl->events_write_errors++;
+				if (mem && o &&
+				    json_dumpf(o, mem, JSON_COMPACT | BWG_JSON_REAL_FLAGS) == 0 &&
+				    fputc('\n', mem) != EOF)
+					lines++;
 				else
-					ctl->events_written++;
+					ctl->events_failed_lines++; /* out of memory */
 				json_decref(o);
-				wrote = true;
 			}
 			bwg_event_ring_pop(r);
 		}
 	}
-	if (wrote && fflush(ctl->events) == EOF) {
-		ctl->events_write_errors++;
-		clearerr(ctl->events);
-	}
 	bwg_ipfix_tick(ctl->ipfix);
+	if (!mem)
+		return;
+	if (fclose(mem) == 0 && lines)
+		events_write(ctl, buf, len, lines);
+	free(buf);
 }
 
 void
@@ -278,12 +372,15 @@ bwg_control_events_reopen(struct bwg_control *ctl)
 	const char *path = ctl->policy->conf->events_file;
 	if (!path)
 		return;
-	if (ctl->events && fclose(ctl->events) == EOF)
+	if (ctl->events_fd >= 0 && close(ctl->events_fd) < 0)
 		ctl->events_write_errors++;
-	if (!(ctl->events = fopen(path, "a"))) {
+	char err[PATH_MAX + 128];
+	int fd = bwg_control_events_open(path, err, sizeof(err));
+	ctl->events_fd = fd >= 0 ? fd : -1;
+	if (fd < 0) {
 		ctl->events_write_errors++;
-		BWG_APP_LOG("events.file: cannot reopen %s: %s (events are dropped until the next "
-			    "SIGUSR1)", path, strerror(errno));
+		ctl->events_failing = true;
+		BWG_APP_LOG("%s (events are lost until the next SIGUSR1)", err);
 		return;
 	}
 	BWG_APP_LOG("events.file: reopened %s", path);
@@ -562,6 +659,9 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 	s->events_written = ctl->events_written;
 	s->events_write_errors = ctl->events_write_errors;
 	bwg_ipfix_stats(ctl->ipfix, &s->ipfix);
+	s->events_failed = ctl->events_failed_lines;
+	s->events_failing = ctl->events_failing;
+	s->events_on = p->conf->events_file != NULL;
 
 	bwg_http_publish_snapshot(&ctl->http, s);
 	ctl->front = back;

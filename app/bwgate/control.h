@@ -44,11 +44,15 @@ struct bwg_control {
 	struct bwg_dp_lcore *lcores; /* [n] */
 	uint32_t n;
 	uint32_t stall_timeout_ms;
-	FILE *events;                 /* events.file, appended; NULL without one */
+	int events_fd;                /* events.file, O_APPEND; -1 without one or after a failed
+					 reopen */
+	bool events_failing;          /* the last write failed: /healthz is not ok */
+	uint64_t events_failed_lines; /* events that reached no file (write failures) */
+	uint64_t events_fail_logged_ns; /* when a failure was last logged (rate limit) */
 	struct bwg_stats snap;        /* last aggregate */
 	struct bwg_ctl_worker_watch *watch; /* [n] */
-	uint64_t events_written;
-	uint64_t events_write_errors; /* failed writes, flushes and reopens */
+	uint64_t events_written;      /* lines that reached the file whole */
+	uint64_t events_write_errors; /* failed writes and reopens */
 	struct bwg_ipfix *ipfix;      /* flow records to collectors; NULL without "ipfix" */
 	/* policy replacement */
 	struct bwg_ctl_retired retired[BWG_CTL_RETIRED_MAX];
@@ -107,6 +111,12 @@ unsigned bwg_control_policy_replace(struct bwg_control *ctl, const char *body, s
 
 /* Reopen events.file (after logrotate moved it). */
 void bwg_control_events_reopen(struct bwg_control *ctl);
+
+/*
+ * Open events.file for appending, mode 0640, creating its folder (0750) when only the
+ * last level is missing. Returns the descriptor or -errno with a message in err.
+ */
+int bwg_control_events_open(const char *path, char *err, size_t errlen);
 
 /* Sum the workers' counters into ctl->snap. */
 void bwg_control_snapshot(struct bwg_control *ctl);

@@ -171,7 +171,7 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 		free(token);
 	}
 	if (c->events_file) {
-		char dir[PATH_MAX];
+		char dir[PATH_MAX], parent[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", c->events_file);
 		char *slash = strrchr(dir, '/');
 		if (!slash)
@@ -182,6 +182,27 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 			*slash = 0;
 		struct stat st;
 		const char *why = NULL;
+		if (stat(dir, &st) < 0 && errno == ENOENT) {
+			/* The gate makes the last level (as systemd's LogsDirectory= would). */
+			snprintf(parent, sizeof(parent), "%s", dir);
+			char *ps = strrchr(parent, '/');
+			if (ps && ps != parent)
+				*ps = 0;
+			else if (ps)
+				parent[1] = 0;
+			else
+				snprintf(parent, sizeof(parent), ".");
+			if (stat(parent, &st) < 0)
+				why = "missing, and so is the folder above it";
+			else if (!S_ISDIR(st.st_mode) || access(parent, W_OK | X_OK) < 0)
+				why = "missing, and the gate may not create it";
+			if (why) {
+				snprintf(err, errlen, "events.file: %s: its folder %s: %s (create it, "
+					 "e.g. mkdir -m 0750 -p %s)", c->events_file, dir, why, dir);
+				return -EINVAL;
+			}
+			return 0;
+		}
 		if (stat(dir, &st) < 0)
 			why = strerror(errno);
 		else if (!S_ISDIR(st.st_mode))
@@ -392,9 +413,17 @@ main(int argc, char **argv)
 		gate_free(&g);
 		return 2;
 	}
+	uint32_t logged = 0;
+	for (uint32_t i = 0; i < c->n_rules; i++)
+		logged += c->rules[i].log;
+	if (logged && !c->events_file)
+		fprintf(stderr, "bwgate: %s: warning: %u rule%s \"log\": true but no events.file is "
+			"configured: nothing is recorded\n", o.config, logged,
+			logged == 1 ? " has" : "s have");
 	if (o.check) {
-		printf("%s: valid (%u classes, %u units, %u rules)\n", o.config,
-		       g.policy->n_classes, g.policy->n_units - 1, g.policy->n_rules);
+		printf("%s: valid (%u classes, %u units, %u rules; audit log %s)\n", o.config,
+		       g.policy->n_classes, g.policy->n_units - 1, g.policy->n_rules,
+		       c->events_file ? c->events_file : "off");
 		gate_free(&g);
 		return 0;
 	}
@@ -417,6 +446,7 @@ main(int argc, char **argv)
 	signal(SIGHUP, on_hup);   /* re-read the config: a new policy */
 	signal(SIGUSR1, on_usr1); /* reopen events.file (logrotate) */
 	signal(SIGPIPE, SIG_IGN); /* HTTP clients that hang up */
+	signal(SIGXFSZ, SIG_IGN); /* a file size limit: the write fails, counted and logged */
 
 	unsigned lc;
 	RTE_LCORE_FOREACH_WORKER(lc)
@@ -430,8 +460,9 @@ main(int argc, char **argv)
 	}
 	int status = 1;
 	if ((rc = bwg_ports_open(&g.ports, c, (uint16_t)c->workers, err, sizeof(err))) < 0) {
+		/* A device that is missing or not bound (yet) is the platform: exit 1, which
+		 * the unit restarts, so the gate comes up once dpdk.service has bound it. */
 		fprintf(stderr, "bwgate: %s\n", err);
-		status = rc == -ENODEV ? 2 : 1;
 		goto out;
 	}
 	g.ports_open = true;

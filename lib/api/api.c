@@ -198,12 +198,14 @@ json_t *
 bwg_api_health_json(const struct bwg_api_snapshot *s)
 {
 	uint32_t alive;
-	bool ok = all_alive(s, &alive) && s->events_write_errors == 0;
+	bool ok = all_alive(s, &alive) && !s->events_failing;
 	json_t *doc = json_pack(
-	    "{s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "ok", ok, "workers", (int)s->n_workers,
-	    "workers_alive", (int)alive, "policy_version", (json_int_t)s->policy_version,
-	    "events_written", (json_int_t)s->events_written, "events_write_errors",
-	    (json_int_t)s->events_write_errors, "events_lost",
+	    "{s:b, s:i, s:i, s:I, s:b, s:b, s:I, s:I, s:I, s:I, s:I}", "ok", ok, "workers",
+	    (int)s->n_workers, "workers_alive", (int)alive, "policy_version",
+	    (json_int_t)s->policy_version, "events_file", s->events_on, "events_failing",
+	    s->events_failing, "events_written", (json_int_t)s->events_written,
+	    "events_write_errors", (json_int_t)s->events_write_errors, "events_failed",
+	    (json_int_t)s->events_failed, "events_lost",
 	    (json_int_t)s->cur.cnt[BWG_CNT_EVENTS_LOST], "snapshot_seq", (json_int_t)s->seq);
 	/* A collector down loses records (counted here) but does not make the gate unwell. */
 	if (s->ipfix.n)
@@ -488,6 +490,9 @@ bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len)
 	sample(f, "bwgate_events_write_errors_total", NULL, NULL, s->events_write_errors);
 	if (s->ipfix.n)
 		ipfix_metrics(f, &s->ipfix);
+	family(f, "bwgate_events_failed_total", "counter",
+	       "audit events that reached no file (write failures)");
+	sample(f, "bwgate_events_failed_total", NULL, NULL, s->events_failed);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -84,6 +84,9 @@ struct bwg_api_snapshot {
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t events_written, events_write_errors;
 	struct bwg_ipfix_stats ipfix; /* n == 0: no IPFIX export */
+	uint64_t events_failed;  /* events that reached no file: write failures */
+	bool events_failing;     /* the last write to events.file failed */
+	bool events_on;          /* an events.file is configured */
 	uint64_t started_at; /* unix s */
 };
 

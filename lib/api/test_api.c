@@ -129,10 +129,17 @@ test_health_and_error(void **state)
 	struct bwg_api_snapshot s;
 	fill(&s);
 	assert_json(bwg_api_health_json(&s),
-		    "{\"events_lost\":0,\"events_write_errors\":0,\"events_written\":2,\"ok\":true,"
+		    "{\"events_failed\":0,\"events_failing\":false,\"events_file\":false,"
+		    "\"events_lost\":0,\"events_write_errors\":0,\"events_written\":2,\"ok\":true,"
 		    "\"policy_version\":3,\"snapshot_seq\":5,\"workers\":1,\"workers_alive\":1}");
+	/* A write that failed once and then succeeded leaves the probe green; one failing now
+	 * turns it red. */
 	s.events_write_errors = 1;
 	json_t *h = bwg_api_health_json(&s);
+	assert_true(json_is_true(json_object_get(h, "ok")));
+	json_decref(h);
+	s.events_failing = true;
+	h = bwg_api_health_json(&s);
 	assert_false(json_is_true(json_object_get(h, "ok")));
 	json_decref(h);
 	assert_json(bwg_api_error_json("no such path"), "{\"error\":\"no such path\"}");

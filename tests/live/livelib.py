@@ -50,13 +50,16 @@ def free_port(kind=socket.SOCK_STREAM):
 
 def write_config(src, tmp, name, mutate=None, **ports):
     """Copy the config at src into tmp with `ports` set, its list files still read from
-    beside src (lists_dir); let mutate(cfg) adjust it. Returns the new path."""
+    beside src (lists_dir) and its events file in tmp (NAME.events.jsonl); let
+    mutate(cfg) adjust it. Returns the new path."""
     with open(src) as f:
         cfg = json.load(f)
     here = os.path.dirname(os.path.abspath(src))
     cfg["lists_dir"] = os.path.join(here, cfg.get("lists_dir", "."))
     if ports:
         cfg["ports"] = dict(ports)
+    # The shipped config logs to /var/log/bwgate: a test's gate logs into its own folder.
+    cfg["events"] = {"file": os.path.join(tmp, os.path.splitext(name)[0] + ".events.jsonl")}
     if mutate:
         mutate(cfg)
     path = os.path.join(tmp, name)
