@@ -541,18 +541,72 @@ unix_s(uint64_t ns)
 	return (double)(ns / 1000) / 1e6;
 }
 
+static bool
+label_has(const char *label, const char *app)
+{
+	if (strcmp(label, app) == 0)
+		return true;
+	const char *dot = strchr(label, '.');
+	if (!dot)
+		return false;
+	size_t n = (size_t)(dot - label);
+	return strcmp(dot + 1, app) == 0 || (strlen(app) == n && memcmp(label, app, n) == 0);
+}
+
+static bool
+host_under(const char *host, const char *name)
+{
+	size_t h = strlen(host), n = strlen(name);
+	return h == n ? strcmp(host, name) == 0
+		      : h > n && host[h - n - 1] == '.' && strcmp(host + h - n, name) == 0;
+}
+
+static bool
+in_prefix(const struct bwg_api_flow_filter *flt, uint8_t family, const uint8_t *a)
+{
+	if (family != flt->family)
+		return false;
+	uint8_t full = flt->prefix_len / 8, rest = flt->prefix_len % 8;
+	if (memcmp(a, flt->addr, full) != 0)
+		return false;
+	return !rest || ((a[full] ^ flt->addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+bool
+bwg_api_flow_matches(const struct bwg_flow_view *v, const struct bwg_api_flow_filter *flt)
+{
+	if (!flt)
+		return true;
+	return (!flt->unit || strcmp(v->unit, flt->unit) == 0) &&
+	       (!flt->cls || strcmp(v->cls, flt->cls) == 0) &&
+	       (!flt->rule || strcmp(v->rule, flt->rule) == 0) &&
+	       (!flt->app || label_has(v->app, flt->app)) &&
+	       (!flt->host || host_under(v->host, flt->host)) &&
+	       (!flt->action || (v->action < BWG_ACTION_MAX &&
+				 strcmp(bwg_action_names[v->action], flt->action) == 0)) &&
+	       (!flt->address || in_prefix(flt, v->family, v->addr[0]) ||
+		in_prefix(flt, v->family, v->addr[1]));
+}
+
 json_t *
-bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit)
+bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit,
+		   const struct bwg_api_flow_filter *flt)
 {
 	json_t *a = json_array();
-	for (uint32_t i = 0; i < f->n && i < limit; i++)
-		json_array_append_new(a, bwg_log_flow_json(&f->views[i]));
-	return json_pack("{s:i, s:f, s:f, s:I, s:I, s:i, s:i, s:b, s:o}", "limit", (int)limit,
-			 "as_of", unix_s(f->as_of_ns), "asked_at", unix_s(f->asked_ns),
+	uint32_t matched = 0;
+	for (uint32_t i = 0; i < f->n; i++) {
+		if (!bwg_api_flow_matches(&f->views[i], flt))
+			continue;
+		if (matched++ < limit)
+			json_array_append_new(a, bwg_log_flow_json(&f->views[i]));
+	}
+	return json_pack("{s:i, s:f, s:f, s:I, s:I, s:i, s:i, s:b, s:i, s:i, s:o}", "limit",
+			 (int)limit, "as_of", unix_s(f->as_of_ns), "asked_at", unix_s(f->asked_ns),
 			 "refresh_seq", (json_int_t)f->seq, "flows_active",
 			 (json_int_t)f->flows_active, "workers", (int)f->workers,
 			 "workers_answered", (int)f->workers_answered, "complete",
-			 f->workers_answered == f->workers, "flows", a);
+			 f->workers_answered == f->workers, "listed", (int)f->n, "matched",
+			 (int)matched, "flows", a);
 }
 
 /* ---- text from clients ------------------------------------------------------------------ */

@@ -151,12 +151,56 @@ struct bwg_api_flows {
 	uint32_t n, cap;
 };
 
+/*
+ * What GET /api/v1/flows?unit=&class=&address=&app=&rule=&host=&action= keeps: every
+ * field set must match (NULL: any). `app` matches the label or either of its parts
+ * ("YouTube" matches "TLS.YouTube"); `host` the name or a name under it; `address` the
+ * client or the server.
+ */
+struct bwg_api_flow_filter {
+	const char *unit, *cls, *rule, *app, *host, *action;
+	bool address;
+	uint8_t family, prefix_len, addr[16];
+};
+
 int bwg_api_flows_init(struct bwg_api_flows *f, uint32_t cap);
 void bwg_api_flows_fini(struct bwg_api_flows *f);
 /* Order views by bytes both ways, largest first. */
 void bwg_api_flows_sort(struct bwg_api_flows *f);
-/* GET /api/v1/flows: the first `limit` views with the list's age and completeness. */
-json_t *bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit);
+/* GET /api/v1/flows: the first `limit` views that pass `flt` (NULL: all), with the list's
+ * age and completeness and how many passed. */
+json_t *bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit,
+			   const struct bwg_api_flow_filter *flt);
+bool bwg_api_flow_matches(const struct bwg_flow_view *v, const struct bwg_api_flow_filter *flt);
+
+/* ---- /api/v1/explain ----------------------------------------------------------------- */
+
+/* The question, as the client put it (NUL-terminated; NULL: not given). */
+struct bwg_api_explain_query {
+	const char *src, *dst;	  /* addresses: client (required), server */
+	const char *app;	  /* the label /flows prints: "TLS.YouTube", "HTTP" */
+	const char *category;	  /* nDPI category; default: the app's own */
+	const char *host;	  /* the flow's own name (HTTP Host, SNI, DNS query) */
+	const char *learned;	  /* a name learned from DNS for a flow without one */
+	const char *detector;	  /* a payload detector that matched */
+	const char *p2p_host;	  /* "true": the inside host is tagged a P2P peer */
+	const char *guessed;	  /* "true": nDPI's app is a guess by port */
+	const char *at;		  /* Unix seconds or an ISO time; default now */
+};
+
+/*
+ * The verdict the workers would give such a flow, by their code: evidence -> class
+ * (bwg_classes_decide), unit, schedules at `at` (else now_ns), rule. NULL with a message
+ * in err when the query holds what a flow could not (a URL as host, unknown names).
+ */
+json_t *bwg_api_explain_json(const struct bwg_policy *p, const struct bwg_dpi *dpi,
+			     const struct bwg_api_explain_query *q, uint64_t now_ns, char *err,
+			     size_t errlen);
+/*
+ * Unix seconds ("1764298800", fractions allowed), or an ISO time "YYYY-MM-DDTHH:MM[:SS]"
+ * in the policy's zone, or with "Z" or "+HH:MM". Returns 0 with *ns, or -1.
+ */
+int bwg_api_time_parse(const struct bwg_policy *p, const char *s, uint64_t *ns);
 
 /* ---- text from clients ------------------------------------------------------------------ */
 

@@ -209,105 +209,120 @@ get_policy(const struct bwg_api_state *st, struct bwg_api_response *rs)
 			   p->conf->root));
 }
 
-static int
-parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
+/* The argument `key` into buf as a C string, or NULL; 400 answered when it is too long. */
+static bool
+arg_fit(const struct bwg_api_request *rq, const char *key, char *buf, size_t len,
+	const char **out, struct bwg_api_response *rs)
 {
-	memset(addr, 0, 16);
-	if (s && inet_pton(AF_INET, s, addr) == 1) {
-		*family = 4;
-		return 0;
-	}
-	if (s && inet_pton(AF_INET6, s, addr) == 1) {
-		*family = 6;
-		return 0;
-	}
-	return -1;
+	bool too_long = false;
+	*out = arg_str(rq, key, buf, len, &too_long);
+	if (too_long)
+		bwg_api_respond_error(rs, 400, "%s: longer than %zu bytes", key, len - 1);
+	return !too_long;
 }
 
-/*
- * Which rule a flow would meet now: unit from the addresses, class from the host and
- * the app (as a classified flow's would be, category unknown), then the first rule.
- */
+/* What the workers would do with a flow like this one (lib/api/explain.c). */
 static void
 get_explain(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	    struct bwg_api_response *rs)
 {
-	char srcb[64], dstb[64], appb[BWG_NAME_MAX * 2], hostb[BWG_DPI_HOST_MAX * 2];
-	char clean[QUOTE_MAX * 4 + 1];
-	bool long_src = false, long_dst = false, long_app = false, long_host = false;
-	const char *src = arg_str(rq, "src", srcb, sizeof(srcb), &long_src);
-	const char *dst = arg_str(rq, "dst", dstb, sizeof(dstb), &long_dst);
-	const char *app = arg_str(rq, "app", appb, sizeof(appb), &long_app);
-	const char *hostarg = arg_str(rq, "host", hostb, sizeof(hostb), &long_host);
-	uint8_t fs, fd, as[16], ad[16];
-	if (long_src || parse_ip(src, &fs, as) < 0) {
-		bwg_api_respond_error(rs, 400, "src: give the client's IP address");
-		return;
-	}
-	if (!dst)
-		dst = fs == 4 ? "0.0.0.0" : "::";
-	if (long_dst || parse_ip(dst, &fd, ad) < 0 || fd != fs) {
-		bwg_api_respond_error(
-		    rs, 400, "dst: give the server's IP address, of the same family as src");
-		return;
-	}
-	char host[BWG_DPI_HOST_MAX] = "";
-	if (hostarg) {
-		if (long_host || strlen(hostarg) >= sizeof(host)) {
-			bwg_api_respond_error(rs, 400, "host: longer than %zu bytes",
-					      sizeof(host) - 1);
+	char b[10][BWG_DPI_HOST_MAX * 2];
+	struct bwg_api_explain_query q;
+	const char **f[] = {&q.src, &q.dst, &q.app, &q.category, &q.host, &q.learned,
+			    &q.detector, &q.p2p_host, &q.guessed, &q.at};
+	static const char *const keys[] = {"src", "dst", "app", "category", "host",
+					   "learned", "detector", "p2p_host", "guessed", "at"};
+	for (int i = 0; i < 10; i++)
+		if (!arg_fit(rq, keys[i], b[i], sizeof(b[i]), f[i], rs))
 			return;
-		}
-		for (size_t i = 0; hostarg[i]; i++)
-			host[i] = (char)(hostarg[i] >= 'A' && hostarg[i] <= 'Z' ? hostarg[i] + 32
-										: hostarg[i]);
-	}
-	int app_id = 0;
-	if (app && *app && (long_app || (app_id = bwg_dpi_app_id(st->dpi, app)) < 0)) {
-		bwg_api_respond_error(rs, 400, "app: \"%s\" is not an nDPI 4.2 application",
-				      bwg_api_text_clean(clean, sizeof(clean), app, strlen(app)));
+	char err[MSG_MAX];
+	json_t *doc = bwg_api_explain_json(st->policy, st->dpi, &q, st->now_ns, err, sizeof(err));
+	if (!doc) {
+		bwg_api_respond_error(rs, 400, "%s", err);
 		return;
 	}
-	const struct bwg_policy *p = st->policy;
-	uint64_t next;
-	uint32_t mask = bwg_policy_schedules_active(p, st->now_ns, &next);
-	uint16_t unit = bwg_policy_unit(p, fs, as, ad);
-	struct bwg_class_evidence ev = {
-	    .app = (uint16_t)app_id, .host = host, .family = fs, .client = as, .server = ad};
-	struct bwg_class_decision dec;
-	bwg_classes_decide(&p->classes, &ev, &dec);
-	uint8_t cls = dec.cls;
-	uint16_t rule = bwg_policy_match(p, cls, unit, 0, (uint16_t)app_id, host, mask);
-	const struct bwg_rule *r = &p->rules[rule];
-	json_t *active = json_array();
-	for (uint32_t i = 0; i < p->conf->n_schedules; i++)
-		if (mask & (1u << i))
-			json_array_append_new(active, json_string(p->conf->schedules[i].name));
-	char why[512];
-	const char *cls_name = p->class_names[cls];
-	if (rule == p->n_rules)
-		snprintf(why, sizeof(why),
-			 "no rule matches (unit \"%s\", class \"%s\"): "
-			 "default_action applies",
-			 p->unit_names[unit], cls_name);
-	else
-		snprintf(why, sizeof(why),
-			 "rules[%u] \"%s\" is the first rule whose units, classes, "
-			 "apps, hosts and schedule all match (unit \"%s\", class \"%s\")",
-			 rule, r->conf->name, p->unit_names[unit], cls_name);
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:I, s:s}",
-				"src", src, "dst", dst, "app", app ? app : "", "host", host, "unit",
-				p->unit_names[unit], "class", cls_name, "rule", r->conf->name,
-				"rule_index", rule == p->n_rules ? -1 : (int)rule, "action",
-				bwg_action_names[r->action], "schedules_active", active,
-				"policy_version", (json_int_t)p->version, "why", why);
-	if (doc && r->action == BWG_ACTION_LIMIT)
-		json_object_set_new(
-		    doc, "limit",
-		    json_pack("{s:I, s:I, s:s}", "rate_bps", (json_int_t)r->conf->rate_bps,
-			      "burst_bytes", (json_int_t)r->conf->burst_bytes, "scope",
-			      r->conf->scope == BWG_SCOPE_PER_HOST ? "per_host" : "aggregate"));
 	set_json(rs, 200, doc);
+}
+
+/* `name` among names[0..n), or a message listing them. */
+static bool
+known_name(const char *key, const char *name, const char *const *names, uint32_t first,
+	   uint32_t n, const char *extra, struct bwg_api_response *rs)
+{
+	for (uint32_t i = first; i < n; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return true;
+	if (extra && strcmp(extra, name) == 0)
+		return true;
+	char list[600] = "", clean[QUOTE_MAX * 4 + 1];
+	for (uint32_t i = first; i < n && strlen(list) < sizeof(list) - 80; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 list[0] ? ", " : "", names[i]);
+	if (extra)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), ", %s", extra);
+	bwg_api_respond_error(rs, 400, "%s: no such name \"%s\" in the policy in force (%s)", key,
+			      bwg_api_text_clean(clean, sizeof(clean), name, strlen(name)), list);
+	return false;
+}
+
+/* The filters of GET /api/v1/flows, checked against the policy in force. */
+static bool
+flow_filter(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	    struct bwg_api_flow_filter *flt, char b[7][BWG_DPI_HOST_MAX * 2],
+	    struct bwg_api_response *rs)
+{
+	const struct bwg_policy *p = st->policy;
+	const char *addr;
+	memset(flt, 0, sizeof(*flt));
+	if (!arg_fit(rq, "unit", b[0], sizeof(b[0]), &flt->unit, rs) ||
+	    !arg_fit(rq, "class", b[1], sizeof(b[1]), &flt->cls, rs) ||
+	    !arg_fit(rq, "rule", b[2], sizeof(b[2]), &flt->rule, rs) ||
+	    !arg_fit(rq, "app", b[3], sizeof(b[3]), &flt->app, rs) ||
+	    !arg_fit(rq, "host", b[4], sizeof(b[4]), &flt->host, rs) ||
+	    !arg_fit(rq, "action", b[5], sizeof(b[5]), &flt->action, rs) ||
+	    !arg_fit(rq, "address", b[6], sizeof(b[6]), &addr, rs))
+		return false;
+	if (!p)
+		return true; /* nothing to check names against yet */
+	const char *rules[BWG_RULE_MAX + 1];
+	for (uint32_t i = 0; i < p->n_rules; i++)
+		rules[i] = p->rules[i].conf->name;
+	if ((flt->unit && !known_name("unit", flt->unit, p->unit_names, 1, p->n_units, NULL, rs)) ||
+	    (flt->cls && !known_name("class", flt->cls, p->class_names, 0, p->n_classes, NULL, rs)) ||
+	    (flt->rule && !known_name("rule", flt->rule, rules, 0, p->n_rules, "default", rs)) ||
+	    (flt->action &&
+	     !known_name("action", flt->action, bwg_action_names, 0, BWG_ACTION_MAX, NULL, rs)))
+		return false;
+	uint16_t m, a;
+	if (flt->app && bwg_dpi_label_parse(st->dpi, flt->app, &m, &a) < 0) {
+		char clean[QUOTE_MAX * 4 + 1], hint[240];
+		bwg_api_respond_error(rs, 400, "app: \"%s\" is not an nDPI 4.2 application or label (%s)",
+				      bwg_api_text_clean(clean, sizeof(clean), flt->app, strlen(flt->app)),
+				      bwg_dpi_app_hint(st->dpi, flt->app, hint, sizeof(hint)));
+		return false;
+	}
+	if (flt->host) {
+		char why[160];
+		if (bwg_config_host_normalise(b[4], sizeof(b[4]), why, sizeof(why)) < 0 ||
+		    b[4][0] == '*') {
+			bwg_api_respond_error(rs, 400, "host: %s", b[4][0] == '*' ? "give a name, not a "
+					      "pattern (a name also matches the names under it)" : why);
+			return false;
+		}
+	}
+	if (addr) {
+		struct bwg_cidr cd;
+		char why[BWG_CONFIG_ERR_MAX];
+		if (bwg_config_parse_cidr(addr, &cd, why, sizeof(why)) < 0) {
+			bwg_api_respond_error(rs, 400, "address: %s", why);
+			return false;
+		}
+		flt->address = true;
+		flt->family = cd.family;
+		flt->prefix_len = cd.len;
+		memcpy(flt->addr, cd.addr, 16);
+	}
+	return true;
 }
 
 static void
@@ -348,11 +363,15 @@ get_flows(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 				      BWG_API_LIMIT_MAX);
 		return;
 	}
+	char b[7][BWG_DPI_HOST_MAX * 2];
+	struct bwg_api_flow_filter flt;
+	if (!flow_filter(st, rq, &flt, b, rs))
+		return;
 	if (!st->flows) {
 		bwg_api_respond_error(rs, 503, "starting: no flow list yet");
 		return;
 	}
-	set_json(rs, 200, bwg_api_flows_json(st->flows, (uint32_t)limit));
+	set_json(rs, 200, bwg_api_flows_json(st->flows, (uint32_t)limit, &flt));
 }
 
 static void
@@ -399,18 +418,47 @@ enum endpoint {
 static const struct {
 	const char *path;
 	const char *allow; /* the Allow header of a 405 */
+	const char *keys;  /* the query arguments it takes, besides "pretty" */
 } endpoints[] = {
-    [EP_STATS] = {"/api/v1/stats", "GET, HEAD"},
-    [EP_PORTS] = {"/api/v1/ports", "GET, HEAD"},
-    [EP_WORKERS] = {"/api/v1/workers", "GET, HEAD"},
-    [EP_POLICY] = {"/api/v1/policy", "GET, HEAD, PUT"},
-    [EP_TOP] = {"/api/v1/top", "GET, HEAD"},
-    [EP_FLOWS] = {"/api/v1/flows", "GET, HEAD"},
-    [EP_EXPLAIN] = {"/api/v1/explain", "GET, HEAD"},
-    [EP_RELOAD] = {"/api/v1/reload", "POST"},
-    [EP_HEALTHZ] = {"/healthz", "GET, HEAD"},
-    [EP_METRICS] = {"/metrics", "GET, HEAD"},
+    [EP_STATS] = {"/api/v1/stats", "GET, HEAD", ""},
+    [EP_PORTS] = {"/api/v1/ports", "GET, HEAD", ""},
+    [EP_WORKERS] = {"/api/v1/workers", "GET, HEAD", ""},
+    [EP_POLICY] = {"/api/v1/policy", "GET, HEAD, PUT", ""},
+    [EP_TOP] = {"/api/v1/top", "GET, HEAD", "by,limit"},
+    [EP_FLOWS] = {"/api/v1/flows", "GET, HEAD", "limit,unit,class,address,app,rule,host,action"},
+    [EP_EXPLAIN] = {"/api/v1/explain", "GET, HEAD",
+		    "src,dst,app,category,host,learned,detector,p2p_host,guessed,at"},
+    [EP_RELOAD] = {"/api/v1/reload", "POST", ""},
+    [EP_HEALTHZ] = {"/healthz", "GET, HEAD", ""},
+    [EP_METRICS] = {"/metrics", "GET, HEAD", ""},
 };
+
+/* Every query argument is one the endpoint takes: a filter it would ignore is refused. */
+static bool
+keys_known(const struct bwg_api_request *rq, const char *keys, struct bwg_api_response *rs)
+{
+	for (uint32_t i = 0; i < rq->n_args; i++) {
+		const struct bwg_api_arg *a = &rq->args[i];
+		if (is(a->key, a->key_len, "pretty"))
+			continue;
+		bool known = false;
+		for (const char *k = keys; *k && !known;) {
+			size_t n = strcspn(k, ",");
+			known = a->key_len == n && memcmp(a->key, k, n) == 0;
+			k += n + (k[n] == ',');
+		}
+		if (!known) {
+			char clean[QUOTE_MAX * 4 + 1];
+			bwg_api_respond_error(
+			    rs, 400, "unknown query argument \"%s\": this path takes %s%s",
+			    bwg_api_text_clean(clean, sizeof(clean), a->key,
+					       a->key_len < QUOTE_MAX ? a->key_len : QUOTE_MAX),
+			    *keys ? keys : "none", *keys ? " (and pretty)" : " but pretty");
+			return false;
+		}
+	}
+	return true;
+}
 
 static void
 write_request(const struct bwg_api_state *st, const struct bwg_api_request *rq,
@@ -478,6 +526,8 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 		rs->allow = endpoints[ep].allow;
 		return;
 	}
+	if (!keys_known(rq, endpoints[ep].keys, rs))
+		return;
 	if (!st->snap || (!st->policy && (ep == EP_POLICY || ep == EP_EXPLAIN))) {
 		bwg_api_respond_error(rs, 503, "starting: no snapshot yet");
 		return;

@@ -273,6 +273,7 @@ test_route_hostile(void **state)
 	static const struct bwg_api_arg bad = {"src", 3, "1\xc0\xaf", 3};
 	static const struct bwg_api_arg nul = {"by", 2, "apps\0x", 6};
 	static const struct bwg_api_arg lim = {"limit", 5, "99999999999999999999", 20};
+	static const struct bwg_api_arg unit_typo = {"units", 5, "finance", 7};
 	static const struct {
 		const char *path;
 		size_t len;
@@ -285,6 +286,8 @@ test_route_hostile(void **state)
 	    {"/api/v1/top", 11, &nul, 400, "query argument \"by\" is not valid UTF-8"},
 	    {"/nothing/\xe4\xb8\xad", 12, NULL, 404, "no such path: /nothing/\xe4\xb8\xad"},
 	    {"/api/v1/top", 11, &lim, 400, "limit: give a number from 1 to 1000"},
+	    {"/api/v1/flows", 13, &unit_typo, 400, "unknown query argument \"units\""},
+	    {"/api/v1/stats", 13, &unit_typo, 400, "this path takes none but pretty"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		route_get(&st, cases[i].path, cases[i].len, cases[i].arg, cases[i].arg ? 1 : 0,
@@ -361,7 +364,7 @@ test_flows_json(void **state)
 	f.asked_ns = 1764036000000000000ull;
 	f.as_of_ns = 1764036000250000000ull;
 	bwg_api_flows_sort(&f);
-	json_t *j = bwg_api_flows_json(&f, 2);
+	json_t *j = bwg_api_flows_json(&f, 2, NULL);
 	assert_int_equal(json_array_size(json_object_get(j, "flows")), 2);
 	assert_int_equal(json_integer_value(json_object_get(
 			     json_array_get(json_object_get(j, "flows"), 0), "bytes_c2s")),
@@ -369,6 +372,30 @@ test_flows_json(void **state)
 	assert_true(json_real_value(json_object_get(j, "as_of")) == 1764036000.25);
 	assert_false(json_is_true(json_object_get(j, "complete")));
 	json_decref(j);
+	/* Filters: every field given must match; apps by label or either part; hosts and
+	 * the names under them; addresses of either end within a prefix. */
+	snprintf(f.views[0].unit, sizeof(f.views[0].unit), "finance");
+	snprintf(f.views[0].app, sizeof(f.views[0].app), "TLS.YouTube");
+	snprintf(f.views[0].host, sizeof(f.views[0].host), "www.youtube.com");
+	f.views[0].addr[1][0] = 10, f.views[0].addr[1][1] = 2, f.views[0].addr[1][3] = 7;
+	snprintf(f.views[1].unit, sizeof(f.views[1].unit), "health");
+	snprintf(f.views[1].app, sizeof(f.views[1].app), "TLS");
+	struct bwg_api_flow_filter flt = {.unit = "finance"};
+	j = bwg_api_flows_json(&f, 10, &flt);
+	assert_int_equal(json_integer_value(json_object_get(j, "matched")), 1);
+	json_decref(j);
+	flt = (struct bwg_api_flow_filter){.app = "TLS"};
+	j = bwg_api_flows_json(&f, 10, &flt);
+	assert_int_equal(json_integer_value(json_object_get(j, "matched")), 2);
+	json_decref(j);
+	flt = (struct bwg_api_flow_filter){.app = "YouTube", .host = "youtube.com"};
+	assert_true(bwg_api_flow_matches(&f.views[0], &flt));
+	flt.host = "outube.com";
+	assert_false(bwg_api_flow_matches(&f.views[0], &flt));
+	flt = (struct bwg_api_flow_filter){.address = true, .family = 4, .prefix_len = 16,
+					   .addr = {10, 2}};
+	assert_true(bwg_api_flow_matches(&f.views[0], &flt));
+	assert_false(bwg_api_flow_matches(&f.views[1], &flt));
 	bwg_api_flows_fini(&f);
 }
 

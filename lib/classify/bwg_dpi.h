@@ -100,6 +100,17 @@ const char *bwg_dpi_app_hint(const struct bwg_dpi *d, const char *name, char *bu
 const char *bwg_dpi_category_hint(const struct bwg_dpi *d, const char *name, char *buf,
 				  size_t len);
 
+/*
+ * A label as bwg_dpi_label prints it back into ids: "TLS.YouTube" -> master TLS, app
+ * YouTube; "HTTP" -> master 0, app HTTP (as nDPI reports a flow it names by one
+ * protocol); "Unknown" -> 0, 0. Returns 0, or -1 when a part is no application name.
+ */
+int bwg_dpi_label_parse(const struct bwg_dpi *d, const char *label, uint16_t *master,
+			uint16_t *app);
+/* The category nDPI gives a flow of (master, app) when nothing more specific (a host
+ * list of its own) says otherwise: the app's, else the master's. */
+uint16_t bwg_dpi_app_category(const struct bwg_dpi *d, uint16_t master, uint16_t app);
+
 /* The app label exactly as ndpiReader prints it ("TLS.YouTube"). Returns buf. */
 const char *bwg_dpi_label(const struct bwg_dpi *d, uint16_t master, uint16_t app, char *buf,
 			  size_t len);

@@ -388,3 +388,34 @@ bwg_dpi_label(const struct bwg_dpi *d, uint16_t master, uint16_t app, char *buf,
 	ndpi_protocol proto = {.master_protocol = master, .app_protocol = app};
 	return ndpi_protocol2name(d->mod, proto, buf, (u_int)len);
 }
+
+int
+bwg_dpi_label_parse(const struct bwg_dpi *d, const char *label, uint16_t *master, uint16_t *app)
+{
+	int id = bwg_dpi_app_id(d, label);
+	if (id >= 0) {
+		*master = 0;
+		*app = (uint16_t)id;
+		return 0;
+	}
+	const char *dot = strchr(label, '.');
+	char m[64];
+	if (!dot || (size_t)(dot - label) >= sizeof(m))
+		return -1;
+	memcpy(m, label, (size_t)(dot - label));
+	m[dot - label] = 0;
+	int mid = bwg_dpi_app_id(d, m), aid = bwg_dpi_app_id(d, dot + 1);
+	if (mid < 0 || aid < 0)
+		return -1;
+	*master = (uint16_t)mid;
+	*app = (uint16_t)aid;
+	return 0;
+}
+
+uint16_t
+bwg_dpi_app_category(const struct bwg_dpi *d, uint16_t master, uint16_t app)
+{
+	ndpi_protocol proto = {.master_protocol = master, .app_protocol = app,
+			       .category = NDPI_PROTOCOL_CATEGORY_UNSPECIFIED};
+	return (uint16_t)ndpi_get_proto_category(d->mod, proto);
+}

@@ -60,6 +60,8 @@ struct bwg_flow_view {
 	char unit[BWG_NAME_MAX];
 	char rule[BWG_NAME_MAX];
 	char host[80];
+	bool host_learned; /* host is the name learned from DNS for the server, not the flow's */
+	bool app_guessed;  /* nDPI named app by port (or not at all), not by a dissector */
 	uint8_t action;
 	char class_source[16]; /* bwg_class_source_names */
 	char class_match[160]; /* what matched, as bwg_classes_explain() puts it */

@@ -133,6 +133,8 @@ bwg_log_flow_json(const struct bwg_flow_view *v)
 			    json_stringn(v->class_match, strnlen(v->class_match,
 								  sizeof(v->class_match))));
 	json_object_set_new(o, "host", json_stringn(v->host, strnlen(v->host, sizeof(v->host))));
+	json_object_set_new(o, "host_learned", json_boolean(v->host_learned));
+	json_object_set_new(o, "app_guessed", json_boolean(v->app_guessed));
 	json_object_set_new(o, "unit", json_string(v->unit));
 	json_object_set_new(o, "rule", json_string(v->rule));
 	json_object_set_new(o, "action", json_string(bwg_action_names[v->action]));

@@ -89,21 +89,21 @@ view6(struct bwg_flow_view *v)
 }
 
 static const char golden4[] =
-	"{\"action\":\"limit\",\"app\":\"TLS.YouTube\",\"bytes_c2s\":1200,\"bytes_s2c\":9000,"
+	"{\"action\":\"limit\",\"app\":\"TLS.YouTube\",\"app_guessed\":false,\"bytes_c2s\":1200,\"bytes_s2c\":9000,"
 	"\"category\":\"Video\",\"class\":\"video\",\"class_match\":\"nDPI app YouTube\","
 	"\"class_source\":\"ndpi_app\",\"dropped_pkts\":2,\"dst_ip\":\"93.184.216.34\","
 	"\"dst_port\":443,\"first_ts\":1764036000.123456,\"host\":\"www.youtube.com\","
-	"\"last_ts\":1764036005.0,\"pkts_c2s\":10,\"pkts_s2c\":8,\"proto\":\"TCP\","
+	"\"host_learned\":false,\"last_ts\":1764036005.0,\"pkts_c2s\":10,\"pkts_s2c\":8,\"proto\":\"TCP\","
 	"\"rule\":\"video-limit\",\"src_ip\":\"10.1.2.3\",\"src_port\":51000,\"unit\":\"finance\","
 	"\"vlan\":100}";
 
 static const char golden6[] =
-	"{\"action\":\"allow\",\"app\":\"QUIC.Facebook\",\"bytes_c2s\":3900,\"bytes_s2c\":0,"
+	"{\"action\":\"allow\",\"app\":\"QUIC.Facebook\",\"app_guessed\":false,\"bytes_c2s\":3900,\"bytes_s2c\":0,"
 	"\"category\":\"SocialNetwork\",\"class\":\"web\","
 	"\"class_match\":\"nDPI category SocialNetwork\",\"class_source\":\"ndpi_category\","
 	"\"dropped_pkts\":0,"
 	"\"dst_ip\":\"2a03:2880:1010:6f03:face:b00c::2\",\"dst_port\":443,"
-	"\"first_ts\":1764036000.000001,\"host\":\"\",\"last_ts\":1764036060.999999,"
+	"\"first_ts\":1764036000.000001,\"host\":\"\",\"host_learned\":false,\"last_ts\":1764036060.999999,"
 	"\"pkts_c2s\":3,\"pkts_s2c\":0,\"proto\":\"UDP\",\"rule\":\"default\","
 	"\"src_ip\":\"2001:db8:10:2::5\",\"src_port\":50123,\"unit\":\"\",\"vlan\":0}";
 
@@ -132,12 +132,12 @@ test_event_json_golden(void **state)
 	view4(&e.flow);
 	char *s = dump(bwg_log_event_json(&e));
 	assert_string_equal(
-		s, "{\"action\":\"limit\",\"app\":\"TLS.YouTube\",\"bytes_c2s\":1200,"
+		s, "{\"action\":\"limit\",\"app\":\"TLS.YouTube\",\"app_guessed\":false,\"bytes_c2s\":1200,"
 		   "\"bytes_s2c\":9000,\"category\":\"Video\",\"class\":\"video\","
 		   "\"class_match\":\"nDPI app YouTube\",\"class_source\":\"ndpi_app\","
 		   "\"dropped_pkts\":2,\"dst_ip\":\"93.184.216.34\",\"dst_port\":443,"
 		   "\"event\":\"limit\",\"first_ts\":1764036000.123456,"
-		   "\"host\":\"www.youtube.com\",\"last_ts\":1764036005.0,\"pkts_c2s\":10,"
+		   "\"host\":\"www.youtube.com\",\"host_learned\":false,\"last_ts\":1764036005.0,\"pkts_c2s\":10,"
 		   "\"pkts_s2c\":8,\"proto\":\"TCP\",\"rule\":\"video-limit\","
 		   "\"src_ip\":\"10.1.2.3\",\"src_port\":51000,\"time\":1764036005.5,"
 		   "\"unit\":\"finance\",\"vlan\":100}");
@@ -147,12 +147,12 @@ test_event_json_golden(void **state)
 	view6(&e.flow);
 	s = dump(bwg_log_event_json(&e));
 	assert_string_equal(
-		s, "{\"action\":\"allow\",\"app\":\"QUIC.Facebook\",\"bytes_c2s\":3900,"
+		s, "{\"action\":\"allow\",\"app\":\"QUIC.Facebook\",\"app_guessed\":false,\"bytes_c2s\":3900,"
 		   "\"bytes_s2c\":0,\"category\":\"SocialNetwork\",\"class\":\"web\","
 		   "\"class_match\":\"nDPI category SocialNetwork\","
 		   "\"class_source\":\"ndpi_category\",\"dropped_pkts\":0,\"dst_ip\":\"2a03:2880:1010:6f03:face:b00c::2\","
 		   "\"dst_port\":443,\"event\":\"flow_end\",\"first_ts\":1764036000.000001,"
-		   "\"host\":\"\",\"last_ts\":1764036060.999999,\"pkts_c2s\":3,\"pkts_s2c\":0,"
+		   "\"host\":\"\",\"host_learned\":false,\"last_ts\":1764036060.999999,\"pkts_c2s\":3,\"pkts_s2c\":0,"
 		   "\"proto\":\"UDP\",\"rule\":\"default\",\"src_ip\":\"2001:db8:10:2::5\","
 		   "\"src_port\":50123,\"time\":1764036120.0,\"unit\":\"\",\"vlan\":0}");
 	free(s);
@@ -179,7 +179,7 @@ test_flow_json_edge_values(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "proto")), "47");
 	assert_int_equal(json_integer_value(json_object_get(o, "src_port")), 0);
 	assert_int_equal(json_integer_value(json_object_get(o, "pkts_c2s")), UINT32_MAX + 5ull);
-	assert_int_equal(json_object_size(o), 22);
+	assert_int_equal(json_object_size(o), 24);
 	json_decref(o);
 	free(v);
 }

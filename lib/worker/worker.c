@@ -202,6 +202,8 @@ bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
 	snprintf(v->rule, sizeof(v->rule), "%s",
 		 f->rule <= p->n_rules ? bwg_policy_rule_name(p, f->rule) : "default");
 	snprintf(v->host, sizeof(v->host), "%s", flow_host(w, f));
+	v->host_learned = f->flags & BWG_FLOW_HOST_LEARNED;
+	v->app_guessed = f->flags & BWG_FLOW_GUESSED;
 	v->action = f->action;
 	snprintf(v->class_source, sizeof(v->class_source), "%s",
 		 f->cls_src < BWG_SRC_MAX ? bwg_class_source_names[f->cls_src] : "default");
