@@ -7,8 +7,8 @@
  * snapshot (a counter read mid-burst may be one burst behind, never torn on 64-bit
  * targets), except rx, tx and drops, taken as each worker published them at its last
  * tick, TX drained, so that they conserve exactly and never go back; events leave each worker's single-producer ring through the consumer side;
- * loop counters feed the stall detector. The stats document is a pure function of the
- * snapshot (bwg_stats_json) plus the ports[] and workers[] arrays built here.
+ * loop counters feed the stall detector. The API's documents and the final stats document
+ * come from one snapshot, filled here (snapshot_fill), by lib/api's pure functions.
  *
  * For the HTTP API it publishes a snapshot every 200 ms (two buffers: the HTTP thread
  * reads the front one under the API lock while the back one is filled), refreshes the
@@ -51,17 +51,6 @@ static int
 api_start(struct bwg_control *ctl, char *err, size_t errlen)
 {
 	const struct bwg_config *c = ctl->policy->conf;
-	uint32_t apps = bwg_dpi_app_count(ctl->dpi);
-	if (!(ctl->app_names = calloc(apps + 1, sizeof(*ctl->app_names))))
-		return -ENOMEM;
-	for (uint32_t i = 0; i < apps; i++)
-		ctl->app_names[i] = bwg_dpi_app_name(ctl->dpi, (uint16_t)i);
-	for (int i = 0; i < 2; i++)
-		if (bwg_api_snapshot_init(&ctl->snaps[i], ctl->snap.app_count, ctl->n) < 0 ||
-		    bwg_api_flows_init(&ctl->flow_lists[i], ctl->n * BWG_DP_FLOWS_MAX) < 0)
-			return -ENOMEM;
-	ctl->front = -1;
-	ctl->flows_front = -1;
 	int rc = bwg_http_start(&ctl->http, c->api_listen, c->api_token_file, ctl->dpi, err, errlen);
 	if (rc < 0) {
 		bwg_http_stop(&ctl->http);
@@ -169,6 +158,21 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 		snprintf(err, errlen, "%s: %s", c->path, msg);
 		return rc;
 	}
+	/* The snapshots the API serves and the final document is made of. */
+	uint32_t apps = bwg_dpi_app_count(ctl->dpi);
+	if (!(ctl->app_names = calloc(apps + 1, sizeof(*ctl->app_names)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < apps; i++)
+		ctl->app_names[i] = bwg_dpi_app_name(ctl->dpi, (uint16_t)i);
+	for (int i = 0; i < 2; i++)
+		if (bwg_api_snapshot_init(&ctl->snaps[i], ctl->snap.app_count, ctl->n) < 0 ||
+		    bwg_api_flows_init(&ctl->flow_lists[i], ctl->n * BWG_DP_FLOWS_MAX) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	ctl->flows_front = -1;
 	uint64_t now = bwg_control_now_ns();
 	ctl->last_ns = ctl->idle_since_ns = now;
 	for (uint32_t i = 0; i < n; i++)
@@ -461,116 +465,12 @@ bwg_control_idle_ns(struct bwg_control *ctl, uint64_t now_ns)
 	return now_ns - ctl->idle_since_ns;
 }
 
-static json_t *
-drops_json(const struct bwg_stats *s)
-{
-	json_t *o = json_object();
-	for (int d = 0; d < BWG_DROP_MAX; d++)
-		json_object_set_new(o, bwg_drop_names[d], json_integer((json_int_t)s->drops[d]));
-	return o;
-}
-
-static json_t *
-workers_json(struct bwg_control *ctl)
-{
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < ctl->n; i++) {
-		const struct bwg_dp_lcore *lc = &ctl->lcores[i];
-		const struct bwg_stats *s = &lc->w->stats;
-		struct bwg_dp_counters *p = &ctl->lcores[i].pub;
-#define LOAD(f) ((json_int_t)atomic_load_explicit(&p->f, memory_order_relaxed))
-		json_int_t pkts = LOAD(pipeline_packets), cycles = LOAD(pipeline_cycles);
-		json_t *o = json_pack(
-			"{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, "
-			"s:I, s:f, s:I, s:I, s:I, s:I}",
-			"id", (int)i, "lcore", (int)lc->lcore, "queue", (int)lc->queue, "rx_packets",
-			(json_int_t)s->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
-			(json_int_t)s->cnt[BWG_CNT_RX_BYTES], "tx_packets",
-			(json_int_t)bwg_stats_tx_packets(s->cnt, s->drops), "tx_bytes",
-			(json_int_t)bwg_stats_tx_bytes(s->cnt), "dropped_packets",
-			(json_int_t)s->cnt[BWG_CNT_DROPPED_PACKETS], "dropped_bytes",
-			(json_int_t)s->cnt[BWG_CNT_DROPPED_BYTES], "drops", drops_json(s),
-			"flows_active", (json_int_t)lc->w->flows.active, "flows_created",
-			(json_int_t)s->cnt[BWG_CNT_FLOWS_CREATED], "loops", LOAD(loops),
-			"busy_loops", LOAD(busy_loops), "pipeline_cycles", cycles,
-			"pipeline_packets", pkts, "cycles_per_packet",
-			pkts ? (double)cycles / (double)pkts : 0.0, "resets_sent",
-			LOAD(resets_sent[0]) + LOAD(resets_sent[1]), "resets_failed", LOAD(resets_failed),
-			"multiseg_linearized", LOAD(multiseg), "multiseg_cut", LOAD(multiseg_cut));
-#undef LOAD
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
-json_t *
-bwg_control_stats_json(struct bwg_control *ctl)
-{
-	bwg_control_snapshot(ctl);
-	const struct bwg_dpi *dpi = ctl->lcores[0].w->dpi;
-	const char **apps = calloc(bwg_dpi_app_count(dpi) + 1, sizeof(*apps));
-	if (!apps)
-		return NULL;
-	struct bwg_stats_names names;
-	bwg_setup_stats_names(&names, ctl->policy, dpi, apps);
-	/* Classes and units by name across the policies the gate ran. */
-	const char *classes[BWG_CLASS_SLOTS], *units[BWG_UNIT_SLOTS];
-	bwg_stats_slots_rebase(&ctl->class_slots, ctl->snap.classes);
-	bwg_stats_slots_rebase(&ctl->unit_slots, ctl->snap.units);
-	bwg_stats_slots_names(&ctl->class_slots, classes);
-	bwg_stats_slots_names(&ctl->unit_slots, units);
-	names.classes = classes;
-	names.n_classes = ctl->class_slots.n;
-	names.units = units;
-	names.n_units = ctl->unit_slots.n;
-	uint64_t capacity = 0, cycles = 0, pkts = 0;
-	for (uint32_t i = 0; i < ctl->n; i++) {
-		capacity += ctl->lcores[i].w->flows.capacity;
-		cycles += atomic_load_explicit(&ctl->lcores[i].pub.pipeline_cycles,
-					       memory_order_relaxed);
-		pkts += atomic_load_explicit(&ctl->lcores[i].pub.pipeline_packets,
-					     memory_order_relaxed);
-	}
-	/* Resets are frames the gate makes: they show in a port's tx_packets on top of the
-	 * forwarded frames (totals.tx_packets). */
-	json_t *ports = bwg_ports_json(ctl->ports);
-	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
-		uint64_t n = 0;
-		for (uint32_t i = 0; i < ctl->n; i++)
-			n += atomic_load_explicit(&ctl->lcores[i].pub.resets_sent[r],
-						  memory_order_relaxed);
-		json_object_set_new(json_array_get(ports, (size_t)r), "resets_sent",
-				    json_integer((json_int_t)n));
-	}
-	json_t *doc = bwg_stats_json(&ctl->snap, &names, capacity, ports, workers_json(ctl));
-	free(apps);
-	if (!doc)
-		return NULL;
-	json_object_set_new(doc, "policy",
-			    json_pack("{s:s, s:i}", "file", ctl->policy->conf->path, "version",
-				      (int)ctl->policy->version));
-	json_object_set_new(doc, "pipeline",
-			    json_pack("{s:I, s:I, s:f, s:I}", "cycles", (json_int_t)cycles,
-				      "packets", (json_int_t)pkts, "cycles_per_packet",
-				      pkts ? (double)cycles / (double)pkts : 0.0, "tsc_hz",
-				      (json_int_t)rte_get_tsc_hz()));
-	json_object_set_new(doc, "events_written", json_integer((json_int_t)ctl->events_written));
-	if (ctl->ipfix) {
-		struct bwg_ipfix_stats is;
-		bwg_ipfix_stats(ctl->ipfix, &is);
-		json_object_set_new(doc, "ipfix", bwg_ipfix_stats_json(&is));
-	}
-	return doc;
-}
-
 /* ---- HTTP API: snapshots ---------------------------------------------------------------- */
 
-/* Build the back snapshot from the workers and the ports, then publish it. */
+/* Fill s from the workers and the ports (rates against the published snapshot). */
 static void
-snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
+snapshot_fill(struct bwg_control *ctl, struct bwg_api_snapshot *s, uint64_t now_ns)
 {
-	int back = ctl->front == 0 ? 1 : 0;
-	struct bwg_api_snapshot *s = &ctl->snaps[back];
 	const struct bwg_api_snapshot *f = ctl->front >= 0 ? &ctl->snaps[ctl->front] : NULL;
 	const struct bwg_policy *p = ctl->policy;
 	struct timespec ts;
@@ -610,6 +510,10 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 		aw->busy_loops = LOAD(busy_loops);
 		aw->pipeline_cycles = LOAD(pipeline_cycles);
 		aw->pipeline_packets = LOAD(pipeline_packets);
+		aw->resets_sent = LOAD(resets_sent[0]) + LOAD(resets_sent[1]);
+		aw->resets_failed = LOAD(resets_failed);
+		aw->multiseg_linearized = LOAD(multiseg);
+		aw->multiseg_cut = LOAD(multiseg_cut);
 #undef LOAD
 	}
 	s->cur.behaviour.active = behaviour_active(ctl);
@@ -632,6 +536,7 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 		ap->id = pt->id;
 		ap->queues = ctl->ports->queues;
 		ap->link_up = pt->link.link_status == RTE_ETH_LINK_UP;
+		ap->rss = pt->rss;
 		ap->speed_mbps = pt->link.link_speed;
 		struct rte_eth_stats st;
 		if (pt->started && rte_eth_stats_get(pt->id, &st) == 0) {
@@ -662,10 +567,28 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 	s->events_failed = ctl->events_failed_lines;
 	s->events_failing = ctl->events_failing;
 	s->events_on = p->conf->events_file != NULL;
+	s->tsc_hz = rte_get_tsc_hz();
+}
 
-	bwg_http_publish_snapshot(&ctl->http, s);
+/* Build the back snapshot and publish it. */
+static void
+snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
+{
+	int back = ctl->front == 0 ? 1 : 0;
+	snapshot_fill(ctl, &ctl->snaps[back], now_ns);
+	bwg_http_publish_snapshot(&ctl->http, &ctl->snaps[back]);
 	ctl->front = back;
 	ctl->snap_mono_ns = now_ns;
+}
+
+/* The final document: the snapshot the API would serve now, by the same functions. */
+json_t *
+bwg_control_stats_json(struct bwg_control *ctl)
+{
+	uint64_t now = bwg_control_now_ns();
+	int back = ctl->front == 0 ? 1 : 0;
+	snapshot_fill(ctl, &ctl->snaps[back], now);
+	return bwg_api_stats_json(&ctl->snaps[back]);
 }
 
 /* ---- policy replacement ------------------------------------------------------------------ */

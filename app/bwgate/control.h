@@ -139,7 +139,8 @@ void bwg_control_summary_print(struct bwg_control *ctl, uint64_t now_ns);
 /* Nanoseconds since anything was received on either port. */
 uint64_t bwg_control_idle_ns(struct bwg_control *ctl, uint64_t now_ns);
 
-/* The final stats document (workers stopped): bwg_stats_json + ports[] + workers[]. */
+/* The final stats document (workers stopped): GET /api/v1/stats's, by the same
+ * functions (bwg_api_stats_json of a snapshot filled now). */
 json_t *bwg_control_stats_json(struct bwg_control *ctl);
 
 /* Monotonic clock, ns. */

@@ -252,33 +252,6 @@ bwg_ports_rx_total(const struct bwg_ports *ps)
 	return n;
 }
 
-json_t *
-bwg_ports_json(const struct bwg_ports *ps)
-{
-	json_t *a = json_array();
-	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
-		const struct bwg_port *p = &ps->port[r];
-		struct rte_eth_stats st;
-		memset(&st, 0, sizeof(st));
-		if (p->started)
-			rte_eth_stats_get(p->id, &st);
-		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:i, s:s, s:b, s:I, s:i, s:b, s:I, s:I, s:I, s:I, "
-				     "s:I, s:I, s:I, s:I}",
-				     "name", p->name, "role", bwg_port_role_names[r], "port_id",
-				     (int)p->id, "driver", p->driver, "link_up",
-				     (int)p->link.link_status, "link_speed_mbps",
-				     (json_int_t)p->link.link_speed, "queues", (int)ps->queues,
-				     "rss", (int)p->rss, "rx_packets", (json_int_t)st.ipackets,
-				     "rx_bytes", (json_int_t)st.ibytes, "tx_packets",
-				     (json_int_t)st.opackets, "tx_bytes", (json_int_t)st.obytes,
-				     "rx_missed", (json_int_t)st.imissed, "rx_nombuf",
-				     (json_int_t)st.rx_nombuf, "rx_errors", (json_int_t)st.ierrors,
-				     "tx_errors", (json_int_t)st.oerrors));
-	}
-	return a;
-}
-
 void
 bwg_ports_close(struct bwg_ports *ps)
 {

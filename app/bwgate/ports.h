@@ -69,9 +69,6 @@ void bwg_ports_link_watch(struct bwg_ports *ps, bool log_all);
 /* Sum of ipackets over both ports (the idle watch). */
 uint64_t bwg_ports_rx_total(const struct bwg_ports *ps);
 
-/* ports[] of the stats document: device counters, link, queues. New reference. */
-json_t *bwg_ports_json(const struct bwg_ports *ps);
-
 /* Stop and close started ports (flushes what virtual devices buffer, e.g. tx_pcap). */
 void bwg_ports_close(struct bwg_ports *ps);
 

@@ -94,10 +94,10 @@ bwg_api_ports_json(const struct bwg_api_snapshot *s)
 	for (uint32_t i = 0; i < s->n_ports; i++) {
 		const struct bwg_api_port *p = &s->ports[i];
 		json_array_append_new(
-		    a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
 				 "s:I, s:I, s:I, s:I}",
 				 "role", p->role, "name", p->name, "driver", p->driver, "id",
-				 (int)p->id, "queues", (int)p->queues, "link_up", p->link_up,
+				 (int)p->id, "queues", (int)p->queues, "rss", p->rss, "link_up", p->link_up,
 				 "speed_mbps", (json_int_t)p->speed_mbps, "rx_packets",
 				 (json_int_t)p->ipackets, "rx_bytes", (json_int_t)p->ibytes,
 				 "tx_packets", (json_int_t)p->opackets, "tx_bytes",
@@ -138,6 +138,15 @@ bwg_api_workers_json(const struct bwg_api_snapshot *s)
 		    "busy_loops", (json_int_t)w->busy_loops, "pipeline_cycles",
 		    (json_int_t)w->pipeline_cycles, "pipeline_packets",
 		    (json_int_t)w->pipeline_packets, "busy_ratio", busy_ratio(w));
+		json_object_set_new(o, "cycles_per_packet",
+				    json_real(w->pipeline_packets ? (double)w->pipeline_cycles /
+									(double)w->pipeline_packets
+								  : 0.0));
+		json_object_set_new(o, "resets_sent", json_integer((json_int_t)w->resets_sent));
+		json_object_set_new(o, "resets_failed", json_integer((json_int_t)w->resets_failed));
+		json_object_set_new(o, "multiseg_linearized",
+				    json_integer((json_int_t)w->multiseg_linearized));
+		json_object_set_new(o, "multiseg_cut", json_integer((json_int_t)w->multiseg_cut));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -166,13 +175,14 @@ bwg_api_stats_json(const struct bwg_api_snapshot *s)
 	const uint64_t *c = s->cur.cnt, *p = s->prev.cnt;
 	json_object_set_new(
 	    doc, "rates",
-	    json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "interval_s", seconds(s), "rx_pps",
+	    json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "interval_s", seconds(s), "rx_pps",
 		      rate(s, c[BWG_CNT_RX_PACKETS], p[BWG_CNT_RX_PACKETS]), "rx_bps",
 		      8 * rate(s, c[BWG_CNT_RX_BYTES], p[BWG_CNT_RX_BYTES]), "tx_pps",
 		      rate(s, bwg_stats_tx_packets(c, s->cur.drops),
 			   bwg_stats_tx_packets(p, s->prev.drops)),
 		      "tx_bps", 8 * rate(s, bwg_stats_tx_bytes(c), bwg_stats_tx_bytes(p)), "drop_pps",
-		      rate(s, c[BWG_CNT_DROPPED_PACKETS], p[BWG_CNT_DROPPED_PACKETS]),
+		      rate(s, c[BWG_CNT_DROPPED_PACKETS], p[BWG_CNT_DROPPED_PACKETS]), "drop_bps",
+		      8 * rate(s, c[BWG_CNT_DROPPED_BYTES], p[BWG_CNT_DROPPED_BYTES]),
 		      "flows_per_s", rate(s, c[BWG_CNT_FLOWS_CREATED], p[BWG_CNT_FLOWS_CREATED])));
 	json_object_set_new(doc, "policy",
 			    json_pack("{s:s, s:I, s:I}", "file", s->policy_file, "version",
@@ -182,6 +192,18 @@ bwg_api_stats_json(const struct bwg_api_snapshot *s)
 			    json_pack("{s:I, s:f}", "seq", (json_int_t)s->seq, "time",
 				      (double)(s->time_ns / 1000) / 1e6));
 	json_object_set_new(doc, "events_written", json_integer((json_int_t)s->events_written));
+	if (s->ipfix.n)
+		json_object_set_new(doc, "ipfix", bwg_ipfix_stats_json(&s->ipfix));
+	uint64_t cycles = 0, pkts = 0;
+	for (uint32_t i = 0; i < s->n_workers; i++) {
+		cycles += s->workers[i].pipeline_cycles;
+		pkts += s->workers[i].pipeline_packets;
+	}
+	json_object_set_new(doc, "pipeline",
+			    json_pack("{s:I, s:I, s:f, s:I}", "cycles", (json_int_t)cycles,
+				      "packets", (json_int_t)pkts, "cycles_per_packet",
+				      pkts ? (double)cycles / (double)pkts : 0.0, "tsc_hz",
+				      (json_int_t)s->tsc_hz));
 	return doc;
 }
 
@@ -274,16 +296,24 @@ bwg_api_top_json(const struct bwg_api_snapshot *s, enum bwg_api_top_by by, uint3
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < k && i < limit; i++) {
 		const struct top_item *t = &items[i];
-		uint64_t dp =
-		    t->cur->packets >= t->prev->packets ? t->cur->packets - t->prev->packets : 0;
+		const struct bwg_obj_stats *c = t->cur, *p = t->prev;
+		uint64_t dp = c->packets >= p->packets ? c->packets - p->packets : 0;
+		/* Offered = forwarded + dropped: a blocked app offers much and passes nothing. */
+		double dbps = 8 * rate(s, c->dropped_bytes, p->dropped_bytes);
+		double dpps = rate(s, c->dropped_packets, p->dropped_packets);
+		double obps = 8 * rate(s, c->bytes, p->bytes), opps = rate(s, c->packets, p->packets);
 		json_array_append_new(
-		    a, json_pack("{s:s, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I}", "name", t->name,
-				 "interval_bytes", (json_int_t)t->dbytes, "interval_packets",
-				 (json_int_t)dp, "bps", 8 * rate(s, t->cur->bytes, t->prev->bytes),
-				 "pps", rate(s, t->cur->packets, t->prev->packets), "bytes",
-				 (json_int_t)t->cur->bytes, "packets", (json_int_t)t->cur->packets,
-				 "flows", (json_int_t)t->cur->flows, "dropped_packets",
-				 (json_int_t)t->cur->dropped_packets));
+		    a, json_pack("{s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, "
+				 "s:I, s:I}",
+				 "name", t->name, "interval_bytes", (json_int_t)t->dbytes,
+				 "interval_packets", (json_int_t)dp, "offered_bps", obps,
+				 "forwarded_bps", obps > dbps ? obps - dbps : 0.0, "dropped_bps", dbps,
+				 "offered_pps", opps, "forwarded_pps", opps > dpps ? opps - dpps : 0.0,
+				 "dropped_pps", dpps, "bytes", (json_int_t)c->bytes, "packets",
+				 (json_int_t)c->packets, "flows", (json_int_t)c->flows,
+				 "dropped_packets", (json_int_t)c->dropped_packets, "dropped_bytes",
+				 (json_int_t)c->dropped_bytes, "forwarded_bytes",
+				 (json_int_t)(c->bytes - c->dropped_bytes)));
 	}
 	free(items);
 	return json_pack("{s:s, s:i, s:f, s:o}", "by", bwg_api_top_by_names[by], "limit",
@@ -365,8 +395,9 @@ objs(FILE *f, const char *what, const char *lname, const struct bwg_obj_stats *o
      uint32_t n, const char *(*name)(const struct bwg_api_snapshot *, uint32_t),
      const struct bwg_api_snapshot *s)
 {
-	static const char *const fields[] = {"packets", "bytes", "flows", "dropped_packets"};
-	for (int k = 0; k < 4; k++) {
+	static const char *const fields[] = {"packets", "bytes", "flows", "dropped_packets",
+					     "dropped_bytes"};
+	for (int k = 0; k < 5; k++) {
 		char mname[96], help[128];
 		snprintf(mname, sizeof(mname), "bwgate_%s_%s_total", what, fields[k]);
 		snprintf(help, sizeof(help), "%s by %s since start", fields[k], lname);
@@ -378,7 +409,8 @@ objs(FILE *f, const char *what, const char *lname, const struct bwg_obj_stats *o
 			uint64_t v = k == 0   ? x->packets
 				     : k == 1 ? x->bytes
 				     : k == 2 ? x->flows
-					      : x->dropped_packets;
+				     : k == 3 ? x->dropped_packets
+					      : x->dropped_bytes;
 			sample(f, mname, lname, name(s, i), v);
 		}
 	}
@@ -433,6 +465,29 @@ bwg_api_metrics_text(const struct bwg_api_snapshot *s, size_t *len)
 		family(f, totals[i].name, "counter", totals[i].help);
 		sample(f, totals[i].name, NULL, NULL, totals[i].value);
 	}
+	/* Every other pipeline counter under its stats name (doc/configuration.md and
+	 * operations.md say which to watch: dpi_pool_exhausted, flow_table_full, ...). */
+	for (int k = 0; k < BWG_CNT_MAX; k++) {
+		static const int shown[] = {BWG_CNT_RX_PACKETS,	    BWG_CNT_RX_BYTES,
+					    BWG_CNT_DROPPED_PACKETS, BWG_CNT_DROPPED_BYTES,
+					    BWG_CNT_FLOWS_CREATED,   BWG_CNT_FLOWS_EXPIRED,
+					    BWG_CNT_FLOWS_EVICTED,   BWG_CNT_RESETS_THROTTLED,
+					    BWG_CNT_EVENTS_LOST};
+		bool dup = false;
+		for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+			dup |= shown[i] == k;
+		if (dup)
+			continue;
+		char mname[96], help[128];
+		snprintf(mname, sizeof(mname), "bwgate_%s_total", bwg_counter_names[k]);
+		snprintf(help, sizeof(help), "pipeline counter %s (counters.%s of /api/v1/stats)",
+			 bwg_counter_names[k], bwg_counter_names[k]);
+		family(f, mname, "counter", help);
+		sample(f, mname, NULL, NULL, c[k]);
+	}
+	family(f, "bwgate_resets_sent_total", "counter", "TCP resets the gate sent, by port");
+	for (uint32_t i = 0; i < s->n_ports; i++)
+		sample(f, "bwgate_resets_sent_total", "port", s->ports[i].role, s->ports[i].resets_sent);
 	family(f, "bwgate_drops_total", "counter", "frames dropped by reason");
 	for (int d = 0; d < BWG_DROP_MAX; d++)
 		sample(f, "bwgate_drops_total", "reason", bwg_drop_names[d], s->cur.drops[d]);

@@ -38,6 +38,7 @@ struct bwg_api_port {
 	uint16_t id;
 	uint16_t queues;
 	bool link_up;
+	bool rss; /* RSS configured on the port */
 	uint32_t speed_mbps;
 	uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
 	uint64_t resets_sent; /* TCP RSTs the gate sent out of this port */
@@ -56,6 +57,8 @@ struct bwg_api_worker {
 	uint64_t loops, busy_loops;	/* since start */
 	uint64_t loops_prev, busy_prev; /* at the previous snapshot */
 	uint64_t pipeline_cycles, pipeline_packets;
+	uint64_t resets_sent, resets_failed;	  /* RSTs this worker sent, and could not */
+	uint64_t multiseg_linearized, multiseg_cut; /* chained mbufs */
 };
 
 struct bwg_api_snapshot {
@@ -88,6 +91,7 @@ struct bwg_api_snapshot {
 	bool events_failing;     /* the last write to events.file failed */
 	bool events_on;          /* an events.file is configured */
 	uint64_t started_at; /* unix s */
+	uint64_t tsc_hz;     /* pipeline cycles per second (0: not measured) */
 };
 
 /* Allocate the arrays (apps for the two sums, workers). Returns 0 or -ENOMEM. */
@@ -98,7 +102,8 @@ void bwg_api_snapshot_fini(struct bwg_api_snapshot *s);
 void bwg_api_snapshot_names(struct bwg_api_snapshot *s, const char *const *classes,
 			    uint32_t n_classes, const char *const *units, uint32_t n_units);
 
-/* GET /api/v1/stats: bwg_stats_json() + ports + workers + rates + policy. */
+/* GET /api/v1/stats, and the final document the appliance prints at shut-down:
+ * bwg_stats_json() + ports + workers + rates + policy + pipeline. */
 json_t *bwg_api_stats_json(const struct bwg_api_snapshot *s);
 /* GET /api/v1/ports and /api/v1/workers. */
 json_t *bwg_api_ports_json(const struct bwg_api_snapshot *s);

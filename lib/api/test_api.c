@@ -45,14 +45,14 @@ fill(struct bwg_api_snapshot *s)
 	s->cur.drops[BWG_DROP_POLICY_BLOCK] = 10;
 	s->cur.flows_active = 4;
 	s->cur.classes[0] = (struct bwg_obj_stats){40, 20000, 4, 0};
-	s->cur.classes[1] = (struct bwg_obj_stats){60, 44000, 3, 10};
-	s->cur.units[1] = (struct bwg_obj_stats){100, 64000, 7, 10};
+	s->cur.classes[1] = (struct bwg_obj_stats){60, 44000, 3, 10, 4000};
+	s->cur.units[1] = (struct bwg_obj_stats){100, 64000, 7, 10, 4000};
 	s->cur.apps[1] = (struct bwg_obj_stats){40, 20000, 4, 0};
-	s->cur.apps[2] = (struct bwg_obj_stats){60, 44000, 3, 10};
+	s->cur.apps[2] = (struct bwg_obj_stats){60, 44000, 3, 10, 4000};
 	s->prev.cnt[BWG_CNT_RX_PACKETS] = 50;
 	s->prev.cnt[BWG_CNT_RX_BYTES] = 32000;
 	s->prev.apps[1] = (struct bwg_obj_stats){30, 19000, 4, 0};
-	s->prev.apps[2] = (struct bwg_obj_stats){20, 13000, 2, 5};
+	s->prev.apps[2] = (struct bwg_obj_stats){20, 13000, 2, 5, 2000};
 	s->n_ports = 1;
 	s->ports[0] = (struct bwg_api_port){.role = "inside",
 					    .name = "net_null0",
@@ -101,14 +101,20 @@ test_top_apps(void **state)
 	/* BitTorrent moved 31000 bytes in the interval, HTTP 1000; limit 1 keeps one. */
 	assert_json(
 	    bwg_api_top_json(&s, BWG_API_TOP_APPS, 1),
-	    "{\"by\":\"apps\",\"interval_s\":0.5,\"limit\":1,\"top\":[{\"bps\":496000.0,"
-	    "\"bytes\":44000,\"dropped_packets\":10,\"flows\":3,\"interval_bytes\":31000,"
-	    "\"interval_packets\":40,\"name\":\"BitTorrent\",\"packets\":60,\"pps\":80.0}]}");
+	    "{\"by\":\"apps\",\"interval_s\":0.5,\"limit\":1,\"top\":[{\"bytes\":44000,"
+	    "\"dropped_bps\":32000.0,\"dropped_bytes\":4000,\"dropped_packets\":10,"
+	    "\"dropped_pps\":10.0,\"flows\":3,\"forwarded_bps\":464000.0,\"forwarded_bytes\":40000,"
+	    "\"forwarded_pps\":70.0,\"interval_bytes\":31000,\"interval_packets\":40,"
+	    "\"name\":\"BitTorrent\",\"offered_bps\":496000.0,\"offered_pps\":80.0,"
+	    "\"packets\":60}]}");
 	assert_json(
 	    bwg_api_top_json(&s, BWG_API_TOP_UNITS, 10),
-	    "{\"by\":\"units\",\"interval_s\":0.5,\"limit\":10,\"top\":[{\"bps\":1024000.0,"
-	    "\"bytes\":64000,\"dropped_packets\":10,\"flows\":7,\"interval_bytes\":64000,"
-	    "\"interval_packets\":100,\"name\":\"finance\",\"packets\":100,\"pps\":200.0}]}");
+	    "{\"by\":\"units\",\"interval_s\":0.5,\"limit\":10,\"top\":[{\"bytes\":64000,"
+	    "\"dropped_bps\":64000.0,\"dropped_bytes\":4000,\"dropped_packets\":10,"
+	    "\"dropped_pps\":20.0,\"flows\":7,\"forwarded_bps\":960000.0,\"forwarded_bytes\":60000,"
+	    "\"forwarded_pps\":180.0,\"interval_bytes\":64000,\"interval_packets\":100,"
+	    "\"name\":\"finance\",\"offered_bps\":1024000.0,\"offered_pps\":200.0,"
+	    "\"packets\":100}]}");
 	bwg_api_snapshot_fini(&s);
 }
 
@@ -175,7 +181,7 @@ test_stats_rates(void **state)
 	json_t *doc = bwg_api_stats_json(&s);
 	assert_non_null(doc);
 	assert_json(json_incref(json_object_get(doc, "rates")),
-		    "{\"drop_pps\":20.0,\"flows_per_s\":0.0,\"interval_s\":0.5,\"rx_bps\":512000.0,"
+		    "{\"drop_bps\":64000.0,\"drop_pps\":20.0,\"flows_per_s\":0.0,\"interval_s\":0.5,\"rx_bps\":512000.0,"
 		    "\"rx_pps\":100.0,\"tx_bps\":960000.0,\"tx_pps\":180.0}");
 	assert_json(json_incref(json_object_get(doc, "totals")),
 		    "{\"dropped_bytes\":4000,\"dropped_packets\":10,\"rx_bytes\":64000,"

@@ -84,10 +84,11 @@ enum bwg_counter {
 extern const char *const bwg_counter_names[BWG_CNT_MAX];
 
 struct bwg_obj_stats {
-	uint64_t packets;
+	uint64_t packets;         /* received (offered): forwarded + dropped */
 	uint64_t bytes;
 	uint64_t flows;
-	uint64_t dropped_packets;
+	uint64_t dropped_packets; /* of those, dropped (block, limit, any drop reason) */
+	uint64_t dropped_bytes;
 };
 
 /*

@@ -64,6 +64,7 @@ obj_add(struct bwg_obj_stats *d, const struct bwg_obj_stats *s, uint32_t n)
 		d[i].bytes += s[i].bytes;
 		d[i].flows += s[i].flows;
 		d[i].dropped_packets += s[i].dropped_packets;
+		d[i].dropped_bytes += s[i].dropped_bytes;
 	}
 }
 
@@ -99,9 +100,12 @@ bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 static json_t *
 obj_json(const char *name, const struct bwg_obj_stats *o)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", name, "packets",
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "name", name, "packets",
 			 (json_int_t)o->packets, "bytes", (json_int_t)o->bytes, "flows",
-			 (json_int_t)o->flows, "dropped_packets", (json_int_t)o->dropped_packets);
+			 (json_int_t)o->flows, "dropped_packets", (json_int_t)o->dropped_packets,
+			 "dropped_bytes", (json_int_t)o->dropped_bytes, "forwarded_packets",
+			 (json_int_t)(o->packets - o->dropped_packets), "forwarded_bytes",
+			 (json_int_t)(o->bytes - o->dropped_bytes));
 }
 
 json_t *
@@ -276,6 +280,7 @@ bwg_stats_slots_rebase(const struct bwg_stats_slots *t, struct bwg_obj_stats *su
 		sums[i].bytes -= t->base[i].bytes;
 		sums[i].flows -= t->base[i].flows;
 		sums[i].dropped_packets -= t->base[i].dropped_packets;
+		sums[i].dropped_bytes -= t->base[i].dropped_bytes;
 	}
 }
 

@@ -39,10 +39,10 @@ fill(struct bwg_stats *s)
 	s->malformed[BWG_PKT_L4_TRUNCATED] = 1;
 	s->flows_active = 4;
 	s->classes[0] = (struct bwg_obj_stats){40, 20000, 4, 0};
-	s->classes[1] = (struct bwg_obj_stats){60, 44000, 3, 9};
-	s->units[0] = (struct bwg_obj_stats){100, 64000, 7, 10};
+	s->classes[1] = (struct bwg_obj_stats){60, 44000, 3, 9, 3600};
+	s->units[0] = (struct bwg_obj_stats){100, 64000, 7, 10, 4000};
 	s->apps[0] = (struct bwg_obj_stats){40, 20000, 4, 0};
-	s->apps[2] = (struct bwg_obj_stats){60, 44000, 3, 9};
+	s->apps[2] = (struct bwg_obj_stats){60, 44000, 3, 9, 3600};
 	s->class_sources[BWG_SRC_NDPI_APP] = 3;
 	s->class_sources[BWG_SRC_DEFAULT] = 4;
 	s->dns.responses = 5;
@@ -57,15 +57,15 @@ fill(struct bwg_stats *s)
 
 static const char golden[] =
 	"{\"apps\":["
-	"{\"bytes\":20000,\"dropped_packets\":0,\"flows\":4,\"name\":\"Unknown\",\"packets\":40},"
-	"{\"bytes\":44000,\"dropped_packets\":9,\"flows\":3,\"name\":\"BitTorrent\",\"packets\":60}],"
+	"{\"bytes\":20000,\"dropped_bytes\":0,\"dropped_packets\":0,\"flows\":4,\"forwarded_bytes\":20000,\"forwarded_packets\":40,\"name\":\"Unknown\",\"packets\":40},"
+	"{\"bytes\":44000,\"dropped_bytes\":3600,\"dropped_packets\":9,\"flows\":3,\"forwarded_bytes\":40400,\"forwarded_packets\":51,\"name\":\"BitTorrent\",\"packets\":60}],"
 	"\"behaviour\":{\"active\":1,\"busy\":4,\"evictions\":0,\"flows\":30,\"p2p_flows\":2,"
 	"\"tagged\":1},"
 	"\"class_sources\":{\"behaviour\":0,\"default\":4,\"dns\":0,\"heuristic\":0,"
 	"\"host_list\":0,\"ndpi_app\":3,\"ndpi_category\":0},"
 	"\"classes\":["
-	"{\"bytes\":20000,\"dropped_packets\":0,\"flows\":4,\"name\":\"unknown\",\"packets\":40},"
-	"{\"bytes\":44000,\"dropped_packets\":9,\"flows\":3,\"name\":\"p2p\",\"packets\":60}],"
+	"{\"bytes\":20000,\"dropped_bytes\":0,\"dropped_packets\":0,\"flows\":4,\"forwarded_bytes\":20000,\"forwarded_packets\":40,\"name\":\"unknown\",\"packets\":40},"
+	"{\"bytes\":44000,\"dropped_bytes\":3600,\"dropped_packets\":9,\"flows\":3,\"forwarded_bytes\":40400,\"forwarded_packets\":51,\"name\":\"p2p\",\"packets\":60}],"
 	"\"counters\":{\"dpi_packets\":12,\"dpi_pool_exhausted\":0,\"dpi_states_reclaimed\":0,"
 	"\"dropped_bytes\":4000,\"dropped_packets\":10,\"events\":2,\"events_lost\":0,"
 	"\"flow_table_full\":0,\"flows_created\":7,\"flows_evicted_unestablished\":0,"
@@ -85,8 +85,8 @@ static const char golden[] =
 	"\"totals\":{\"dropped_bytes\":4000,\"dropped_packets\":10,\"rx_bytes\":64000,"
 	"\"rx_packets\":100,\"tx_bytes\":60000,\"tx_packets\":90},"
 	"\"units\":["
-	"{\"bytes\":64000,\"dropped_packets\":10,\"flows\":7,\"name\":\"\",\"packets\":100},"
-	"{\"bytes\":0,\"dropped_packets\":0,\"flows\":0,\"name\":\"finance\",\"packets\":0}],"
+	"{\"bytes\":64000,\"dropped_bytes\":4000,\"dropped_packets\":10,\"flows\":7,\"forwarded_bytes\":60000,\"forwarded_packets\":90,\"name\":\"\",\"packets\":100},"
+	"{\"bytes\":0,\"dropped_bytes\":0,\"dropped_packets\":0,\"flows\":0,\"forwarded_bytes\":0,\"forwarded_packets\":0,\"name\":\"finance\",\"packets\":0}],"
 	"\"workers\":[]}";
 
 static const struct bwg_stats_names names = {

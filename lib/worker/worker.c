@@ -1101,6 +1101,7 @@ account:
 		objs[i]->packets++;
 		objs[i]->bytes += len;
 		objs[i]->dropped_packets += v != BWG_VERDICT_FORWARD;
+		objs[i]->dropped_bytes += v != BWG_VERDICT_FORWARD ? len : 0;
 	}
 	if (v == BWG_VERDICT_FORWARD)
 		return forward(w, len);
