@@ -35,6 +35,7 @@
 #include "bwg_setup.h"
 #include "bwgate.h"
 #include "control.h"
+#include "history.h"
 #include "telemetry.h"
 
 uint64_t
@@ -61,6 +62,11 @@ api_start(struct bwg_control *ctl, char *err, size_t errlen)
 	}
 	ctl->http_on = true;
 	bwg_http_publish_policy(&ctl->http, ctl->policy);
+	if (ctl->history_on) {
+		pthread_mutex_lock(&ctl->http.lock);
+		ctl->http.history = &ctl->history;
+		pthread_mutex_unlock(&ctl->http.lock);
+	}
 	bwg_telemetry_register(&ctl->http);
 	bwg_control_api_tick(ctl, bwg_control_now_ns());
 	return 0;
@@ -106,6 +112,74 @@ slots_bind(struct bwg_control *ctl, struct bwg_policy *p)
 		cs->n = n;
 	}
 	return rc;
+}
+
+static uint64_t
+unix_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/*
+ * Record p as the version in force: the current one when it holds the same policy,
+ * else a new version written to history.dir. A failure to write is logged; the policy
+ * stays in force (an emergency change must not wait for a disk).
+ */
+static void
+history_record(struct bwg_control *ctl, const struct bwg_policy *p, const char *source,
+	       const char *client)
+{
+	if (!ctl->history_on)
+		return;
+	const struct bwg_api_history_entry *last =
+	    ctl->history.n ? ctl->history.v[ctl->history.n - 1] : NULL;
+	if (last) {
+		json_error_t je;
+		json_t *j = json_loads(last->policy, 0, &je);
+		bool same = j && json_equal(j, p->conf->root);
+		json_decref(j);
+		if (same) {
+			ctl->history.current = last->version;
+			return;
+		}
+	}
+	char err[PATH_MAX + 128];
+	struct bwg_api_history_entry *e = bwg_history_write(&ctl->history, p->conf->root, source,
+							    client, unix_now(), err, sizeof(err));
+	if (!e) {
+		BWG_APP_LOG("policy version %u is in force but not in the history: %s", p->version,
+			    err);
+		return;
+	}
+	if (ctl->http_on)
+		pthread_mutex_lock(&ctl->http.lock);
+	struct bwg_api_history_entry *old = bwg_history_add(&ctl->history,
+							    p->conf->history_keep, e);
+	if (ctl->http_on)
+		pthread_mutex_unlock(&ctl->http.lock);
+	bwg_history_entry_free(old);
+	BWG_APP_LOG("policy history: version %u (%s%s%s) in %s", e->version, source,
+		    client ? " from " : "", client ? client : "", ctl->history.dir);
+}
+
+static int
+history_start(struct bwg_control *ctl, char *err, size_t errlen)
+{
+	const struct bwg_config *c = ctl->policy->conf;
+	char msg[PATH_MAX + 128];
+	int rc = bwg_history_load(&ctl->history, c->history_dir, c->history_keep, msg,
+				  sizeof(msg));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", c->path, msg);
+		return rc;
+	}
+	ctl->history_on = true;
+	char source[PATH_MAX + 32];
+	snprintf(source, sizeof(source), "file %s (start)", c->path);
+	history_record(ctl, ctl->policy, source, NULL);
+	return 0;
 }
 
 int
@@ -177,6 +251,8 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 	ctl->last_ns = ctl->idle_since_ns = now;
 	for (uint32_t i = 0; i < n; i++)
 		ctl->watch[i].since_ns = now;
+	if (c->history_dir && (rc = history_start(ctl, err, errlen)) < 0)
+		return rc;
 	if ((rc = api_start(ctl, err, errlen)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(err, errlen, "out of memory");
@@ -199,6 +275,9 @@ bwg_control_fini(struct bwg_control *ctl)
 	}
 	free(ctl->app_names);
 	ctl->app_names = NULL;
+	if (ctl->history_on)
+		bwg_history_fini(&ctl->history);
+	ctl->history_on = false;
 	for (uint32_t i = 0; i < ctl->n_retired; i++)
 		bwg_policy_free(ctl->retired[i].policy);
 	ctl->n_retired = 0;
@@ -255,13 +334,14 @@ bwg_control_events_open(const char *path, char *err, size_t errlen)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
-		/* The folder systemd's LogsDirectory= makes, or one level the gate makes. */
-		if (mkdir(dir, 0750) == 0)
+		/* The folder systemd's LogsDirectory= makes, or the gate makes it. */
+		int rc = bwg_mkdir_p(dir, 0750);
+		if (rc > 0)
 			BWG_APP_LOG("events.file: created the folder %s (0750)", dir);
-		else if (errno != EEXIST) {
+		else if (rc < 0) {
 			snprintf(err, errlen, "events.file: %s: cannot create its folder %s: %s", path,
-				 dir, strerror(errno));
-			return -errno;
+				 dir, strerror(-rc));
+			return rc;
 		}
 	}
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
@@ -326,6 +406,26 @@ events_write(struct bwg_control *ctl, const char *buf, size_t len, uint64_t line
 		ctl->events_fail_logged_ns = now;
 	}
 	ctl->events_failing = true;
+}
+
+/* One event of the control thread's own (a policy change) to the events file. */
+static void
+events_put(struct bwg_control *ctl, json_t *o)
+{
+	char *line = o && ctl->policy->conf->events_file
+			 ? json_dumps(o, JSON_COMPACT | BWG_JSON_REAL_FLAGS) : NULL;
+	json_decref(o);
+	if (!line)
+		return;
+	size_t n = strlen(line);
+	char *buf = realloc(line, n + 2);
+	if (!buf) {
+		free(line);
+		return;
+	}
+	buf[n++] = '\n';
+	events_write(ctl, buf, n, 1);
+	free(buf);
 }
 
 void
@@ -415,6 +515,15 @@ bwg_control_stall_check(struct bwg_control *ctl, uint64_t now_ns)
 			wt->stalled = true;
 		}
 	}
+}
+
+bool
+bwg_control_workers_alive(const struct bwg_control *ctl)
+{
+	for (uint32_t i = 0; i < ctl->n; i++)
+		if (ctl->watch[i].stalled)
+			return false;
+	return true;
 }
 
 void
@@ -638,6 +747,8 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 		return "api";
 	if (str_differs(o->events_file, n->events_file))
 		return "events.file";
+	if (str_differs(o->history_dir, n->history_dir) || o->history_keep != n->history_keep)
+		return "history";
 	if (str_differs(o->lists_dir, n->lists_dir))
 		return "lists_dir";
 	if (o->dns_cache_entries != n->dns_cache_entries || o->dns_max_ttl != n->dns_max_ttl)
@@ -680,23 +791,54 @@ retired_collect(struct bwg_control *ctl)
 	ctl->n_retired = k;
 }
 
+/* The audit log's record of a policy change: who asked, how, and what came of it. */
+static void
+policy_event(struct bwg_control *ctl, const struct bwg_policy_change *ch, bool ok,
+	     const char *msg)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	const struct bwg_api_history_entry *cur =
+	    ctl->history_on && ctl->history.current ? bwg_api_history_find(&ctl->history,
+									   ctl->history.current)
+						    : NULL;
+	json_t *o = json_pack("{s:s, s:f, s:s, s:s, s:s?, s:s, s:i, s:s}", "event", "policy",
+			      "time", (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6,
+			      "result", ok ? "accepted" : "refused", "how", ch->how, "client",
+			      ch->client, "file", ctl->config_path, "policy_version",
+			      (int)ctl->policy->version, "message", msg);
+	if (o && ok && cur)
+		json_object_set_new(o, "history_version", json_integer(cur->version));
+	if (o && ch->rollback)
+		json_object_set_new(o, "rollback_to", json_integer(ch->rollback));
+	events_put(ctl, o);
+}
+
 unsigned
-bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len, char *msg,
-			   size_t msglen)
+bwg_control_policy_replace(struct bwg_control *ctl, const struct bwg_policy_change *ch,
+			   char *msg, size_t msglen)
 {
 	const struct bwg_config *old = ctl->policy->conf;
-	const char *source = body ? "PUT /api/v1/policy" : ctl->config_path;
+	char source[PATH_MAX + 64];
+	if (ch->rollback)
+		snprintf(source, sizeof(source), "rollback to version %u", ch->rollback);
+	else if (ch->body)
+		snprintf(source, sizeof(source), "%s", ch->how);
+	else
+		snprintf(source, sizeof(source), "file %s (%s)", ctl->config_path, ch->how);
 	char err[BWG_CONFIG_ERR_MAX + 256];
 	struct bwg_config *conf;
+	unsigned status = 400;
 	int rc;
 	retired_collect(ctl);
 	if (ctl->n_retired == BWG_CTL_RETIRED_MAX) {
 		snprintf(msg, msglen, "%u replaced policies are still in use by workers: try again",
 			 ctl->n_retired);
+		policy_event(ctl, ch, false, msg);
 		return 503;
 	}
-	if (body)
-		rc = bwg_config_parse(&conf, body, len, source, old->dir, err, sizeof(err));
+	if (ch->body)
+		rc = bwg_config_parse(&conf, ch->body, ch->len, source, old->dir, err, sizeof(err));
 	else
 		rc = bwg_config_load(&conf, ctl->config_path, err, sizeof(err));
 	if (rc < 0)
@@ -719,6 +861,25 @@ bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len
 		bwg_policy_free(p);
 		goto bad;
 	}
+	/* A policy from the API becomes the config file's content: the next reload or SIGHUP
+	 * re-reads it instead of silently going back to the old file. */
+	if (ch->body) {
+		char werr[PATH_MAX + 128];
+		struct stat st;
+		mode_t mode = stat(ctl->config_path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+		char *text = json_dumps(p->conf->root, JSON_INDENT(2) | BWG_JSON_REAL_FLAGS);
+		if (!text || bwg_file_replace(ctl->config_path, text, strlen(text), mode, werr,
+					      sizeof(werr)) < 0) {
+			snprintf(err, sizeof(err), "%s: accepted, but it cannot be written back to the "
+				 "config file (%s), so it is not put in force: a reload would undo it",
+				 source, text ? werr : "out of memory");
+			free(text);
+			bwg_policy_free(p);
+			status = 500;
+			goto bad;
+		}
+		free(text);
+	}
 	/* Publish: workers adopt it at their next housekeeping tick; the HTTP thread at once.
 	 * The old one is freed once every worker acknowledged the new version. */
 	for (uint32_t i = 0; i < ctl->n; i++)
@@ -728,15 +889,22 @@ bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len
 	ctl->retired[ctl->n_retired++] = (struct bwg_ctl_retired){ctl->policy, p->version};
 	ctl->policy = p;
 	ctl->reloads_ok++;
-	snprintf(msg, msglen, "policy version %u from %s: %u classes, %u units, %u rules",
-		 p->version, source, p->n_classes, p->n_units - 1, p->n_rules);
-	BWG_APP_LOG("%s", msg);
+	history_record(ctl, p, source, ch->client);
+	snprintf(msg, msglen, "policy version %u from %s: %u classes, %u units, %u rules%s",
+		 p->version, source, p->n_classes, p->n_units - 1, p->n_rules,
+		 ch->body ? ", written to the config file" : "");
+	if (ctl->history_on && ctl->history.current)
+		snprintf(msg + strlen(msg), msglen - strlen(msg), "; history version %u",
+			 ctl->history.current);
+	BWG_APP_LOG("%s%s%s", msg, ch->client ? "; asked by " : "", ch->client ? ch->client : "");
+	policy_event(ctl, ch, true, msg);
 	return 200;
 bad:
 	ctl->reloads_failed++;
 	snprintf(msg, msglen, "%s", err);
 	BWG_APP_LOG("policy not replaced, version %u stays in force: %s", ctl->policy->version, err);
-	return 400;
+	policy_event(ctl, ch, false, msg);
+	return status;
 }
 
 /* ---- HTTP API: the flow list -------------------------------------------------------------- */
@@ -813,9 +981,25 @@ bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns)
 	struct bwg_http_req *r = bwg_http_pending(&ctl->http);
 	if (!r)
 		return;
-	r->status = bwg_control_policy_replace(ctl, r->kind == BWG_API_WRITE_POLICY ? r->body
-										   : NULL,
-					       r->len, r->msg, sizeof(r->msg));
+	struct bwg_policy_change ch = {.how = "POST /api/v1/reload", .client = r->client};
+	if (r->kind == BWG_API_WRITE_POLICY) {
+		ch.how = "PUT /api/v1/policy";
+		ch.body = r->body;
+		ch.len = r->len;
+	} else if (r->kind == BWG_API_WRITE_ROLLBACK) {
+		const struct bwg_api_history_entry *e =
+		    bwg_api_history_find(&ctl->history, r->rollback);
+		ch.how = "POST /api/v1/policy/rollback";
+		ch.rollback = r->rollback;
+		ch.body = e ? e->policy : NULL;
+		ch.len = e ? strlen(e->policy) : 0;
+	}
+	if (r->kind == BWG_API_WRITE_ROLLBACK && !ch.body) {
+		r->status = 404;
+		snprintf(r->msg, sizeof(r->msg), "version %u is no longer kept", r->rollback);
+	} else {
+		r->status = bwg_control_policy_replace(ctl, &ch, r->msg, sizeof(r->msg));
+	}
 	r->version = ctl->policy->version;
 	bwg_http_answer(&ctl->http, r);
 }

@@ -74,6 +74,10 @@ struct bwg_control {
 	uint32_t flows_seq;
 	uint64_t flows_asked_ns;   /* monotonic, when they were asked */
 	uint64_t flows_asked_real; /* CLOCK_REALTIME of the same */
+	/* the policy's history (history.dir): published to the HTTP thread, changed under its
+	 * lock (the router reads it under the same lock) */
+	bool history_on;
+	struct bwg_api_history history;
 	/* summary line */
 	uint64_t last_rx, last_tx, last_ns;
 	/* idle watch */
@@ -101,13 +105,27 @@ struct bwg_policy *bwg_control_fini(struct bwg_control *ctl);
 #define BWG_CTL_FLOWS_NS 1000000000ull
 void bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns);
 
+/* A policy change, as asked for. */
+struct bwg_policy_change {
+	const char *body;   /* a config document; NULL: re-read config_path */
+	size_t len;
+	const char *how;    /* "SIGHUP", "POST /api/v1/reload", "PUT /api/v1/policy", ... */
+	const char *client; /* the API client's address, or NULL */
+	uint32_t rollback;  /* the history version body comes from, or 0 */
+};
+
 /*
- * Replace the policy: from `body` (a config document) or, when body is NULL, by re-reading
- * config_path. Parse, validate and compile here; on success workers adopt it at their
- * next housekeeping tick. Returns an HTTP status (200, 400, 503) with a message in msg.
+ * Replace the policy. Parse, validate and compile here; a policy from the API (PUT,
+ * rollback) is then written back to config_path (atomically), so the next reload or
+ * SIGHUP re-reads it; on success workers adopt it at their next housekeeping tick and a
+ * new version goes to the history. Accepted or refused, the change reaches the audit log
+ * with who asked. Returns an HTTP status (200, 400, 500, 503) with a message in msg.
  */
-unsigned bwg_control_policy_replace(struct bwg_control *ctl, const char *body, size_t len,
+unsigned bwg_control_policy_replace(struct bwg_control *ctl, const struct bwg_policy_change *ch,
 				    char *msg, size_t msglen);
+
+/* True while every worker's loop counter moves (what feeds systemd's watchdog). */
+bool bwg_control_workers_alive(const struct bwg_control *ctl);
 
 /* Reopen events.file (after logrotate moved it). */
 void bwg_control_events_reopen(struct bwg_control *ctl);

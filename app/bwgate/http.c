@@ -22,6 +22,7 @@
  * (lib/api/access.c), and answered 429 beyond them.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -90,7 +91,17 @@ static bool
 write_start(struct bwg_http *h, struct MHD_Connection *c, struct req_ctx *rc)
 {
 	rc->w = (struct bwg_http_req){.kind = rc->rs.write, .body = rc->body, .len = rc->len,
-				      .conn = c};
+				      .conn = c, .rollback = rc->rs.rollback};
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	snprintf(rc->w.client, sizeof(rc->w.client), "unknown");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  rc->w.client, sizeof(rc->w.client));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  rc->w.client, sizeof(rc->w.client));
 	pthread_mutex_lock(&h->lock);
 	bool free_slot = !h->req && !h->stopping;
 	if (free_slot) {
@@ -248,6 +259,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    .snap = h->snap,
 	    .flows = h->flows,
 	    .policy = h->policy,
+	    .history = h->history,
 	    .dpi = h->dpi,
 	    .token = h->token,
 	    .token_len = h->token_len,

@@ -33,6 +33,8 @@ struct bwg_http_req {
 	const char *body;
 	size_t len;
 	struct MHD_Connection *conn; /* suspended until answered */
+	char client[64];             /* the client's address */
+	uint32_t rollback;           /* BWG_API_WRITE_ROLLBACK: the version */
 	bool done;
 	unsigned status; /* HTTP status */
 	char msg[BWG_CONFIG_ERR_MAX + 256];
@@ -45,6 +47,7 @@ struct bwg_http {
 	const struct bwg_api_snapshot *snap; /* under lock */
 	const struct bwg_api_flows *flows;   /* under lock */
 	const struct bwg_policy *policy;     /* under lock */
+	const struct bwg_api_history *history; /* under lock; NULL: none kept */
 	const struct bwg_dpi *dpi;	     /* names only: immutable while running */
 	struct bwg_http_req *req;	     /* under lock: pending write, or NULL */
 	bool stopping;

@@ -41,9 +41,12 @@
 #include "bwg_ipfix.h"
 #include "bwg_setup.h"
 #include "bwgate.h"
+#include "client.h"
 #include "control.h"
 #include "datapath.h"
+#include "history.h"
 #include "ports.h"
+#include "service.h"
 
 #define EVENT_RING 8192
 #define FLUSH_STEP 1024      /* flows ended per step at shut-down: below EVENT_RING */
@@ -76,6 +79,9 @@ on_usr1(int sig)
 struct options {
 	const char *config;
 	bool check;
+	bool reload;             /* ask the running gate to reload, through its API */
+	double reload_timeout;   /* s */
+	const char *final_stats; /* the final document goes here (atomically), not stdout */
 	double stats_interval; /* s, 0 = off */
 	double exit_when_idle; /* s, 0 = off */
 };
@@ -84,7 +90,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: bwgate [EAL options] -- -c CONFIG.json [--check] [--stats-interval SEC]\n"
-		   "                                [--exit-when-idle SEC]\n"
+		   "                                [--exit-when-idle SEC] [--final-stats FILE]\n"
+		   "       bwgate --reload -c CONFIG.json [--reload-timeout SEC]\n"
 		   "Forwards frames between the config's ports.inside and ports.outside through\n"
 		   "the policy; SIGINT/SIGTERM stops it and prints the final stats as JSON.\n"
 		   "  -c, --config FILE       the config (doc/configuration.md)\n"
@@ -92,7 +99,14 @@ usage(FILE *f)
 		   "                          and events.file's folder, start no device, and exit\n"
 		   "                          (0 valid, 2 invalid)\n"
 		   "      --stats-interval S  print a summary line to stderr every S seconds\n"
-		   "      --exit-when-idle S  stop as on SIGINT after S seconds without RX\n");
+		   "      --exit-when-idle S  stop as on SIGINT after S seconds without RX\n"
+		   "      --final-stats FILE  write the final stats to FILE (replaced atomically)\n"
+		   "                          instead of stdout\n"
+		   "      --reload            ask the gate running CONFIG to re-read it (POST\n"
+		   "                          /api/v1/reload with api.token_file's token) and exit\n"
+		   "                          0 when the new policy is in force, 1 when the gate\n"
+		   "                          refused it or did not answer, 2 on a bad config\n"
+		   "      --reload-timeout S  how long --reload waits for the answer (default 60)\n");
 }
 
 static int
@@ -115,11 +129,15 @@ options_parse(struct options *o, int argc, char **argv)
 		{"check", no_argument, NULL, 'C'},
 		{"stats-interval", required_argument, NULL, 's'},
 		{"exit-when-idle", required_argument, NULL, 'i'},
+		{"final-stats", required_argument, NULL, 'f'},
+		{"reload", no_argument, NULL, 'r'},
+		{"reload-timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
 	memset(o, 0, sizeof(*o));
+	o->reload_timeout = 60;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -139,6 +157,15 @@ options_parse(struct options *o, int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'f': o->final_stats = optarg; break;
+		case 'r': o->reload = true; break;
+		case 't':
+			if (parse_seconds(optarg, &o->reload_timeout) < 0 || o->reload_timeout <= 0) {
+				fprintf(stderr, "bwgate: --reload-timeout: \"%s\" is not a number of "
+					"seconds\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -148,6 +175,47 @@ options_parse(struct options *o, int argc, char **argv)
 		return 2;
 	}
 	return -1;
+}
+
+/*
+ * A folder the gate writes in: there and writable, or missing with the nearest folder
+ * above it writable, so the gate can make the missing levels (as systemd's
+ * LogsDirectory= and StateDirectory= would).
+ */
+static int
+folder_check(const char *key, const char *what, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *why = NULL;
+	char up[PATH_MAX];
+	snprintf(up, sizeof(up), "%s", dir);
+	bool missing = false;
+	while (stat(up, &st) < 0 && errno == ENOENT) {
+		missing = true;
+		char *ps = strrchr(up, '/');
+		if (ps && ps != up)
+			*ps = 0;
+		else if (ps)
+			up[1] = 0;
+		else
+			snprintf(up, sizeof(up), ".");
+	}
+	if (stat(up, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a folder";
+	else if (access(up, W_OK | X_OK) < 0)
+		why = strerror(errno);
+	if (why && missing) {
+		snprintf(err, errlen, "%s: %s: the folder %s is missing and the gate cannot make it "
+			 "(%s: %s)", key, what, dir, up, why);
+		return -EINVAL;
+	}
+	if (why) {
+		snprintf(err, errlen, "%s: %s: its folder %s: %s", key, what, dir, why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /*
@@ -171,7 +239,7 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 		free(token);
 	}
 	if (c->events_file) {
-		char dir[PATH_MAX], parent[PATH_MAX];
+		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", c->events_file);
 		char *slash = strrchr(dir, '/');
 		if (!slash)
@@ -180,40 +248,9 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 			dir[1] = 0;
 		else
 			*slash = 0;
+		if ((rc = folder_check("events.file", c->events_file, dir, err, errlen)) < 0)
+			return rc;
 		struct stat st;
-		const char *why = NULL;
-		if (stat(dir, &st) < 0 && errno == ENOENT) {
-			/* The gate makes the last level (as systemd's LogsDirectory= would). */
-			snprintf(parent, sizeof(parent), "%s", dir);
-			char *ps = strrchr(parent, '/');
-			if (ps && ps != parent)
-				*ps = 0;
-			else if (ps)
-				parent[1] = 0;
-			else
-				snprintf(parent, sizeof(parent), ".");
-			if (stat(parent, &st) < 0)
-				why = "missing, and so is the folder above it";
-			else if (!S_ISDIR(st.st_mode) || access(parent, W_OK | X_OK) < 0)
-				why = "missing, and the gate may not create it";
-			if (why) {
-				snprintf(err, errlen, "events.file: %s: its folder %s: %s (create it, "
-					 "e.g. mkdir -m 0750 -p %s)", c->events_file, dir, why, dir);
-				return -EINVAL;
-			}
-			return 0;
-		}
-		if (stat(dir, &st) < 0)
-			why = strerror(errno);
-		else if (!S_ISDIR(st.st_mode))
-			why = "not a folder";
-		else if (access(dir, W_OK | X_OK) < 0)
-			why = strerror(errno);
-		if (why) {
-			snprintf(err, errlen, "events.file: %s: its folder %s: %s", c->events_file,
-				 dir, why);
-			return -EINVAL;
-		}
 		if (stat(c->events_file, &st) == 0 &&
 		    (!S_ISREG(st.st_mode) || access(c->events_file, W_OK) < 0)) {
 			snprintf(err, errlen, "events.file: %s: %s", c->events_file,
@@ -221,7 +258,37 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	if (c->history_dir &&
+	    (rc = folder_check("history.dir", c->history_dir, c->history_dir, err, errlen)) < 0)
+		return rc;
 	return bwg_ipfix_check(c, err, errlen); /* the collectors' names resolve */
+}
+
+/* bwgate --reload: the running gate re-reads its config, or says why not. */
+static int
+reload_client(const struct options *o)
+{
+	char err[BWG_CONFIG_ERR_MAX + 256];
+	struct bwg_config *c;
+	if (bwg_config_load(&c, o->config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate: %s\n", err);
+		return 2;
+	}
+	unsigned status;
+	int rc = bwg_client_request(c, "POST", "/api/v1/reload", o->reload_timeout, &status, err,
+				    sizeof(err));
+	bwg_config_free(c);
+	if (rc == -EINVAL) {
+		fprintf(stderr, "bwgate: --reload: %s\n", err);
+		return 2;
+	}
+	if (rc < 0 || status != 200) {
+		fprintf(stderr, "bwgate: reload refused%s%.0u: %s\n", status ? ", HTTP " : "",
+			status, err);
+		return 1;
+	}
+	printf("bwgate: %s\n", err);
+	return 0;
 }
 
 /* Log what the flow state costs before the first packet does. */
@@ -333,7 +400,8 @@ control_loop(struct gate *g, const struct options *o)
 		if (reload_signal) {
 			reload_signal = 0;
 			char msg[BWG_CONFIG_ERR_MAX + 256];
-			bwg_control_policy_replace(&g->ctl, NULL, 0, msg, sizeof(msg));
+			struct bwg_policy_change ch = {.how = "SIGHUP"};
+			bwg_control_policy_replace(&g->ctl, &ch, msg, sizeof(msg));
 		}
 		if (reopen_signal) {
 			reopen_signal = 0;
@@ -343,6 +411,7 @@ control_loop(struct gate *g, const struct options *o)
 			bwg_control_stall_check(&g->ctl, now);
 			next_stall = now + STALL_EVERY_NS;
 		}
+		bwg_service_watchdog(bwg_control_workers_alive(&g->ctl), now);
 		if (now >= next_link) {
 			bwg_ports_link_watch(&g->ports, false);
 			next_link = now + LINK_EVERY_NS;
@@ -360,9 +429,26 @@ control_loop(struct gate *g, const struct options *o)
 		BWG_APP_LOG("%s: stopping", strsignal(stop_signal));
 }
 
+/* The final document into path, replaced atomically (a reader finds the previous
+ * document or this one whole, never a mix). */
+static int
+final_stats_write(json_t *doc, const char *path)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | BWG_JSON_REAL_FLAGS);
+	char err[PATH_MAX + 128] = "out of memory";
+	int rc = text ? bwg_file_replace(path, text, strlen(text), 0644, err, sizeof(err)) : -1;
+	free(text);
+	if (rc < 0) {
+		BWG_APP_LOG("--final-stats: %s", err);
+		return 1;
+	}
+	BWG_APP_LOG("final stats written to %s", path);
+	return 0;
+}
+
 /* Workers stop and drain TX; their remaining flows end; the final document. */
 static int
-shutdown_and_report(struct gate *g)
+shutdown_and_report(struct gate *g, const char *final_stats)
 {
 	for (uint32_t i = 0; i < g->n; i++)
 		atomic_store_explicit(&g->dp[i].quit, true, memory_order_relaxed);
@@ -379,9 +465,14 @@ shutdown_and_report(struct gate *g)
 		BWG_APP_LOG("out of memory for the final stats");
 		return 1;
 	}
-	int rc = json_dumpf(doc, stdout, JSON_INDENT(2) | BWG_JSON_REAL_FLAGS) == 0 ? 0 : 1;
-	fputc('\n', stdout);
-	fflush(stdout);
+	int rc;
+	if (final_stats) {
+		rc = final_stats_write(doc, final_stats);
+	} else {
+		rc = json_dumpf(doc, stdout, JSON_INDENT(2) | BWG_JSON_REAL_FLAGS) == 0 ? 0 : 1;
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
 	json_decref(doc);
 	return rc;
 }
@@ -402,6 +493,9 @@ main(int argc, char **argv)
 		return rc;
 
 	char err[BWG_CONFIG_ERR_MAX + 256];
+	if (o.reload)
+		return reload_client(&o);
+	bwg_service_init();
 	struct gate g = {0};
 	if (bwg_setup_load(o.config, 1, &g.policy, &g.dpi0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate: %s\n", err);
@@ -486,8 +580,15 @@ main(int argc, char **argv)
 		rte_eal_remote_launch(bwg_dp_lcore_run, &g.dp[i], g.lcores[i]);
 	BWG_APP_LOG("forwarding %s <-> %s with policy %s", c->port_inside, c->port_outside,
 		    c->path);
+	/* Ready once the workers forward; the watchdog is fed from the control loop. */
+	bwg_service_notify("READY=1\nSTATUS=forwarding %s <-> %s, policy version %u",
+			   c->port_inside, c->port_outside, g.ctl.policy->version);
+	if (bwg_service_watchdog_ns())
+		BWG_APP_LOG("systemd watchdog: %.1f s, fed while every worker's loop moves",
+			    (double)bwg_service_watchdog_ns() / 1e9);
 	control_loop(&g, &o);
-	status = shutdown_and_report(&g);
+	bwg_service_notify("STOPPING=1\nSTATUS=stopping: workers drain, flows end");
+	status = shutdown_and_report(&g, o.final_stats);
 out:
 	gate_free(&g);
 	return status;

@@ -178,6 +178,40 @@ json_t *bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit,
 			   const struct bwg_api_flow_filter *flt);
 bool bwg_api_flow_matches(const struct bwg_flow_view *v, const struct bwg_api_flow_filter *flt);
 
+/* ---- /api/v1/policy/history: accepted policies, numbered ------------------------------- */
+
+/* One accepted policy, as its history file holds it. Immutable once published. */
+struct bwg_api_history_entry {
+	uint32_t version;  /* 1, 2, ... across restarts */
+	uint64_t time;     /* unix s, when it was accepted */
+	char source[320];  /* "file /etc/bwgate/bwgate.json (start)", "PUT /api/v1/policy", ... */
+	char client[64];   /* the API client's address; "" for the file, a signal, start-up */
+	char *policy;      /* the whole policy, JSON text */
+};
+
+/* The versions kept, oldest first, as the control thread last published them. */
+struct bwg_api_history {
+	struct bwg_api_history_entry **v;
+	uint32_t n;
+	uint32_t current; /* the version in force; 0 when unknown */
+	const char *dir;
+};
+
+/* GET /api/v1/policy/history: the versions, newest first, without their policies. */
+json_t *bwg_api_history_json(const struct bwg_api_history *h);
+/* Version `version`, or NULL. */
+const struct bwg_api_history_entry *bwg_api_history_find(const struct bwg_api_history *h,
+							 uint32_t version);
+/* GET /api/v1/policy/history/N: one version with its whole policy (NULL: bad JSON). */
+json_t *bwg_api_history_entry_json(const struct bwg_api_history_entry *e, uint32_t current);
+/*
+ * GET /api/v1/policy/diff?from=N&to=M: what changed between two policies, as a list of
+ * {"path": "rules[3].action", "from": ..., "to": ...} (a missing side is absent).
+ * Objects are compared key by key, arrays element by element.
+ */
+json_t *bwg_api_policy_diff_json(const struct bwg_api_history_entry *a,
+				 const struct bwg_api_history_entry *b);
+
 /* ---- /api/v1/explain ----------------------------------------------------------------- */
 
 /* The question, as the client put it (NUL-terminated; NULL: not given). */
@@ -253,6 +287,7 @@ enum bwg_api_write {
 	BWG_API_WRITE_NONE,
 	BWG_API_WRITE_POLICY, /* PUT /api/v1/policy with the request's body */
 	BWG_API_WRITE_RELOAD, /* POST /api/v1/reload */
+	BWG_API_WRITE_ROLLBACK, /* POST /api/v1/policy/rollback?version=N */
 };
 
 struct bwg_api_response {
@@ -264,6 +299,7 @@ struct bwg_api_response {
 	char *body;		  /* malloc'ed, the caller frees it */
 	size_t len;
 	enum bwg_api_write write; /* not NONE: no body yet, answer with bwg_api_write_answer */
+	uint32_t rollback;	  /* BWG_API_WRITE_ROLLBACK: the version asked for */
 };
 
 /* What requests are answered from: read-only while bwg_api_route runs. */
@@ -276,6 +312,7 @@ struct bwg_api_state {
 	size_t token_len;
 	uint64_t now_ns; /* CLOCK_REALTIME: the schedules /api/v1/explain sees */
 	const struct bwg_api_limiter *limiter; /* its counters on /metrics, or NULL */
+	const struct bwg_api_history *history; /* NULL: no history kept */
 };
 
 /*

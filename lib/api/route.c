@@ -413,6 +413,10 @@ enum endpoint {
 	EP_RELOAD,
 	EP_HEALTHZ,
 	EP_METRICS,
+	EP_HISTORY,
+	EP_HISTORY_ONE, /* /api/v1/policy/history/N */
+	EP_DIFF,
+	EP_ROLLBACK,
 };
 
 static const struct {
@@ -431,7 +435,79 @@ static const struct {
     [EP_RELOAD] = {"/api/v1/reload", "POST", ""},
     [EP_HEALTHZ] = {"/healthz", "GET, HEAD", ""},
     [EP_METRICS] = {"/metrics", "GET, HEAD", ""},
+    [EP_HISTORY] = {"/api/v1/policy/history", "GET, HEAD", ""},
+    [EP_HISTORY_ONE] = {"/api/v1/policy/history/", "GET, HEAD", ""},
+    [EP_DIFF] = {"/api/v1/policy/diff", "GET, HEAD", "from,to"},
+    [EP_ROLLBACK] = {"/api/v1/policy/rollback", "POST", "version"},
 };
+
+/* A version number: 1..UINT32_MAX in decimal. */
+static long long
+version_parse(const char *s, size_t n)
+{
+	long long v = 0;
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= UINT32_MAX ? v : -1;
+}
+
+/* ?key=N naming a kept version (or, absent, `dflt`); 400/404 answered otherwise. */
+static const struct bwg_api_history_entry *
+version_arg(const struct bwg_api_state *st, const struct bwg_api_request *rq, const char *key,
+	    uint32_t dflt, struct bwg_api_response *rs)
+{
+	const struct bwg_api_arg *a = arg(rq, key);
+	long long v = a ? version_parse(a->value ? a->value : "", a->value ? a->value_len : 0)
+			: (long long)dflt;
+	if (v < 1) {
+		bwg_api_respond_error(rs, 400, "%s: give a version number from "
+				      "/api/v1/policy/history", key);
+		return NULL;
+	}
+	const struct bwg_api_history_entry *e = bwg_api_history_find(st->history, (uint32_t)v);
+	if (!e)
+		bwg_api_respond_error(rs, 404, "%s: version %lld is not kept (see "
+				      "/api/v1/policy/history)", key, v);
+	return e;
+}
+
+static void
+get_history(const struct bwg_api_state *st, const struct bwg_api_request *rq, int ep,
+	    struct bwg_api_response *rs)
+{
+	if (ep == EP_HISTORY) {
+		set_json(rs, 200, bwg_api_history_json(st->history));
+		return;
+	}
+	if (ep == EP_DIFF) {
+		const struct bwg_api_history_entry *a, *b;
+		if (!arg(rq, "from")) {
+			bwg_api_respond_error(rs, 400, "from: give a version number from "
+					      "/api/v1/policy/history");
+			return;
+		}
+		if (!(a = version_arg(st, rq, "from", 0, rs)) ||
+		    !(b = version_arg(st, rq, "to", st->history->current, rs)))
+			return;
+		set_json(rs, 200, bwg_api_policy_diff_json(a, b));
+		return;
+	}
+	size_t plen = strlen(endpoints[EP_HISTORY_ONE].path);
+	long long v = version_parse(rq->path + plen, rq->path_len - plen);
+	const struct bwg_api_history_entry *e =
+	    v > 0 ? bwg_api_history_find(st->history, (uint32_t)v) : NULL;
+	if (!e) {
+		bwg_api_respond_error(rs, 404, "no such version: /api/v1/policy/history lists "
+				      "the versions kept");
+		return;
+	}
+	set_json(rs, 200, bwg_api_history_entry_json(e, st->history->current));
+}
 
 /* Every query argument is one the endpoint takes: a filter it would ignore is refused. */
 static bool
@@ -494,6 +570,9 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]) && ep < 0; i++)
 		if (is(rq->path, rq->path_len, endpoints[i].path))
 			ep = (int)i;
+	size_t hl = strlen(endpoints[EP_HISTORY_ONE].path);
+	if (ep < 0 && rq->path_len > hl && memcmp(rq->path, endpoints[EP_HISTORY_ONE].path, hl) == 0)
+		ep = EP_HISTORY_ONE;
 	if (ep < 0) {
 		char clean[QUOTE_MAX * 4 + 1];
 		bwg_api_respond_error(
@@ -517,7 +596,27 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 		write_request(st, rq, BWG_API_WRITE_RELOAD, rs);
 		return;
 	}
-	if (!get || ep == EP_RELOAD) {
+	if (ep == EP_ROLLBACK && post) {
+		if (!keys_known(rq, endpoints[ep].keys, rs))
+			return;
+		if (!st->history) {
+			bwg_api_respond_error(rs, 404, "no policy history is kept (history.dir)");
+			return;
+		}
+		if (!arg(rq, "version")) {
+			bwg_api_respond_error(rs, 400, "version: give a version number from "
+					      "/api/v1/policy/history");
+			return;
+		}
+		const struct bwg_api_history_entry *e = version_arg(st, rq, "version", 0, rs);
+		if (!e)
+			return;
+		write_request(st, rq, BWG_API_WRITE_ROLLBACK, rs);
+		if (rs->write == BWG_API_WRITE_ROLLBACK)
+			rs->rollback = e->version;
+		return;
+	}
+	if (!get || ep == EP_RELOAD || ep == EP_ROLLBACK) {
 		char clean[64];
 		bwg_api_respond_error(
 		    rs, 405, "%s is not allowed here: use %s",
@@ -562,6 +661,16 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	case EP_METRICS:
 		get_metrics(st, rs);
 		return;
+	case EP_HISTORY:
+	case EP_HISTORY_ONE:
+	case EP_DIFF:
+		if (!st->history) {
+			bwg_api_respond_error(rs, 404, "no policy history is kept (history.dir)");
+			return;
+		}
+		get_history(st, rq, ep, rs);
+		return;
+	case EP_ROLLBACK:
 	case EP_RELOAD:
 		break;
 	}

@@ -160,7 +160,7 @@ test_ports_workers(void **state)
 	fill(&s);
 	assert_json(bwg_api_ports_json(&s),
 		    "[{\"driver\":\"net_null\",\"id\":0,\"link_up\":true,\"name\":\"net_null0\","
-		    "\"queues\":1,\"resets_sent\":0,\"role\":\"inside\",\"rx_bytes\":38000,"
+		    "\"queues\":1,\"resets_sent\":0,\"role\":\"inside\",\"rss\":false,\"rx_bytes\":38000,"
 		    "\"rx_errors\":0,\"rx_missed\":0,\"rx_nombuf\":0,\"rx_packets\":60,"
 		    "\"speed_mbps\":10000,\"tx_bytes\":26000,\"tx_errors\":0,\"tx_packets\":40}]");
 	json_t *w = bwg_api_workers_json(&s);

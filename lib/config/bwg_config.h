@@ -170,6 +170,8 @@ struct bwg_config {
 	uint32_t ipfix_active_timeout;       /* s between records of a long flow; 0: at its end only */
 	uint32_t ipfix_template_refresh;     /* s between templates resent over UDP */
 	uint64_t ipfix_tcp_queue;            /* bytes queued per TCP collector */
+	char *history_dir;     /* accepted policies, numbered (NULL: not kept) */
+	uint32_t history_keep; /* versions kept there */
 };
 
 /*

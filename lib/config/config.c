@@ -1260,6 +1260,7 @@ parse_live(struct ctx *x, json_t *root)
 					    "stall_timeout_ms", NULL};
 	static const char *const akeys[] = {"listen", "token_file", NULL};
 	static const char *const ekeys[] = {"file", NULL};
+	static const char *const hkeys[] = {"dir", "keep", NULL};
 	json_t *ports = json_object_get(root, "ports");
 	if (ports) {
 		if ((rc = want_object(x, "ports", ports)) ||
@@ -1307,6 +1308,19 @@ parse_live(struct ctx *x, json_t *root)
 	if (evf) {
 		c->events_file = resolve_path(x->dir, evf);
 		free(evf);
+	}
+	json_t *hist = json_object_get(root, "history");
+	char *hd = NULL;
+	if (hist && ((rc = want_object(x, "history", hist)) ||
+		     (rc = check_keys(x, "history", hist, hkeys)) ||
+		     (rc = get_string(x, hist, "history", "dir", &hd)) ||
+		     (rc = get_uint(x, hist, "history", "keep", &c->history_keep, 100, 2, 100000))))
+		return rc;
+	if (!hist)
+		c->history_keep = 100;
+	if (hd) {
+		c->history_dir = resolve_path(x->dir, hd);
+		free(hd);
 	}
 	return 0;
 }
@@ -1415,7 +1429,7 @@ parse_root(struct ctx *x, json_t *root)
 	static const char *const keys[] = {"timezone", "default_action", "lists_dir", "flows",
 					   "dpi", "dns", "behaviour", "packets", "units",
 					   "classes", "schedules", "rules", "ports", "workers",
-					   "api", "events", "ipfix", NULL};
+					   "api", "events", "ipfix", "history", NULL};
 	static const char *const actions[] = {"allow", "block", NULL};
 	struct bwg_config *c = x->c;
 	int rc, def;
@@ -1586,6 +1600,7 @@ bwg_config_free(struct bwg_config *c)
 	free(c->api_token_file);
 	free(c->events_file);
 	strlist_free(&c->ipfix_collectors);
+	free(c->history_dir);
 	json_decref(c->root);
 	free(c);
 }

@@ -342,7 +342,7 @@ test_top_level_faults(void **state)
 	cfg_fails(MIN(", 'shedule': {}"),
 		  NAME ": shedule: unknown key (expected one of: timezone, default_action, lists_dir, flows, "
 		       "dpi, dns, behaviour, packets, units, classes, schedules, rules, ports, "
-		       "workers, api, events, ipfix)");
+		       "workers, api, events, ipfix, history)");
 	cfg_fails("{'classes': {}, 'rules': []}", NAME ": default_action: is required");
 	cfg_fails("{'default_action': 'limit', 'classes': {}, 'rules': []}",
 		  NAME ": default_action: \"limit\" is not one of \"allow\", \"block\"");

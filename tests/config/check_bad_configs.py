@@ -167,9 +167,13 @@ CASES = [
     ("token too short", with_(["api"], {"token_file": "token-short"}),
      "{f}: api.token_file: {d}/token-short: the token must be one line of at least 16 "
      "printable ASCII characters without blanks", "live"),
-    ("events folder missing", with_(["events"], {"file": "no-such-folder/events.jsonl"}),
-     "{f}: events.file: {d}/no-such-folder/events.jsonl: its folder {d}/no-such-folder: No "
-     "such file or directory", "live"),
+    # A missing folder is made at start (as LogsDirectory= would); one under a file cannot be.
+    ("events folder under a file", with_(["events"], {"file": "token-short/events.jsonl"}),
+     "{f}: events.file: {d}/token-short/events.jsonl: its folder {d}/token-short: not a "
+     "folder", "live"),
+    ("history folder under a file", with_(["history"], {"dir": "token-short/history"}),
+     "{f}: history.dir: {d}/token-short/history: its folder {d}/token-short/history: Not a "
+     "directory", "live"),
     ("events file a FIFO", with_(["events"], {"file": "fifo.txt"}),
      "{f}: events.file: {d}/fifo.txt: not a regular file", "live"),
     ("collector not a URL", with_(["ipfix"], {"collectors": ["192.0.2.10:4739"]}),

@@ -50,7 +50,8 @@ def free_port(kind=socket.SOCK_STREAM):
 
 def write_config(src, tmp, name, mutate=None, **ports):
     """Copy the config at src into tmp with `ports` set, its list files still read from
-    beside src (lists_dir) and its events file in tmp (NAME.events.jsonl); let
+    beside src (lists_dir), its events file and policy history in tmp (NAME.events.jsonl,
+    NAME.history/); let
     mutate(cfg) adjust it. Returns the new path."""
     with open(src) as f:
         cfg = json.load(f)
@@ -59,7 +60,9 @@ def write_config(src, tmp, name, mutate=None, **ports):
     if ports:
         cfg["ports"] = dict(ports)
     # The shipped config logs to /var/log/bwgate: a test's gate logs into its own folder.
-    cfg["events"] = {"file": os.path.join(tmp, os.path.splitext(name)[0] + ".events.jsonl")}
+    stem = os.path.join(tmp, os.path.splitext(name)[0])
+    cfg["events"] = {"file": stem + ".events.jsonl"}
+    cfg["history"] = {"dir": stem + ".history", "keep": 100}
     if mutate:
         mutate(cfg)
     path = os.path.join(tmp, name)
