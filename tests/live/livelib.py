@@ -50,8 +50,8 @@ def free_port(kind=socket.SOCK_STREAM):
 
 def write_config(src, tmp, name, mutate=None, **ports):
     """Copy the config at src into tmp with `ports` set, its list files still read from
-    beside src (lists_dir), its events file and policy history in tmp (NAME.events.jsonl,
-    NAME.history/); let
+    beside src (lists_dir), its API on a free port with a token file, its events file
+    and policy history in tmp (NAME.token, NAME.events.jsonl, NAME.history/); let
     mutate(cfg) adjust it. Returns the new path."""
     with open(src) as f:
         cfg = json.load(f)
@@ -61,6 +61,11 @@ def write_config(src, tmp, name, mutate=None, **ports):
         cfg["ports"] = dict(ports)
     # The shipped config logs to /var/log/bwgate: a test's gate logs into its own folder.
     stem = os.path.join(tmp, os.path.splitext(name)[0])
+    # The shipped API listens on 8080 with /etc/bwgate/api.token: a test's gate on a free
+    # port with a token of its own.
+    with open(stem + ".token", "w") as f:
+        f.write("test-token-" + os.urandom(12).hex() + "\n")
+    cfg["api"] = {"listen": f"127.0.0.1:{free_port()}", "token_file": stem + ".token"}
     cfg["events"] = {"file": stem + ".events.jsonl"}
     cfg["history"] = {"dir": stem + ".history", "keep": 100}
     if mutate:
