@@ -76,7 +76,10 @@ bwg_history_load(struct bwg_api_history *h, const char *dir, uint32_t keep, char
 		 size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
-	h->dir = dir;
+	if (!(h->dir = strdup(dir))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	int rc = bwg_mkdir_p(dir, 0750);
 	if (rc < 0) {
 		snprintf(err, errlen, "history.dir: cannot make %s: %s", dir, strerror(-rc));
@@ -130,6 +133,7 @@ bwg_history_fini(struct bwg_api_history *h)
 	for (uint32_t i = 0; h->v && i < h->n; i++)
 		bwg_history_entry_free(h->v[i]);
 	free(h->v);
+	free((char *)h->dir);
 	memset(h, 0, sizeof(*h));
 }
 
