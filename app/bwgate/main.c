@@ -105,7 +105,8 @@ usage(FILE *f)
 		   "      --reload            ask the gate running CONFIG to re-read it (POST\n"
 		   "                          /api/v1/reload with api.token_file's token) and exit\n"
 		   "                          0 when the new policy is in force, 1 when the gate\n"
-		   "                          refused it or did not answer, 2 on a bad config\n"
+		   "                          refused it or did not answer, 2 when CONFIG names\n"
+		   "                          no usable api.listen and api.token_file\n"
 		   "      --reload-timeout S  how long --reload waits for the answer (default 60)\n");
 }
 
@@ -264,20 +265,42 @@ live_check(const struct bwg_config *c, char *err, size_t errlen)
 	return bwg_ipfix_check(c, err, errlen); /* the collectors' names resolve */
 }
 
-/* bwgate --reload: the running gate re-reads its config, or says why not. */
+/*
+ * bwgate --reload: the running gate re-reads its config, or says why not. Only the api
+ * section is read here (where to ask, with which token): whether the rest is a policy
+ * the gate accepts is the gate's to say, with the message it gives.
+ */
 static int
 reload_client(const struct options *o)
 {
 	char err[BWG_CONFIG_ERR_MAX + 256];
-	struct bwg_config *c;
-	if (bwg_config_load(&c, o->config, err, sizeof(err)) < 0) {
-		fprintf(stderr, "bwgate: %s\n", err);
-		return 2;
+	json_error_t je;
+	json_t *root = json_load_file(o->config, 0, &je);
+	if (!root) {
+		fprintf(stderr, "bwgate: reload refused: %s:%d:%d: %s\n", o->config, je.line,
+			je.column, je.text);
+		return 1;
 	}
+	json_t *api = json_object_get(root, "api");
+	const char *listen = json_string_value(json_object_get(api, "listen"));
+	const char *token = json_string_value(json_object_get(api, "token_file"));
+	char dir[PATH_MAX], token_path[PATH_MAX * 2];
+	snprintf(dir, sizeof(dir), "%s", o->config);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	if (token)
+		snprintf(token_path, sizeof(token_path), "%s%s%s", token[0] == '/' || !slash ? ""
+				 : dir, token[0] == '/' || !slash ? "" : "/", token);
+	struct bwg_config c = {
+	    .path = (char *)o->config,
+	    .api_listen = (char *)(listen ? listen : "127.0.0.1:8080"),
+	    .api_token_file = token ? token_path : NULL,
+	};
 	unsigned status;
-	int rc = bwg_client_request(c, "POST", "/api/v1/reload", o->reload_timeout, &status, err,
+	int rc = bwg_client_request(&c, "POST", "/api/v1/reload", o->reload_timeout, &status, err,
 				    sizeof(err));
-	bwg_config_free(c);
+	json_decref(root);
 	if (rc == -EINVAL) {
 		fprintf(stderr, "bwgate: --reload: %s\n", err);
 		return 2;
