@@ -189,12 +189,7 @@ def main():
         reopen(ck, api, proc, events)
 
         # Stop: exit 0, the final document conserves exactly.
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        _, out = livelib.stop_gate(proc)
         ck(proc.returncode == 0, "bwgate stops cleanly on SIGINT", f"exit {proc.returncode}")
         try:
             final = json.loads(out)

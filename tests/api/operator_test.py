@@ -96,13 +96,7 @@ def wait_up(api, proc, seconds=40):
 
 
 def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return proc.returncode, out
+    return livelib.stop_gate(proc, signal.SIGTERM)
 
 
 def q(path, **args):

@@ -6,6 +6,7 @@ lcore 0 is the control thread, lcore 1 the worker), with a file prefix of its ow
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -107,6 +108,18 @@ def run_bwgate(bwgate, prefix, vdevs, config, extra=(), timeout=120):
         except ValueError:
             pass
     return p.returncode, stats, p.stderr
+
+
+def stop_gate(proc, sig=signal.SIGINT, timeout=60):
+    """Stop a gate started with Popen(stdout=PIPE) by `sig`, killing it after `timeout`
+    seconds; returns (exit status, stdout)."""
+    proc.send_signal(sig)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return proc.returncode, out
 
 
 def frames(path):
