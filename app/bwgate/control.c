@@ -546,17 +546,20 @@ bwg_control_summary_print(struct bwg_control *ctl, uint64_t now_ns)
 	}
 	fprintf(stderr,
 		"bwgate: stats: rx %llu tx %llu dropped %llu (policy %llu, tx_full %llu) flows "
-		"%llu | %.3f Mpps rx, %.3f Mpps tx | rx_missed %llu rx_nombuf %llu\n",
+		"%llu | %.3f Mpps rx, %.3f Mpps tx, %.3f Mpps dropped | rx_missed %llu rx_nombuf "
+		"%llu\n",
 		(unsigned long long)rx, (unsigned long long)tx,
 		(unsigned long long)s->cnt[BWG_CNT_DROPPED_PACKETS],
 		(unsigned long long)(s->drops[BWG_DROP_POLICY_BLOCK] +
 				     s->drops[BWG_DROP_POLICY_LIMIT]),
 		(unsigned long long)s->drops[BWG_DROP_TX_FULL],
 		(unsigned long long)s->flows_active, (double)(rx - ctl->last_rx) / secs / 1e6,
-		(double)(tx - ctl->last_tx) / secs / 1e6, (unsigned long long)missed,
-		(unsigned long long)nombuf);
+		(double)(tx - ctl->last_tx) / secs / 1e6,
+		(double)(s->cnt[BWG_CNT_DROPPED_PACKETS] - ctl->last_dropped) / secs / 1e6,
+		(unsigned long long)missed, (unsigned long long)nombuf);
 	ctl->last_rx = rx;
 	ctl->last_tx = tx;
+	ctl->last_dropped = s->cnt[BWG_CNT_DROPPED_PACKETS];
 	ctl->last_ns = now_ns;
 }
 

@@ -79,7 +79,7 @@ struct bwg_control {
 	bool history_on;
 	struct bwg_api_history history;
 	/* summary line */
-	uint64_t last_rx, last_tx, last_ns;
+	uint64_t last_rx, last_tx, last_dropped, last_ns;
 	/* idle watch */
 	uint64_t idle_rx, idle_since_ns;
 };
