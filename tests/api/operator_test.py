@@ -7,7 +7,8 @@ bwgate runs on net_pcap (the generated mixed.pcap in a loop) -> net_null with it
 a free port, a token, an events file and a policy history of its own, under a stand-in
 for systemd's notification socket (NOTIFY_SOCKET, WATCHDOG_USEC). Checked, every step
 bounded in time:
-  - READY=1 once forwarding, WATCHDOG=1 pings while the workers move, STOPPING=1;
+  - READY=1 once forwarding, WATCHDOG=1 pings while the workers move and none while
+    one worker thread is stopped (ptrace, that thread alone), STOPPING=1;
   - /flows filters (unit, class, app, address, rule) and 400 for an unknown key or name;
   - /top gives offered, forwarded and dropped rates: a blocked app forwards nothing;
   - /metrics has the counters the docs tell operators to watch;
@@ -23,6 +24,7 @@ bounded in time:
   - exit codes: a device that is not there exits 1 (restartable), a bad config 2.
 """
 
+import ctypes
 import json
 import os
 import resource
@@ -101,6 +103,42 @@ def stop(proc):
 
 def q(path, **args):
     return path + "?" + urllib.parse.urlencode(args)
+
+
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT, WALL = 17, 0x4206, 0x4207, 0x40000000
+
+
+def stall_worker(ck, api, proc, notify):
+    """Stop one worker thread alone (ptrace): the watchdog pings stop while it stands
+    still, /healthz says so, and both come back once it runs again."""
+    task = f"/proc/{proc.pid}/task"
+    tids = [int(t) for t in os.listdir(task)
+            if open(f"{task}/{t}/comm").read().startswith("rte-worker")]
+    if not ck(len(tids) == 1, "one worker thread found",
+              str([open(f"{task}/{t}/comm").read().strip() for t in os.listdir(task)])):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    tid = tids[0]
+    if libc.ptrace(PTRACE_SEIZE, tid, None, None) != 0:
+        ck(True, f"worker stall skipped: ptrace not allowed here ({os.strerror(ctypes.get_errno())})")
+        return
+    libc.ptrace(PTRACE_INTERRUPT, tid, None, None)
+    os.waitpid(tid, WALL)
+    t0 = time.time()
+    try:
+        time.sleep(3.5)
+        st, h = api.json("/healthz")
+        pings = [t for t in notify.seen("WATCHDOG=1") if t0 + 1.6 < t < t0 + 3.5]
+        ck(not pings, "no watchdog ping while a worker stands still (systemd would restart "
+           "the gate)", f"{len(pings)} pings")
+        ck(st == 503 and h and h["workers_alive"] == 0, "/healthz: the worker is not alive",
+           json.dumps(h))
+    finally:
+        libc.ptrace(PTRACE_DETACH, tid, None, None)
+    t1 = time.time()
+    time.sleep(2.0)
+    ck([t for t in notify.seen("WATCHDOG=1") if t > t1], "pings again once the worker runs")
 
 
 def flows_checks(ck, api):
@@ -307,6 +345,7 @@ def run_main(ck, bwgate, config, mixed, tmp):
         ck(notify.seen("READY=1"), "READY=1 sent once forwarding", str(notify.messages[:3]))
         ck(len(notify.seen("WATCHDOG=1")) >= 2, "WATCHDOG=1 pings while the workers move",
            str(len(notify.seen("WATCHDOG=1"))))
+        stall_worker(ck, api, proc, notify)
         flows_checks(ck, api)
         live = top_and_metrics(ck, api)
         explain_checks(ck, api)
