@@ -46,8 +46,15 @@ bwg_control_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The API is on by default (127.0.0.1:8080); without an "api" section in the config, a
- * failure to listen is logged and the gate runs without it. */
+#define RETRY_NS 10000000000ull /* the API's port, the events file: tried again every 10 s */
+
+static void events_try_open(struct bwg_control *ctl, uint64_t now_ns);
+
+/*
+ * The API is on by default (127.0.0.1:8080). A failure to serve it (the port is taken,
+ * the token file went away since --check) does not stop the gate: forwarding matters
+ * more than the API. It is logged, and tried again every RETRY_NS until it works.
+ */
 static int
 api_start(struct bwg_control *ctl, char *err, size_t errlen)
 {
@@ -55,11 +62,18 @@ api_start(struct bwg_control *ctl, char *err, size_t errlen)
 	int rc = bwg_http_start(&ctl->http, c->api_listen, c->api_token_file, ctl->dpi, err, errlen);
 	if (rc < 0) {
 		bwg_http_stop(&ctl->http);
-		if (json_object_get(c->root, "api"))
+		if (rc == -ENOMEM)
 			return rc;
-		BWG_APP_LOG("%s: running without the HTTP API", err);
+		if (!ctl->api_retry_ns)
+			BWG_APP_LOG("%s: forwarding goes on without the HTTP API (no /healthz, no "
+				    "reload through it); trying again every %llu s", err,
+				    RETRY_NS / 1000000000ull);
+		ctl->api_retry_ns = bwg_control_now_ns() + RETRY_NS;
 		return 0;
 	}
+	if (ctl->api_retry_ns)
+		BWG_APP_LOG("HTTP API: serving at last");
+	ctl->api_retry_ns = 0;
 	ctl->http_on = true;
 	bwg_http_publish_policy(&ctl->http, ctl->policy);
 	if (ctl->history_on) {
@@ -220,14 +234,8 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 		return rc;
 	}
 	ctl->events_fd = -1;
-	if (c->events_file) {
-		char msg2[PATH_MAX + 128];
-		if ((rc = bwg_control_events_open(c->events_file, msg2, sizeof(msg2))) < 0) {
-			snprintf(err, errlen, "%s: %s", c->path, msg2);
-			return rc;
-		}
-		ctl->events_fd = rc;
-	}
+	if (c->events_file)
+		events_try_open(ctl, bwg_control_now_ns());
 	if ((rc = bwg_ipfix_create(&ctl->ipfix, c, NULL, 0, msg, sizeof(msg))) < 0) {
 		snprintf(err, errlen, "%s: %s", c->path, msg);
 		return rc;
@@ -251,8 +259,12 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 	ctl->last_ns = ctl->idle_since_ns = now;
 	for (uint32_t i = 0; i < n; i++)
 		ctl->watch[i].since_ns = now;
-	if (c->history_dir && (rc = history_start(ctl, err, errlen)) < 0)
-		return rc;
+	if (c->history_dir && (rc = history_start(ctl, err, errlen)) < 0) {
+		if (rc == -ENOMEM)
+			return rc;
+		/* Checked by --check; should it fail now, forwarding matters more. */
+		BWG_APP_LOG("%s: the policy history is off until bwgate restarts", err);
+	}
 	if ((rc = api_start(ctl, err, errlen)) < 0) {
 		if (rc == -ENOMEM)
 			snprintf(err, errlen, "out of memory");
@@ -362,6 +374,30 @@ bwg_control_events_open(const char *path, char *err, size_t errlen)
 #define EVENTS_FAIL_LOG_NS 60000000000ull /* a failing events file is logged once a minute */
 
 /*
+ * Open events.file (at start, and again every RETRY_NS while it cannot be). A file that
+ * cannot be opened does not stop the gate: its events are counted as failed, /healthz
+ * is not ok, and the log says so.
+ */
+static void
+events_try_open(struct bwg_control *ctl, uint64_t now_ns)
+{
+	char err[PATH_MAX + 128];
+	int fd = bwg_control_events_open(ctl->policy->conf->events_file, err, sizeof(err));
+	ctl->events_retry_ns = now_ns + RETRY_NS;
+	if (fd >= 0) {
+		ctl->events_fd = fd;
+		if (ctl->events_failing)
+			BWG_APP_LOG("events.file: %s: open again", ctl->policy->conf->events_file);
+		ctl->events_failing = false;
+		return;
+	}
+	if (!ctl->events_failing)
+		BWG_APP_LOG("%s (events are counted as failed and /healthz is not ok until it "
+			    "opens; trying again every %llu s)", err, RETRY_NS / 1000000000ull);
+	ctl->events_failing = true;
+}
+
+/*
  * Append buf (whole lines) to the events file. Lines count as written only once write()
  * took them whole: a line the file refused is counted as failed, never as written, and
  * the first failure (then one a minute) and the recovery reach the log.
@@ -459,6 +495,11 @@ bwg_control_events_drain(struct bwg_control *ctl)
 	bwg_ipfix_tick(ctl->ipfix);
 	if (!mem)
 		return;
+	if (ctl->events_fd < 0) {
+		uint64_t now = bwg_control_now_ns();
+		if (now >= ctl->events_retry_ns)
+			events_try_open(ctl, now);
+	}
 	if (fclose(mem) == 0 && lines)
 		events_write(ctl, buf, len, lines);
 	free(buf);
@@ -973,8 +1014,12 @@ bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns)
 {
 	if (ctl->n_retired)
 		retired_collect(ctl);
-	if (!ctl->http_on)
+	if (!ctl->http_on) {
+		char err[PATH_MAX + 128];
+		if (ctl->api_retry_ns && now_ns >= ctl->api_retry_ns)
+			api_start(ctl, err, sizeof(err));
 		return;
+	}
 	if (ctl->front < 0 || now_ns - ctl->snap_mono_ns >= BWG_CTL_SNAPSHOT_NS)
 		snapshot_publish(ctl, now_ns);
 	if (ctl->flows_asking)

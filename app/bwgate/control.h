@@ -46,7 +46,8 @@ struct bwg_control {
 	uint32_t stall_timeout_ms;
 	int events_fd;                /* events.file, O_APPEND; -1 without one or after a failed
 					 reopen */
-	bool events_failing;          /* the last write failed: /healthz is not ok */
+	bool events_failing;          /* the last write or open failed: /healthz is not ok */
+	uint64_t events_retry_ns;     /* when to try opening events.file again */
 	uint64_t events_failed_lines; /* events that reached no file (write failures) */
 	uint64_t events_fail_logged_ns; /* when a failure was last logged (rate limit) */
 	struct bwg_stats snap;        /* last aggregate */
@@ -62,6 +63,7 @@ struct bwg_control {
 	struct bwg_stats_slots class_slots, unit_slots;
 	/* HTTP API: snapshots published to its thread, requests answered here */
 	bool http_on;
+	uint64_t api_retry_ns; /* not serving: when to try again (0: no need) */
 	struct bwg_http http;
 	struct bwg_api_snapshot snaps[2];
 	int front;              /* snaps[front] is published; -1 before the first */

@@ -604,8 +604,9 @@ main(int argc, char **argv)
 	BWG_APP_LOG("forwarding %s <-> %s with policy %s", c->port_inside, c->port_outside,
 		    c->path);
 	/* Ready once the workers forward; the watchdog is fed from the control loop. */
-	bwg_service_notify("READY=1\nSTATUS=forwarding %s <-> %s, policy version %u",
-			   c->port_inside, c->port_outside, g.ctl.policy->version);
+	bwg_service_notify("READY=1\nSTATUS=forwarding %s <-> %s, policy version %u%s",
+			   c->port_inside, c->port_outside, g.ctl.policy->version,
+			   g.ctl.http_on ? "" : "; the HTTP API is not serving (see the log)");
 	if (bwg_service_watchdog_ns())
 		BWG_APP_LOG("systemd watchdog: %.1f s, fed while every worker's loop moves",
 			    (double)bwg_service_watchdog_ns() / 1e9);

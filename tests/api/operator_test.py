@@ -21,6 +21,8 @@ bounded in time:
     field names), nothing but JSON;
   - a second run whose events file hits a size limit: the failure reaches the log and
     /healthz, and events_written counts only lines the file holds;
+  - the API's port taken at start: the gate forwards anyway and serves the API once
+    the port is free;
   - exit codes: a device that is not there exits 1 (restartable), a bad config 2.
 """
 
@@ -423,6 +425,43 @@ def run_events_limit(ck, bwgate, config, mixed, tmp):
        log[-500:])
 
 
+def run_api_port_taken(ck, bwgate, config, mixed, tmp):
+    """The API's port is taken at start: the gate forwards anyway, and serves the API as
+    soon as the port is free (it tries every 10 s)."""
+    sub = os.path.join(tmp, "taken")
+    os.mkdir(sub)
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    port = holder.getsockname()[1]
+
+    def taken(cfg):
+        livelib.without_schedules(cfg)
+        cfg["api"]["listen"] = f"127.0.0.1:{port}"
+    cfg_path = livelib.write_config(config, sub, "gate.json", taken, inside="net_pcap0",
+                                    outside="net_null0")
+    prefix = f"bwg-op4-{os.getpid()}"
+    proc = start(bwgate, cfg_path, mixed, prefix, sub, extra=["--stats-interval", "1"])
+    api = Api(port)
+    try:
+        time.sleep(3)
+        log = open(os.path.join(sub, prefix + ".stderr")).read()
+        ck(proc.poll() is None and "forwarding goes on without the HTTP API" in log,
+           "the API's port taken: the gate forwards anyway, and says so", log[-400:])
+        holder.close()
+        deadline = time.time() + 15
+        st = None
+        while time.time() < deadline and st != 200:
+            st, _, _ = api.req("GET", "/healthz", timeout=2)
+            time.sleep(0.5)
+        ck(st == 200, "the API serves once its port is free")
+    finally:
+        holder.close()
+        rc, out = stop(proc)
+    ck(rc == 0 and livelib.conserves(json.loads(out)), "and stops cleanly", f"exit {rc}")
+
+
 def run_exit_codes(ck, bwgate, config, tmp):
     sub = os.path.join(tmp, "codes")
     os.mkdir(sub)
@@ -457,6 +496,7 @@ def main():
         mixed = os.path.join(fx, "mixed.pcap")
         run_main(ck, bwgate, config, mixed, tmp)
         run_events_limit(ck, bwgate, config, mixed, tmp)
+        run_api_port_taken(ck, bwgate, config, mixed, tmp)
         run_exit_codes(ck, bwgate, config, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
