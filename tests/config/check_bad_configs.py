@@ -236,7 +236,7 @@ def main():
                 print(("ok   " if ok else "FAIL ") + f"{what} ({label})" + detail)
     with tempfile.TemporaryDirectory() as tmp:
         default = os.path.join(config_dir, "..", "..", "config", "bwgate.json")
-        # The shipped config names /etc/bwgate/api.token, which the unit makes on first start:
+        # The shipped config names api.token beside it, which the unit makes on first start:
         # here the same config with a token of the test's own.
         with open(default) as f:
             shipped = json.load(f)

@@ -103,6 +103,9 @@ def main(argv):
               open(postinst).read(), "installing does not start the gate")
 
         conf = os.path.join(inst, "etc/bwgate/bwgate.json")
+        # The API's token beside the config, as the unit makes it on first start.
+        with open(os.path.join(inst, "etc/bwgate/api.token"), "w") as f:
+            f.write("package-test-token-0123456789\n")
         p = run([os.path.join(inst, "usr/bin/bwgate"), "--", "-c", conf, "--check"])
         sys.stdout.write(p.stdout + p.stderr)
         check(p.returncode == 0 and "valid" in p.stdout,
