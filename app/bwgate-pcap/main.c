@@ -215,8 +215,16 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 	const char **apps = calloc(bwg_dpi_app_count(w->dpi) + 1, sizeof(*apps));
 	if (!apps)
 		return -1;
+	struct bwg_stats_rule_name *rules = calloc(pol->n_rules + 1, sizeof(*rules));
+	if (!rules) {
+		free(apps);
+		return -1;
+	}
 	struct bwg_stats_names names;
 	bwg_setup_stats_names(&names, pol, w->dpi, apps);
+	names.rules = rules;
+	names.n_rules = bwg_setup_rule_names(pol, rules);
+	names.rules_version = pol->version;
 	const uint64_t *c = w->stats.cnt;
 	if (w->conf.behaviour)
 		w->stats.behaviour.active = bwg_behaviour_active(w->conf.behaviour, w->clock_ns);
@@ -237,6 +245,7 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 		json_object_set_new(doc, "ipfix", bwg_ipfix_stats_json(&is));
 	}
 	free(apps);
+	free(rules);
 	FILE *f = open_out(path);
 	int rc = -1;
 	if (f) {

@@ -710,6 +710,7 @@ snapshot_fill(struct bwg_control *ctl, struct bwg_api_snapshot *s, uint64_t now_
 	bwg_api_snapshot_names(s, classes, ctl->class_slots.n, units, ctl->unit_slots.n);
 	s->app_names = ctl->app_names;
 	s->policy_version = p->version;
+	s->n_rules = bwg_setup_rule_names(p, s->rule_names);
 	s->policy_loaded_at = p->loaded_at;
 	snprintf(s->policy_file, sizeof(s->policy_file), "%s", p->conf->path);
 	s->reloads_ok = ctl->reloads_ok;

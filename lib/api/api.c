@@ -167,6 +167,9 @@ bwg_api_stats_json(const struct bwg_api_snapshot *s)
 	    .n_units = s->n_units,
 	    .apps = (const char *const *)s->app_names,
 	    .n_apps = s->app_names ? s->cur.app_count : 0,
+	    .rules = s->rule_names,
+	    .n_rules = s->n_rules,
+	    .rules_version = s->policy_version,
 	};
 	json_t *doc = bwg_stats_json(&s->cur, &names, s->flow_capacity, bwg_api_ports_json(s),
 				     bwg_api_workers_json(s));

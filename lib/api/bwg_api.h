@@ -75,6 +75,9 @@ struct bwg_api_snapshot {
 	char unit_names[BWG_UNIT_SLOTS][BWG_NAME_MAX]; /* [0] = "" */
 	uint32_t n_units;
 	const char *const *app_names; /* [cur.app_count], static for the process */
+	/* the policy's rules (bwg_setup_rule_names), copied: rules[] counts are of it */
+	struct bwg_stats_rule_name rule_names[BWG_RULE_MAX + 1];
+	uint32_t n_rules;
 
 	struct bwg_api_port ports[BWG_API_PORTS];
 	uint32_t n_ports;

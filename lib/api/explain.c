@@ -300,6 +300,13 @@ bwg_api_explain_json(const struct bwg_policy *p, const struct bwg_dpi *dpi,
 	    rule == p->n_rules ? -1 : (int)rule, "timezone", p->conf->timezone, "at",
 	    (double)(at / 1000000) / 1e3, "at_local", when, "schedules_active", active,
 	    "policy_version", (json_int_t)p->version, "why", why);
+	if (doc) {
+		/* A monitor rule forwards: action is what it would have done. */
+		json_object_set_new(doc, "mode",
+				    json_string(r->conf->monitor ? "monitor" : "enforce"));
+		if (r->conf->monitor)
+			json_object_set_new(doc, "forwarded", json_true());
+	}
 	if (doc && r->action == BWG_ACTION_LIMIT)
 		json_object_set_new(
 		    doc, "limit",

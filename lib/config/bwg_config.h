@@ -102,6 +102,7 @@ struct bwg_conf_rule {
 	enum bwg_limit_scope scope;
 	bool reset;
 	bool log;
+	bool monitor; /* "mode": "monitor": counts and logs what it would do, forwards */
 };
 
 struct bwg_config {

@@ -1103,10 +1103,12 @@ static int
 parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uint32_t idx)
 {
 	static const char *const keys[] = {"name", "units", "classes", "apps", "hosts",
-					   "schedule", "action", "limit", "reset", "log", NULL};
+					   "schedule", "action", "limit", "reset", "log", "mode",
+					   NULL};
 	static const char *const actions[] = {"allow", "block", "limit", NULL};
+	static const char *const modes[] = {"enforce", "monitor", NULL};
 	struct bwg_config *c = x->c;
-	int rc, action;
+	int rc, action, mode;
 	if ((rc = want_object(x, p, o)) || (rc = check_keys(x, p, o, keys)))
 		return rc;
 	char pn[PATH_MAX_LEN];
@@ -1219,6 +1221,15 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 		char pr[PATH_MAX_LEN];
 		join(pr, p, "reset");
 		return fail(x, pr, "only applies to \"action\": \"block\"");
+	}
+	if ((rc = get_enum(x, o, p, "mode", &mode, 0, modes)))
+		return rc;
+	r->monitor = mode == 1;
+	if (r->monitor && r->action == BWG_ACTION_ALLOW) {
+		char pm[PATH_MAX_LEN];
+		join(pm, p, "mode");
+		return fail(x, pm, "\"monitor\" applies to block and limit rules (an allow rule "
+			    "holds nothing back)");
 	}
 	return 0;
 }

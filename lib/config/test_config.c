@@ -506,7 +506,7 @@ test_rule_faults(void **state)
 	(void)state;
 	cfg_fails(RULE("'shedule': 'office', 'action': 'block'"),
 		  NAME ": rules[0].shedule: unknown key (expected one of: name, units, classes, "
-		       "apps, hosts, schedule, action, limit, reset, log)");
+		       "apps, hosts, schedule, action, limit, reset, log, mode)");
 	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '2Mbs', 'scope': 'aggregate'}"),
 		  NAME ": rules[0].limit.rate: unknown unit \"Mbs\" (use bit, Kbit, Mbit, Gbit)");
 	cfg_fails(RULE("'classes': ['video'], 'action': 'block'"),
@@ -526,6 +526,11 @@ test_rule_faults(void **state)
 		  NAME ": rules[0].limit: only applies to \"action\": \"limit\"");
 	cfg_fails(RULE("'action': 'allow', 'reset': true"),
 		  NAME ": rules[0].reset: only applies to \"action\": \"block\"");
+	cfg_fails(RULE("'action': 'allow', 'mode': 'monitor'"),
+		  NAME ": rules[0].mode: \"monitor\" applies to block and limit rules (an allow "
+		       "rule holds nothing back)");
+	cfg_fails(RULE("'action': 'block', 'mode': 'watch'"),
+		  NAME ": rules[0].mode: \"watch\" is not one of \"enforce\", \"monitor\"");
 	cfg_fails(RULE("'action': 'block', 'reset': 'yes'"),
 		  NAME ": rules[0].reset: must be true or false, not a string");
 	cfg_fails(RULE("'action': 'deny'"),

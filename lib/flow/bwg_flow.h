@@ -45,6 +45,9 @@ enum bwg_flow_state {
 #define BWG_FLOW_BEH_DATA_C2S 0x04 /* the client sent payload while nDPI inspected */
 #define BWG_FLOW_BEH_DATA_S2C 0x08 /* the server did */
 #define BWG_FLOW_BEH_JUDGED 0x10   /* reported to the host table; its host's tag applies */
+/* life, as the policy knows the flow */
+#define BWG_FLOW_MONITOR 0x20      /* its rule is in "mode": "monitor": forwarded, counted */
+#define BWG_FLOW_RULE_COUNTED 0x40 /* counted in its rule's dropped_flows or would_*_flows */
 
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the

@@ -62,7 +62,8 @@ struct bwg_flow_view {
 	char host[80];
 	bool host_learned; /* host is the name learned from DNS for the server, not the flow's */
 	bool app_guessed;  /* nDPI named app by port (or not at all), not by a dissector */
-	uint8_t action;
+	uint8_t action;    /* the rule's: with monitor, what it would have done */
+	bool monitor;      /* the rule is in "mode": "monitor": the flow was forwarded */
 	char class_source[16]; /* bwg_class_source_names */
 	char class_match[160]; /* what matched, as bwg_classes_explain() puts it */
 	uint8_t end_reason;    /* enum bwg_flow_end */

@@ -138,6 +138,8 @@ bwg_log_flow_json(const struct bwg_flow_view *v)
 	json_object_set_new(o, "unit", json_string(v->unit));
 	json_object_set_new(o, "rule", json_string(v->rule));
 	json_object_set_new(o, "action", json_string(bwg_action_names[v->action]));
+	if (v->monitor)
+		json_object_set_new(o, "mode", json_string("monitor"));
 	json_object_set_new(o, "pkts_c2s", json_integer((json_int_t)v->pkts[0]));
 	json_object_set_new(o, "bytes_c2s", json_integer((json_int_t)v->bytes[0]));
 	json_object_set_new(o, "pkts_s2c", json_integer((json_int_t)v->pkts[1]));

@@ -99,6 +99,30 @@ struct bwg_obj_stats {
  * policy keep their counters until their slot is needed again.
  */
 #define BWG_CLASS_SLOTS (2 * BWG_CLASS_MAX)
+
+/*
+ * What each rule held back, by rule index (the default last). Rule indexes mean
+ * something only within one policy, so the counts belong to one policy version
+ * (rules_version): a worker starts them from zero when it adopts a new policy, and a
+ * sum adds only the workers' that count for the same version. Counted where a packet
+ * is dropped or a monitor rule lets one through, never on the path of a packet a rule
+ * simply forwards.
+ */
+struct bwg_rule_stats {
+	uint64_t dropped_packets;     /* in force: dropped by the rule (block, over a limit) */
+	uint64_t dropped_flows;       /* flows with at least one */
+	uint64_t would_block_packets; /* "mode": "monitor": what the block rule let through */
+	uint64_t would_block_flows;
+	uint64_t would_limit_packets; /* monitor: over the limit rule's rate, let through */
+	uint64_t would_limit_flows;
+};
+
+/* A rule as rules[] names it. */
+struct bwg_stats_rule_name {
+	char name[BWG_NAME_MAX];
+	uint8_t action; /* enum bwg_action */
+	bool monitor;
+};
 #define BWG_UNIT_SLOTS (2 * (BWG_UNIT_MAX + 1))
 
 struct bwg_stats {
@@ -113,6 +137,8 @@ struct bwg_stats {
 	uint64_t class_sources[BWG_SRC_MAX]; /* flows by the evidence that classed them */
 	struct bwg_dnsnames_counters dns;   /* what DNS answers taught the names cache */
 	struct bwg_behaviour_counters behaviour; /* what flows told the host behaviour table */
+	uint32_t rules_version;                  /* policy version rules[] count for */
+	struct bwg_rule_stats rules[BWG_RULE_MAX + 1];
 } __attribute__((aligned(64)));
 
 /* Names the JSON needs, taken from the policy and the DPI context at snapshot time. */
@@ -123,6 +149,9 @@ struct bwg_stats_names {
 	uint32_t n_units; /* including [0] = no unit */
 	const char *const *apps;
 	uint32_t n_apps;
+	const struct bwg_stats_rule_name *rules; /* [n_rules]: the rules, then "default" */
+	uint32_t n_rules;
+	uint32_t rules_version; /* the policy they are of: counts of another read as 0 */
 };
 
 /* Frames and bytes that left the gate: forwarded, less what the TX queue refused. */
@@ -190,13 +219,15 @@ int bwg_stats_init(struct bwg_stats *s, uint32_t app_count);
 void bwg_stats_fini(struct bwg_stats *s);
 /* Reset to zero (keeps the app array). */
 void bwg_stats_clear(struct bwg_stats *s);
-/* dst += src. Reads src without locking: call on the control thread. */
+/* dst += src. Reads src without locking: call on the control thread. Rule counters are
+ * added when src counts them for the same policy version as dst (a cleared dst takes
+ * src's). */
 void bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src);
 
 /*
  * Stats document (DESIGN.md's contract): totals, drops, malformed, flows
  * {active, created, expired, capacity}, counters, class_sources, dns, behaviour, classes[],
- * apps[], units[]. `ports` and `workers` are arrays the front-end builds (stolen
+ * apps[], units[], rules[]. `ports` and `workers` are arrays the front-end builds (stolen
  * references; NULL -> []).
  * Objects with no packets and no flows are left out of apps[]; classes[] and units[]
  * list every configured name. Pure function of its arguments.

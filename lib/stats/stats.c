@@ -95,6 +95,34 @@ bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 	dst->behaviour.evictions += src->behaviour.evictions;
 	dst->behaviour.busy += src->behaviour.busy;
 	dst->behaviour.active += src->behaviour.active;
+	if (!dst->rules_version)
+		dst->rules_version = src->rules_version;
+	if (src->rules_version != dst->rules_version)
+		return;
+	for (uint32_t i = 0; i <= BWG_RULE_MAX; i++) {
+		struct bwg_rule_stats *d = &dst->rules[i];
+		const struct bwg_rule_stats *r = &src->rules[i];
+		d->dropped_packets += r->dropped_packets;
+		d->dropped_flows += r->dropped_flows;
+		d->would_block_packets += r->would_block_packets;
+		d->would_block_flows += r->would_block_flows;
+		d->would_limit_packets += r->would_limit_packets;
+		d->would_limit_flows += r->would_limit_flows;
+	}
+}
+
+static json_t *
+rule_json(const struct bwg_stats_rule_name *n, const struct bwg_rule_stats *r)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", n->name,
+			 "action", n->action < BWG_ACTION_MAX ? bwg_action_names[n->action] : "",
+			 "mode", n->monitor ? "monitor" : "enforce", "dropped_packets",
+			 (json_int_t)r->dropped_packets, "dropped_flows",
+			 (json_int_t)r->dropped_flows, "would_block_packets",
+			 (json_int_t)r->would_block_packets, "would_block_flows",
+			 (json_int_t)r->would_block_flows, "would_limit_packets",
+			 (json_int_t)r->would_limit_packets, "would_limit_flows",
+			 (json_int_t)r->would_limit_flows);
 }
 
 static json_t *
@@ -182,6 +210,14 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 	for (uint32_t i = 0; i < names->n_units && i < BWG_UNIT_SLOTS; i++)
 		json_array_append_new(units, obj_json(i ? names->units[i] : "", &s->units[i]));
 	json_object_set_new(doc, "units", units);
+
+	json_t *rules = json_array();
+	static const struct bwg_rule_stats none;
+	bool counted = names->rules_version == s->rules_version;
+	for (uint32_t i = 0; i < names->n_rules && i <= BWG_RULE_MAX; i++)
+		json_array_append_new(rules, rule_json(&names->rules[i],
+						       counted ? &s->rules[i] : &none));
+	json_object_set_new(doc, "rules", rules);
 
 	json_object_set_new(doc, "ports", ports ? ports : json_array());
 	json_object_set_new(doc, "workers", workers ? workers : json_array());

@@ -53,7 +53,16 @@ fill(struct bwg_stats *s)
 	s->behaviour.tagged = 1;
 	s->behaviour.active = 1;
 	s->behaviour.busy = 4;
+	s->rules_version = 3;
+	s->rules[0] = (struct bwg_rule_stats){.dropped_packets = 6, .dropped_flows = 2};
+	s->rules[1] = (struct bwg_rule_stats){.would_limit_packets = 5, .would_limit_flows = 1};
 }
+
+static const struct bwg_stats_rule_name rule_names[] = {
+	{"no-p2p", BWG_ACTION_BLOCK, false},
+	{"web", BWG_ACTION_LIMIT, true},
+	{"default", BWG_ACTION_ALLOW, false},
+};
 
 static const char golden[] =
 	"{\"apps\":["
@@ -82,6 +91,10 @@ static const char golden[] =
 	"\"ipv6_bad_header\":0,\"l2_truncated\":0,\"l4_truncated\":1,\"tcp_bad_offset\":0,"
 	"\"tunnel_too_deep\":0},"
 	"\"ports\":[{\"name\":\"inside\"}],"
+	"\"rules\":["
+	"{\"action\":\"block\",\"dropped_flows\":2,\"dropped_packets\":6,\"mode\":\"enforce\",\"name\":\"no-p2p\",\"would_block_flows\":0,\"would_block_packets\":0,\"would_limit_flows\":0,\"would_limit_packets\":0},"
+	"{\"action\":\"limit\",\"dropped_flows\":0,\"dropped_packets\":0,\"mode\":\"monitor\",\"name\":\"web\",\"would_block_flows\":0,\"would_block_packets\":0,\"would_limit_flows\":1,\"would_limit_packets\":5},"
+	"{\"action\":\"allow\",\"dropped_flows\":0,\"dropped_packets\":0,\"mode\":\"enforce\",\"name\":\"default\",\"would_block_flows\":0,\"would_block_packets\":0,\"would_limit_flows\":0,\"would_limit_packets\":0}],"
 	"\"totals\":{\"dropped_bytes\":4000,\"dropped_packets\":10,\"rx_bytes\":64000,"
 	"\"rx_packets\":100,\"tx_bytes\":60000,\"tx_packets\":90},"
 	"\"units\":["
@@ -96,6 +109,9 @@ static const struct bwg_stats_names names = {
 	.n_units = 2,
 	.apps = app_names,
 	.n_apps = 3,
+	.rules = rule_names,
+	.n_rules = 3,
+	.rules_version = 3,
 };
 
 static void
@@ -166,6 +182,7 @@ test_add_and_clear(void **state)
 	bwg_stats_add(sum, b);
 	assert_int_equal(sum->cnt[BWG_CNT_RX_PACKETS], 200);
 	assert_int_equal(sum->cnt[BWG_CNT_RX_BYTES], 128000);
+	assert_int_equal(sum->rules[0].dropped_flows, 4);
 	assert_int_equal(sum->cnt[BWG_CNT_EVENTS_LOST], 5);
 	assert_int_equal(sum->drops[BWG_DROP_POLICY_BLOCK], 12);
 	assert_int_equal(sum->drops[BWG_DROP_TX_FULL], 4);
@@ -182,6 +199,9 @@ test_add_and_clear(void **state)
 	assert_int_equal(sum->behaviour.flows, 60);
 	assert_int_equal(sum->behaviour.tagged, 2);
 	assert_int_equal(sum->behaviour.busy, 8);
+	assert_int_equal(sum->rules_version, 3);
+	assert_int_equal(sum->rules[0].dropped_packets, 12);
+	assert_int_equal(sum->rules[1].would_limit_flows, 2);
 	/* Sources are untouched. */
 	assert_int_equal(a->cnt[BWG_CNT_RX_PACKETS], 100);
 
@@ -189,8 +209,12 @@ test_add_and_clear(void **state)
 	struct bwg_stats *small = aligned_alloc(64, sizeof(*small));
 	assert_int_equal(bwg_stats_init(small, 1), 0);
 	small->apps[0].packets = 1;
+	/* A worker still counting for another policy's rules adds nothing to them. */
+	small->rules_version = 4;
+	small->rules[0].dropped_packets = 1;
 	bwg_stats_add(sum, small);
 	assert_int_equal(sum->apps[0].packets, 81);
+	assert_int_equal(sum->rules[0].dropped_packets, 12);
 	bwg_stats_add(small, sum); /* and the reverse never writes past its array */
 	assert_int_equal(small->apps[0].packets, 82);
 

@@ -40,4 +40,10 @@ int bwg_setup_shared(const struct bwg_config *conf, struct bwg_dnsnames **names,
 void bwg_setup_stats_names(struct bwg_stats_names *names, const struct bwg_policy *policy,
 			   const struct bwg_dpi *dpi, const char **apps);
 
+/*
+ * The policy's rules as rules[] names them, the default last, into out (room for
+ * BWG_RULE_MAX + 1). Returns how many: policy->n_rules + 1.
+ */
+uint32_t bwg_setup_rule_names(const struct bwg_policy *policy, struct bwg_stats_rule_name *out);
+
 #endif

@@ -97,3 +97,15 @@ bwg_setup_stats_names(struct bwg_stats_names *names, const struct bwg_policy *p,
 	names->apps = apps;
 	names->n_apps = n;
 }
+
+uint32_t
+bwg_setup_rule_names(const struct bwg_policy *p, struct bwg_stats_rule_name *out)
+{
+	for (uint32_t i = 0; i <= p->n_rules; i++) {
+		const struct bwg_conf_rule *r = p->rules[i].conf;
+		snprintf(out[i].name, sizeof(out[i].name), "%s", r->name);
+		out[i].action = (uint8_t)p->rules[i].action;
+		out[i].monitor = r->monitor;
+	}
+	return p->n_rules + 1;
+}

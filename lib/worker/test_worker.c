@@ -422,6 +422,83 @@ assert_near(uint64_t got, uint64_t want, double tol, const char *what)
 			 (unsigned long long)got, (unsigned long long)want, tol * 100, err * 100);
 }
 
+/*
+ * A monitor rule forwards everything and counts, under its own name, exactly what the
+ * same rule in force drops: packets and flows, for a limit rule (its bucket runs as it
+ * would) and a block rule; its events and records say "monitor".
+ */
+static void
+monitor_run(bool monitor, uint64_t fwd[1][2], struct bwg_rule_stats *cap,
+	    struct bwg_rule_stats *guests)
+{
+	char conf[1024];
+	const char *mode = monitor ? ", 'mode': 'monitor'" : "";
+	snprintf(conf, sizeof(conf),
+		 "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		 " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		 " 'rules': [{'name': 'no-guests', 'units': ['guests'], 'action': 'block'%s},"
+		 "           {'name': 'cap', 'action': 'limit'%s,"
+		 "            'limit': {'rate': '1Mbit', 'scope': 'per_host'}}]}",
+		 mode, mode);
+	struct rig r;
+	make_worker(&r, conf, false);
+	static const char *const one[] = {"10.1.0.9"};
+	offer_udp(r.w, one, 1, 4000, 3, fwd);
+	struct frame f;
+	for (int i = 0; i < 3; i++) {
+		udp4(&f, "10.9.1.1", (uint16_t)(5000 + i), "203.0.113.1", 9000, 20);
+		uint8_t v = run1(r.w, &f, T0 + 10 * SEC + (uint64_t)i);
+		assert_int_equal(v, monitor ? BWG_VERDICT_FORWARD : BWG_DROP_POLICY_BLOCK);
+		v = run1(r.w, &f, T0 + 10 * SEC + 10 + (uint64_t)i);
+		assert_int_equal(v, monitor ? BWG_VERDICT_FORWARD : BWG_DROP_POLICY_BLOCK);
+	}
+	*cap = r.w->stats.rules[1];
+	*guests = r.w->stats.rules[0];
+	if (monitor) {
+		assert_int_equal(r.w->stats.cnt[BWG_CNT_DROPPED_PACKETS], 0);
+		/* The block event of a guest flow: action block, marked monitor. */
+		const struct bwg_event *e;
+		bool seen = false;
+		while ((e = bwg_event_ring_peek(&r.w->events))) {
+			if (e->type == BWG_EVENT_BLOCK) {
+				assert_true(e->flow.monitor);
+				assert_int_equal(e->flow.action, BWG_ACTION_BLOCK);
+				assert_int_equal(e->flow.dropped_pkts, 0);
+				seen = true;
+			}
+			bwg_event_ring_pop(&r.w->events);
+		}
+		assert_true(seen);
+	}
+	assert_conservation(r.w);
+	free_worker(&r);
+}
+
+static void
+test_monitor_counts_what_enforce_drops(void **state)
+{
+	(void)state;
+	uint64_t fwd_e[1][2] = {{0, 0}}, fwd_m[1][2] = {{0, 0}};
+	struct bwg_rule_stats cap_e, guests_e, cap_m, guests_m;
+	monitor_run(false, fwd_e, &cap_e, &guests_e);
+	monitor_run(true, fwd_m, &cap_m, &guests_m);
+	assert_true(cap_e.dropped_packets > 0);
+	assert_int_equal(cap_m.would_limit_packets, cap_e.dropped_packets);
+	assert_int_equal(cap_m.would_limit_flows, cap_e.dropped_flows);
+	assert_int_equal(cap_m.would_limit_flows, 1);
+	assert_int_equal(cap_m.dropped_packets, 0);
+	assert_int_equal(guests_e.dropped_packets, 6);
+	assert_int_equal(guests_e.dropped_flows, 3);
+	assert_int_equal(guests_m.would_block_packets, 6);
+	assert_int_equal(guests_m.would_block_flows, 3);
+	assert_int_equal(guests_m.dropped_packets, 0);
+	assert_int_equal(cap_e.would_limit_packets + guests_e.would_block_packets, 0);
+	/* Monitor forwarded everything offered: 3 s at 4 Mbit/s each way. */
+	assert_int_equal(fwd_m[0][0], fwd_m[0][1]);
+	assert_int_equal(fwd_m[0][0], 1500 * 1000);
+	assert_true(fwd_e[0][0] < fwd_m[0][0] / 3);
+}
+
 static void
 test_limit_aggregate(void **state)
 {
@@ -1559,6 +1636,7 @@ main(void)
 		cmocka_unit_test(test_dpi_reclaim),
 		cmocka_unit_test(test_host_flow_cap),
 		cmocka_unit_test(test_reset_throttle),
+		cmocka_unit_test(test_monitor_counts_what_enforce_drops),
 		cmocka_unit_test(test_fragments_reverse_order),
 		cmocka_unit_test(test_dns_names),
 	};

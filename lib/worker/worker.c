@@ -111,6 +111,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	w->parse_flags = c->sniff_ip ? BWG_PKT_SNIFF_IP : 0;
 	w->policy = policy;
 	w->gen = 1;
+	w->stats.rules_version = policy->version;
 	*out = w;
 	return 0;
 }
@@ -143,6 +144,10 @@ bwg_worker_set_policy(struct bwg_worker *w, const struct bwg_policy *policy)
 	w->policy = policy;
 	w->sched_next_ns = 0; /* re-evaluate schedules in the new zone */
 	w->gen++;
+	/* Rule indexes mean other rules now: their counts start again (bwg_rule_stats). */
+	w->stats.rules_version = 0;
+	memset(w->stats.rules, 0, sizeof(w->stats.rules));
+	w->stats.rules_version = policy->version;
 }
 
 /* ---- names and views ---------------------------------------------------------------- */
@@ -205,6 +210,9 @@ bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
 	v->host_learned = f->flags & BWG_FLOW_HOST_LEARNED;
 	v->app_guessed = f->flags & BWG_FLOW_GUESSED;
 	v->action = f->action;
+	v->monitor = f->life & BWG_FLOW_MONITOR;
+	if (v->monitor) /* forwarded: the record says what the rule would have done */
+		v->action = (uint8_t)p->rules[f->rule].action;
 	snprintf(v->class_source, sizeof(v->class_source), "%s",
 		 f->cls_src < BWG_SRC_MAX ? bwg_class_source_names[f->cls_src] : "default");
 	v->end_reason = BWG_END_NONE;
@@ -328,9 +336,15 @@ decide(struct bwg_worker *w, struct bwg_flow *f)
 					 flow_host(w, f), w->sched_mask);
 	const struct bwg_rule *r = &p->rules[rule];
 	meter_release(w, f);
+	if (rule != f->rule)
+		f->life &= (uint8_t)~BWG_FLOW_RULE_COUNTED;
 	f->rule = rule;
-	f->action = (uint8_t)r->action;
 	f->decision_gen = w->gen;
+	/* A monitor rule's flow is allowed; the packet path asks its rule what it would do
+	 * (monitor_packet), the meter of a limit rule included. */
+	f->action = (uint8_t)(r->conf->monitor ? BWG_ACTION_ALLOW : r->action);
+	f->life = (uint8_t)(r->conf->monitor ? f->life | BWG_FLOW_MONITOR
+					    : f->life & ~BWG_FLOW_MONITOR);
 	if (r->action == BWG_ACTION_LIMIT)
 		meter_bind(w, f, r->conf);
 	if (r->log)
@@ -975,6 +989,38 @@ flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
 	return f;
 }
 
+/*
+ * A packet of flow f under a monitor rule, forwarded: count what the rule in force would
+ * have done with it, exactly as process_one would have (a limit rule's bucket is taken
+ * from the same way, so would_limit_packets is what the limit would have dropped).
+ */
+static __attribute__((noinline)) void
+monitor_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
+{
+	struct bwg_rule_stats *rs = &w->stats.rules[f->rule];
+	bool first = !(f->life & BWG_FLOW_RULE_COUNTED);
+	if (w->policy->rules[f->rule].action == BWG_ACTION_LIMIT) {
+		if (bwg_meter_take(flow_meter(w, f, dir), w->clock_ns, len))
+			return;
+		rs->would_limit_packets++;
+		rs->would_limit_flows += first;
+	} else {
+		rs->would_block_packets++;
+		rs->would_block_flows += first;
+	}
+	f->life |= BWG_FLOW_RULE_COUNTED;
+}
+
+/* A packet of flow f its rule dropped (block, or over a limit). */
+static inline void
+rule_dropped(struct bwg_worker *w, struct bwg_flow *f)
+{
+	struct bwg_rule_stats *rs = &w->stats.rules[f->rule];
+	rs->dropped_packets++;
+	rs->dropped_flows += !(f->life & BWG_FLOW_RULE_COUNTED);
+	f->life |= BWG_FLOW_RULE_COUNTED;
+}
+
 /* A reset pair for blocked flow f: at most one per flow per interval, and as many per
  * second as the worker's bucket holds, so the gate never answers a flood in kind. */
 static __attribute__((noinline)) bool
@@ -1089,6 +1135,8 @@ account:
 	uint8_t v = verdict_table[f->action][conforms];
 	if (res != BWG_PKT_OK && w->malformed_drop)
 		v = BWG_DROP_MALFORMED;
+	else if (unlikely(f->life & BWG_FLOW_MONITOR))
+		monitor_packet(w, f, dir, len);
 
 	uint16_t app = f->app ? f->app : f->app_master;
 	const struct bwg_policy *pol = w->policy; /* counters by name: slots, not ids */
@@ -1106,6 +1154,8 @@ account:
 	if (v == BWG_VERDICT_FORWARD)
 		return forward(w, len);
 	f->dropped_pkts++;
+	if (v == BWG_DROP_POLICY_BLOCK || v == BWG_DROP_POLICY_LIMIT)
+		rule_dropped(w, f);
 	v = drop(w, (enum bwg_drop)v, len);
 	if (v == BWG_DROP_POLICY_BLOCK && f->proto == 6 && !(p->tcp_flags & BWG_TCP_RST) &&
 	    p->frag == BWG_FRAG_NONE && w->policy->rules[f->rule].conf->reset && reset_due(w, f))

@@ -56,7 +56,12 @@ CASES = [
      '{f}: rules[1].limit.rate: unknown unit "Mbs" (use bit, Kbit, Mbit, Gbit)'),
     ("misspelt key", with_(["rules", 1, "shedule"], "workhours"),
      "{f}: rules[1].shedule: unknown key (expected one of: name, units, classes, apps, "
-     "hosts, schedule, action, limit, reset, log)"),
+     "hosts, schedule, action, limit, reset, log, mode)"),
+    ("monitor on allow", with_(["rules", 0, "mode"], "monitor").replace('"block"', '"allow"'),
+     '{f}: rules[0].mode: "monitor" applies to block and limit rules (an allow rule holds '
+     'nothing back)'),
+    ("unknown mode", with_(["rules", 1, "mode"], "dry-run"),
+     '{f}: rules[1].mode: "dry-run" is not one of "enforce", "monitor"'),
     ("missing default action", with_(["default_action"], DELETE),
      "{f}: default_action: is required"),
     ("undefined class", with_(["rules", 0, "classes"], ["p2p", "video"]),
