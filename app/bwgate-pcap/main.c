@@ -3,7 +3,8 @@
  * bwgate-pcap: replay capture files through the gate's pipeline, offline.
  *
  *   bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]
- *               [--events EVENTS.jsonl] [-w OUT.pcap] [--ipfix URL]... [--check] IN.pcap...
+ *               [--events EVENTS.jsonl] [-w OUT.pcap] [--replies OUT.pcap] [--ipfix URL]...
+ *               [--check] IN.pcap...
  *
  * One thread plays both roles: it feeds frames to a worker (the packet's capture time
  * is the clock) and, between bursts, does what the appliance's control thread does —
@@ -44,6 +45,8 @@ struct out {
 	pcap_dumper_t *dump;
 	int dump_linktype;
 	const char *dump_path;
+	pcap_t *rdead;           /* --replies: the frames the gate sends of its own */
+	pcap_dumper_t *replies;
 	struct bwg_ipfix *ipfix;
 };
 
@@ -51,10 +54,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]\n"
-		   "                   [--events EVENTS.jsonl] [-w OUT.pcap] [--ipfix URL]...\n"
-		   "                   [--check] IN.pcap...\n"
+		   "                   [--events EVENTS.jsonl] [-w OUT.pcap] [--replies OUT.pcap]\n"
+		   "                   [--ipfix URL]... [--check] IN.pcap...\n"
 		   "Replays captures (pcap or pcapng; Ethernet, Linux cooked, raw IP, BSD null)\n"
 		   "through bwgate's pipeline and reports what the policy did.\n"
+		   "  --replies F  write the frames the gate would send of its own (TCP resets,\n"
+		   "               block notice pages; Ethernet inputs) to F\n"
 		   "  --ipfix URL  also export the flow records to an IPFIX collector,\n"
 		   "               udp://HOST:PORT or tcp://HOST:PORT (up to %d)\n",
 		BWG_COLLECTORS_MAX);
@@ -135,6 +140,35 @@ open_dump(struct out *o, int dlt, const char *in)
 	return 0;
 }
 
+/*
+ * What the appliance sends of its own for a frame with verdict v (Ethernet only): for a
+ * reset, a RST back toward the frame's sender and one on toward its receiver; for a
+ * notice, the rule's page back to the client and a RST on to the server. Written in
+ * that order with the frame's time, as datapath.c builds them.
+ */
+static void
+replies_write(struct bwg_worker *w, struct out *o, const struct pcap_pkthdr *h,
+	      const u_char *data, uint8_t v)
+{
+	struct bwg_tcp_seg s;
+	if (!o->replies || w->conf.link != BWG_LINK_ETHER ||
+	    !(v & (BWG_VERDICT_RESET | BWG_VERDICT_NOTICE)) ||
+	    !bwg_pkt_tcp_seg(&s, data, h->caplen) || (s.flags & BWG_TCP_RST))
+		return;
+	const struct bwg_notice *page =
+		v & BWG_VERDICT_NOTICE ? bwg_worker_notice(w, data, h->caplen) : NULL;
+	uint8_t buf[2048];
+	for (int back = 1; back >= 0; back--) {
+		uint32_t n = page && back ? bwg_pkt_tcp_answer(&s, (const uint8_t *)page->text,
+							       page->len, buf, sizeof(buf))
+					  : bwg_pkt_tcp_reset(&s, back, buf, sizeof(buf));
+		if (!n)
+			continue;
+		struct pcap_pkthdr rh = {.ts = h->ts, .caplen = n, .len = n};
+		pcap_dump((u_char *)o->replies, &rh, buf);
+	}
+}
+
 /* Replay one capture. Returns 0, or -1 when it could not be read at all. */
 static int
 replay(struct bwg_worker *w, const char *path, struct out *o, json_t *ports)
@@ -179,6 +213,8 @@ replay(struct bwg_worker *w, const char *path, struct out *o, json_t *ports)
 			fwd++;
 			if (o->dump)
 				pcap_dump((u_char *)o->dump, h, data);
+		} else {
+			replies_write(w, o, h, data, verdict);
 		}
 		if (rx % HOUSEKEEPING_EVERY == 0) {
 			bwg_worker_housekeeping(w, 0);
@@ -266,9 +302,11 @@ main(int argc, char **argv)
 		{"stats", required_argument, NULL, 's'},  {"events", required_argument, NULL, 'e'},
 		{"write", required_argument, NULL, 'w'},  {"check", no_argument, NULL, 'C'},
 		{"ipfix", required_argument, NULL, 'x'},  {"help", no_argument, NULL, 'h'},
+		{"replies", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config = NULL, *flows = NULL, *stats = NULL, *events = NULL, *wpath = NULL;
+	const char *config = NULL, *flows = NULL, *stats = NULL, *events = NULL, *wpath = NULL,
+		   *rpath = NULL;
 	const char *collectors[BWG_COLLECTORS_MAX];
 	uint32_t n_collectors = 0;
 	int check = 0, opt;
@@ -279,6 +317,7 @@ main(int argc, char **argv)
 		case 's': stats = optarg; break;
 		case 'e': events = optarg; break;
 		case 'w': wpath = optarg; break;
+		case 'r': rpath = optarg; break;
 		case 'C': check = 1; break;
 		case 'x':
 			if (n_collectors == BWG_COLLECTORS_MAX) {
@@ -353,6 +392,16 @@ main(int argc, char **argv)
 	o.events = open_out(events);
 	if ((flows && !o.flows) || (events && !o.events))
 		status = 1;
+	if (rpath) {
+		o.rdead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,
+							       PCAP_TSTAMP_PRECISION_NANO);
+		o.replies = o.rdead ? pcap_dump_open(o.rdead, rpath) : NULL;
+		if (!o.replies) {
+			fprintf(stderr, "bwgate-pcap: %s: %s\n", rpath,
+				o.rdead ? pcap_geterr(o.rdead) : "cannot create");
+			status = 1;
+		}
+	}
 	if (n_collectors && bwg_ipfix_create(&o.ipfix, pol->conf, collectors, n_collectors, err,
 					     sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate-pcap: %s\n", err);
@@ -389,6 +438,10 @@ main(int argc, char **argv)
 		pcap_dump_close(o.dump);
 	if (o.dead)
 		pcap_close(o.dead);
+	if (o.replies)
+		pcap_dump_close(o.replies);
+	if (o.rdead)
+		pcap_close(o.rdead);
 	bwg_ipfix_destroy(o.ipfix);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);

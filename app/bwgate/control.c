@@ -665,6 +665,7 @@ snapshot_fill(struct bwg_control *ctl, struct bwg_api_snapshot *s, uint64_t now_
 		aw->pipeline_packets = LOAD(pipeline_packets);
 		aw->resets_sent = LOAD(resets_sent[0]) + LOAD(resets_sent[1]);
 		aw->resets_failed = LOAD(resets_failed);
+		aw->notices_sent = LOAD(notices_sent);
 		aw->multiseg_linearized = LOAD(multiseg);
 		aw->multiseg_cut = LOAD(multiseg_cut);
 #undef LOAD

@@ -123,157 +123,101 @@ tx_drain(struct bwg_dp_lcore *lc)
 		rte_eth_tx_buffer_flush(lc->txq[r].port, lc->txq[r].queue, lc->txq[r].buf);
 }
 
-/* ---- TCP resets ----------------------------------------------------------------------- */
+/* ---- TCP resets and block notices ----------------------------------------------------- */
 
-/* The headers of a plain Ethernet [VLAN...] IPv4/IPv6 TCP frame. */
-struct tcp_view {
-	const uint8_t *frame;
-	uint16_t l2_len; /* bytes before the IP header, tags included */
-	uint8_t family;
-	const struct rte_tcp_hdr *tcp;
-	uint32_t seg_len; /* sequence space the segment used: payload, SYN, FIN */
-};
+/* Room for one frame of the gate's own: headers and a notice page (BWG_NOTICE_MAX). */
+#define REPLY_FRAME_MAX 2048
 
-/*
- * The pipeline's own parser finds the headers; a reset is built only where its L2
- * header can be copied as it is (Ethernet and VLAN tags right before IP: not MPLS, not
- * PPPoE, whose length field would be wrong), with no tunnel, fragment or IPv6
- * extension header in the way.
- */
-static bool
-tcp_view_parse(struct tcp_view *v, const uint8_t *f, uint32_t len)
-{
-	struct bwg_pkt p;
-	if (bwg_pkt_parse(&p, f, len, len, BWG_LINK_ETHER, 0) != BWG_PKT_OK ||
-	    p.proto != IPPROTO_TCP || p.tunnels || p.frag != BWG_FRAG_NONE || p.cut)
-		return false;
-	uint32_t l2 = (uint32_t)(p.l3 - f);
-	uint16_t type = (uint16_t)(p.l3[-2] << 8 | p.l3[-1]);
-	if (l2 < RTE_ETHER_HDR_LEN ||
-	    type != (p.family == 4 ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6) ||
-	    (p.family == 6 && p.l4_off != sizeof(struct rte_ipv6_hdr)))
-		return false;
-	v->frame = f;
-	v->l2_len = (uint16_t)l2;
-	v->family = p.family;
-	v->tcp = (const void *)(p.l3 + p.l4_off);
-	v->seg_len = p.l4_payload + !!(p.tcp_flags & BWG_TCP_SYN) + !!(p.tcp_flags & BWG_TCP_FIN);
-	return true;
-}
-
-/*
- * A RST for one end of the connection v's frame belongs to. Toward the sender (`back`):
- * addresses swapped, sequence number taken from the frame's acknowledgment (RFC 793's
- * reset generation), acknowledging the frame. Toward the receiver, which never saw the
- * frame: the frame's own sequence number, which is what that end expects next.
- */
+/* A copy of the frame buf[len] in a fresh mbuf, or NULL (len 0: nothing was built). */
 static struct rte_mbuf *
-reset_build(struct rte_mempool *mp, const struct tcp_view *v, bool back)
+reply_mbuf(struct rte_mempool *mp, const uint8_t *buf, uint32_t len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
-	if (!m)
-		return NULL;
-	uint16_t len = (uint16_t)(v->l2_len + (v->family == 4 ? sizeof(struct rte_ipv4_hdr)
-							       : sizeof(struct rte_ipv6_hdr)) +
-				  sizeof(struct rte_tcp_hdr));
-	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, len);
+	struct rte_mbuf *m = len ? rte_pktmbuf_alloc(mp) : NULL;
+	uint8_t *d = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len) : NULL;
 	if (!d) {
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	memcpy(d, v->frame, v->l2_len);
-	if (back) {
-		memcpy(d, v->frame + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
-		memcpy(d + RTE_ETHER_ADDR_LEN, v->frame, RTE_ETHER_ADDR_LEN);
-	}
-	const uint8_t *ip_in = v->frame + v->l2_len;
-	uint8_t *ip_out = d + v->l2_len;
-	struct rte_tcp_hdr *tcp;
-	if (v->family == 4) {
-		const struct rte_ipv4_hdr *in = (const void *)ip_in;
-		struct rte_ipv4_hdr *ip = (void *)ip_out;
-		memset(ip, 0, sizeof(*ip));
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*tcp));
-		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_TCP;
-		ip->src_addr = back ? in->dst_addr : in->src_addr;
-		ip->dst_addr = back ? in->src_addr : in->dst_addr;
-		tcp = (void *)(ip + 1);
-	} else {
-		const struct rte_ipv6_hdr *in = (const void *)ip_in;
-		struct rte_ipv6_hdr *ip = (void *)ip_out;
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip->payload_len = rte_cpu_to_be_16(sizeof(*tcp));
-		ip->proto = IPPROTO_TCP;
-		ip->hop_limits = 64;
-		memcpy(ip->src_addr, back ? in->dst_addr : in->src_addr, 16);
-		memcpy(ip->dst_addr, back ? in->src_addr : in->dst_addr, 16);
-		tcp = (void *)(ip + 1);
-	}
-	const struct rte_tcp_hdr *t = v->tcp;
-	bool had_ack = t->tcp_flags & RTE_TCP_ACK_FLAG;
-	memset(tcp, 0, sizeof(*tcp));
-	tcp->src_port = back ? t->dst_port : t->src_port;
-	tcp->dst_port = back ? t->src_port : t->dst_port;
-	tcp->data_off = (sizeof(*tcp) / 4) << 4;
-	if (back) {
-		tcp->sent_seq = had_ack ? t->recv_ack : 0;
-		tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(t->sent_seq) + v->seg_len);
-		tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
-	} else {
-		tcp->sent_seq = t->sent_seq;
-		tcp->recv_ack = had_ack ? t->recv_ack : 0;
-		tcp->tcp_flags = (uint8_t)(RTE_TCP_RST_FLAG | (had_ack ? RTE_TCP_ACK_FLAG : 0));
-	}
-	if (v->family == 4) {
-		struct rte_ipv4_hdr *ip = (void *)ip_out;
-		tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-	} else {
-		tcp->cksum = rte_ipv6_udptcp_cksum((const struct rte_ipv6_hdr *)ip_out, tcp);
-	}
+	memcpy(d, buf, len);
 	return m;
+}
+
+static struct rte_mbuf *
+reset_build(struct rte_mempool *mp, const struct bwg_tcp_seg *s, bool back)
+{
+	uint8_t buf[128];
+	return reply_mbuf(mp, buf, bwg_pkt_tcp_reset(s, back, buf, sizeof(buf)));
+}
+
+static struct rte_mbuf *
+notice_build(struct rte_mempool *mp, const struct bwg_tcp_seg *s, const struct bwg_notice *n)
+{
+	uint8_t buf[REPLY_FRAME_MAX];
+	return reply_mbuf(mp, buf, bwg_pkt_tcp_answer(s, (const uint8_t *)n->text, n->len, buf,
+						      sizeof(buf)));
 }
 
 struct reset_batch {
 	struct rte_mbuf *m[BWG_PORT_ROLE_MAX][BWG_BURST];
+	bool notice[BWG_PORT_ROLE_MAX][BWG_BURST]; /* a notice page, not a RST */
 	uint16_t n[BWG_PORT_ROLE_MAX];
 };
 
-/* Queue RSTs for the frame m that came in on `side`: one back out of that port toward
- * its sender, one out of the peer port toward its receiver. */
 static void
-reset_queue(struct bwg_dp_lcore *lc, struct reset_batch *b, int side, const struct rte_mbuf *m,
-	    uint64_t *failed)
+batch_add(struct reset_batch *b, int r, struct rte_mbuf *m, bool notice, uint64_t *failed)
 {
-	struct tcp_view v;
-	if (!tcp_view_parse(&v, rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m))) {
+	if (!m) {
 		(*failed)++;
 		return;
 	}
-	if (v.tcp->tcp_flags & RTE_TCP_RST_FLAG)
+	b->notice[r][b->n[r]] = notice;
+	b->m[r][b->n[r]++] = m;
+}
+
+/*
+ * Queue the gate's answer to the frame m that came in on `side`: RSTs, one back out of
+ * that port toward its sender and one out of the peer port toward its receiver; or,
+ * for a block notice (the worker says which page), the page back toward the sender
+ * (the client of a plain-HTTP request) and a RST toward the receiver (its server).
+ */
+static void
+reset_queue(struct bwg_dp_lcore *lc, struct reset_batch *b, int side, const struct rte_mbuf *m,
+	    bool notice, uint64_t *failed)
+{
+	struct bwg_tcp_seg s;
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	if (!bwg_pkt_tcp_seg(&s, frame, rte_pktmbuf_data_len(m))) {
+		(*failed)++;
+		return;
+	}
+	if (s.flags & BWG_TCP_RST)
 		return; /* never answer a reset */
+	const struct bwg_notice *page =
+		notice ? bwg_worker_notice(lc->w, frame, rte_pktmbuf_data_len(m)) : NULL;
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
-		struct rte_mbuf *rst = reset_build(lc->pool, &v, r == side);
-		if (!rst)
-			(*failed)++;
+		bool back = r == side;
+		if (page && back)
+			batch_add(b, r, notice_build(lc->pool, &s, page), true, failed);
 		else
-			b->m[r][b->n[r]++] = rst;
+			batch_add(b, r, reset_build(lc->pool, &s, back), false, failed);
 	}
 }
 
 static void
 reset_send(struct bwg_dp_lcore *lc, struct reset_batch *b, uint64_t sent[BWG_PORT_ROLE_MAX],
-	   uint64_t *failed)
+	   uint64_t *notices, uint64_t *failed)
 {
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
 		uint16_t n = b->n[r];
 		if (n == 0)
 			continue;
 		uint16_t ok = rte_eth_tx_burst(lc->port[r], lc->queue, b->m[r], n);
-		sent[r] += ok;
+		for (uint16_t i = 0; i < ok; i++) {
+			if (b->notice[r][i])
+				(*notices)++;
+			else
+				sent[r]++;
+		}
 		*failed += n - ok;
 		for (uint16_t i = ok; i < n; i++)
 			rte_pktmbuf_free(b->m[r][i]);
@@ -285,7 +229,7 @@ reset_send(struct bwg_dp_lcore *lc, struct reset_batch *b, uint64_t sent[BWG_POR
 
 struct loop_counters {
 	uint64_t loops, busy_loops, cycles, packets, resets_sent[BWG_PORT_ROLE_MAX],
-		resets_failed, multiseg, multiseg_cut;
+		resets_failed, notices_sent, multiseg, multiseg_cut;
 };
 
 static void
@@ -299,6 +243,7 @@ publish(struct bwg_dp_lcore *lc, const struct loop_counters *c)
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++)
 		atomic_store_explicit(&p->resets_sent[r], c->resets_sent[r], memory_order_relaxed);
 	atomic_store_explicit(&p->resets_failed, c->resets_failed, memory_order_relaxed);
+	atomic_store_explicit(&p->notices_sent, c->notices_sent, memory_order_relaxed);
 	atomic_store_explicit(&p->multiseg, c->multiseg, memory_order_relaxed);
 	atomic_store_explicit(&p->multiseg_cut, c->multiseg_cut, memory_order_relaxed);
 }
@@ -434,11 +379,12 @@ burst_run(struct bwg_dp_lcore *lc, int side, struct rte_mbuf **pkts, uint16_t n,
 			rte_eth_tx_buffer(peer->port, peer->queue, peer->buf, pkts[i]);
 			continue;
 		}
-		if (verdict[i] & BWG_VERDICT_RESET)
-			reset_queue(lc, rb, side, pkts[i], &c->resets_failed);
+		if (verdict[i] & (BWG_VERDICT_RESET | BWG_VERDICT_NOTICE))
+			reset_queue(lc, rb, side, pkts[i], verdict[i] & BWG_VERDICT_NOTICE,
+				    &c->resets_failed);
 		rte_pktmbuf_free(pkts[i]);
 	}
-	reset_send(lc, rb, c->resets_sent, &c->resets_failed);
+	reset_send(lc, rb, c->resets_sent, &c->notices_sent, &c->resets_failed);
 }
 
 int

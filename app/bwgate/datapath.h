@@ -42,6 +42,7 @@ struct bwg_dp_counters {
 	_Atomic uint64_t pipeline_packets;
 	_Atomic uint64_t resets_sent[BWG_PORT_ROLE_MAX]; /* TCP RSTs sent, by port */
 	_Atomic uint64_t resets_failed;   /* RSTs not sent: no mbuf, not TCP/IP, TX full */
+	_Atomic uint64_t notices_sent;    /* block notice pages sent toward clients */
 	_Atomic uint64_t multiseg;        /* chained mbufs linearized */
 	_Atomic uint64_t multiseg_cut;    /* chained mbufs too long to linearize (first
 					   * segment inspected, whole frame forwarded) */

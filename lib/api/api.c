@@ -144,6 +144,7 @@ bwg_api_workers_json(const struct bwg_api_snapshot *s)
 								  : 0.0));
 		json_object_set_new(o, "resets_sent", json_integer((json_int_t)w->resets_sent));
 		json_object_set_new(o, "resets_failed", json_integer((json_int_t)w->resets_failed));
+		json_object_set_new(o, "notices_sent", json_integer((json_int_t)w->notices_sent));
 		json_object_set_new(o, "multiseg_linearized",
 				    json_integer((json_int_t)w->multiseg_linearized));
 		json_object_set_new(o, "multiseg_cut", json_integer((json_int_t)w->multiseg_cut));

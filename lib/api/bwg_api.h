@@ -58,6 +58,7 @@ struct bwg_api_worker {
 	uint64_t loops_prev, busy_prev; /* at the previous snapshot */
 	uint64_t pipeline_cycles, pipeline_packets;
 	uint64_t resets_sent, resets_failed;	  /* RSTs this worker sent, and could not */
+	uint64_t notices_sent;                    /* block notice pages it sent */
 	uint64_t multiseg_linearized, multiseg_cut; /* chained mbufs */
 };
 

@@ -27,6 +27,7 @@
 #define BWG_UNIT_MAX 255 /* not counting "no unit" */
 #define BWG_RULE_MAX 1024
 #define BWG_SCHEDULE_MAX 32
+#define BWG_NOTICE_CONTACT_MAX 200 /* bytes of notice.contact */
 
 enum bwg_action {
 	BWG_ACTION_ALLOW,
@@ -103,6 +104,7 @@ struct bwg_conf_rule {
 	bool reset;
 	bool log;
 	bool monitor; /* "mode": "monitor": counts and logs what it would do, forwards */
+	bool notice;  /* block: answer a plain-HTTP request with a 403 page (bwg_policy.h) */
 };
 
 struct bwg_config {
@@ -171,6 +173,7 @@ struct bwg_config {
 	uint32_t ipfix_active_timeout;       /* s between records of a long flow; 0: at its end only */
 	uint32_t ipfix_template_refresh;     /* s between templates resent over UDP */
 	uint64_t ipfix_tcp_queue;            /* bytes queued per TCP collector */
+	char *notice_contact;  /* notice.contact: whom block pages tell users to ask */
 	char *history_dir;     /* accepted policies, numbered (NULL: not kept) */
 	uint32_t history_keep; /* versions kept there */
 };

@@ -1104,7 +1104,7 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 {
 	static const char *const keys[] = {"name", "units", "classes", "apps", "hosts",
 					   "schedule", "action", "limit", "reset", "log", "mode",
-					   NULL};
+					   "notice", NULL};
 	static const char *const actions[] = {"allow", "block", "limit", NULL};
 	static const char *const modes[] = {"enforce", "monitor", NULL};
 	struct bwg_config *c = x->c;
@@ -1215,8 +1215,14 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 		return fail(x, pl, "only applies to \"action\": \"limit\"");
 	}
 	if ((rc = get_bool(x, o, p, "reset", &r->reset, false)) ||
-	    (rc = get_bool(x, o, p, "log", &r->log, false)))
+	    (rc = get_bool(x, o, p, "log", &r->log, false)) ||
+	    (rc = get_bool(x, o, p, "notice", &r->notice, false)))
 		return rc;
+	if (r->notice && r->action != BWG_ACTION_BLOCK) {
+		char pn2[PATH_MAX_LEN];
+		join(pn2, p, "notice");
+		return fail(x, pn2, "only applies to \"action\": \"block\"");
+	}
 	if (r->reset && r->action != BWG_ACTION_BLOCK) {
 		char pr[PATH_MAX_LEN];
 		join(pr, p, "reset");
@@ -1434,13 +1440,45 @@ check_bursts(struct ctx *x)
 	return 0;
 }
 
+/* "notice": {"contact"}: whom a block notice page tells users to ask. */
+static int
+parse_notice(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"contact", NULL};
+	struct bwg_config *c = x->c;
+	int rc;
+	if (o && ((rc = want_object(x, "notice", o)) || (rc = check_keys(x, "notice", o, keys)) ||
+		  (rc = get_string(x, o, "notice", "contact", &c->notice_contact))))
+		return rc;
+	if (c->notice_contact) {
+		size_t n = strlen(c->notice_contact);
+		if (n > BWG_NOTICE_CONTACT_MAX)
+			return fail(x, "notice.contact", "%zu bytes: at most %d (the page must fit "
+				    "in one frame)", n, BWG_NOTICE_CONTACT_MAX);
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)c->notice_contact[i] < 0x20 ||
+			    c->notice_contact[i] == 0x7f)
+				return fail(x, "notice.contact", "holds a control character at "
+					    "byte %zu", i);
+	}
+	for (uint32_t i = 0; i < c->n_rules; i++) {
+		if (c->rules[i].notice && !c->notice_contact) {
+			char p[PATH_MAX_LEN];
+			snprintf(p, sizeof(p), "rules[%u].notice", i);
+			return fail(x, p, "needs \"notice\": {\"contact\": ...} at the top level "
+				    "(the page tells users whom to ask)");
+		}
+	}
+	return 0;
+}
+
 static int
 parse_root(struct ctx *x, json_t *root)
 {
 	static const char *const keys[] = {"timezone", "default_action", "lists_dir", "flows",
 					   "dpi", "dns", "behaviour", "packets", "units",
 					   "classes", "schedules", "rules", "ports", "workers",
-					   "api", "events", "ipfix", "history", NULL};
+					   "api", "events", "ipfix", "history", "notice", NULL};
 	static const char *const actions[] = {"allow", "block", NULL};
 	struct bwg_config *c = x->c;
 	int rc, def;
@@ -1475,6 +1513,7 @@ parse_root(struct ctx *x, json_t *root)
 	    (rc = parse_classes(x, json_object_get(root, "classes"))) ||
 	    (rc = parse_schedules(x, json_object_get(root, "schedules"))) ||
 	    (rc = parse_rules(x, json_object_get(root, "rules"))) ||
+	    (rc = parse_notice(x, json_object_get(root, "notice"))) ||
 	    (rc = parse_live(x, root)) ||
 	    (rc = parse_ipfix(x, json_object_get(root, "ipfix"))))
 		return rc;
@@ -1612,6 +1651,7 @@ bwg_config_free(struct bwg_config *c)
 	free(c->events_file);
 	strlist_free(&c->ipfix_collectors);
 	free(c->history_dir);
+	free(c->notice_contact);
 	json_decref(c->root);
 	free(c);
 }

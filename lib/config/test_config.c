@@ -342,7 +342,7 @@ test_top_level_faults(void **state)
 	cfg_fails(MIN(", 'shedule': {}"),
 		  NAME ": shedule: unknown key (expected one of: timezone, default_action, lists_dir, flows, "
 		       "dpi, dns, behaviour, packets, units, classes, schedules, rules, ports, "
-		       "workers, api, events, ipfix, history)");
+		       "workers, api, events, ipfix, history, notice)");
 	cfg_fails("{'classes': {}, 'rules': []}", NAME ": default_action: is required");
 	cfg_fails("{'default_action': 'limit', 'classes': {}, 'rules': []}",
 		  NAME ": default_action: \"limit\" is not one of \"allow\", \"block\"");
@@ -506,7 +506,7 @@ test_rule_faults(void **state)
 	(void)state;
 	cfg_fails(RULE("'shedule': 'office', 'action': 'block'"),
 		  NAME ": rules[0].shedule: unknown key (expected one of: name, units, classes, "
-		       "apps, hosts, schedule, action, limit, reset, log, mode)");
+		       "apps, hosts, schedule, action, limit, reset, log, mode, notice)");
 	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '2Mbs', 'scope': 'aggregate'}"),
 		  NAME ": rules[0].limit.rate: unknown unit \"Mbs\" (use bit, Kbit, Mbit, Gbit)");
 	cfg_fails(RULE("'classes': ['video'], 'action': 'block'"),
@@ -529,6 +529,15 @@ test_rule_faults(void **state)
 	cfg_fails(RULE("'action': 'allow', 'mode': 'monitor'"),
 		  NAME ": rules[0].mode: \"monitor\" applies to block and limit rules (an allow "
 		       "rule holds nothing back)");
+	cfg_fails(RULE("'action': 'allow', 'notice': true"),
+		  NAME ": rules[0].notice: only applies to \"action\": \"block\"");
+	cfg_fails(RULE("'action': 'block', 'notice': true"),
+		  NAME ": rules[0].notice: needs \"notice\": {\"contact\": ...} at the top level "
+		       "(the page tells users whom to ask)");
+	cfg_fails(MIN(", 'notice': {'contact': 'a\\tb'}"),
+		  NAME ": notice.contact: holds a control character at byte 1");
+	cfg_fails(MIN(", 'notice': {'email': 'x'}"),
+		  NAME ": notice.email: unknown key (expected one of: contact)");
 	cfg_fails(RULE("'action': 'block', 'mode': 'watch'"),
 		  NAME ": rules[0].mode: \"watch\" is not one of \"enforce\", \"monitor\"");
 	cfg_fails(RULE("'action': 'block', 'reset': 'yes'"),

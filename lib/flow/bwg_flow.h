@@ -48,6 +48,7 @@ enum bwg_flow_state {
 /* life, as the policy knows the flow */
 #define BWG_FLOW_MONITOR 0x20      /* its rule is in "mode": "monitor": forwarded, counted */
 #define BWG_FLOW_RULE_COUNTED 0x40 /* counted in its rule's dropped_flows or would_*_flows */
+#define BWG_FLOW_NOTICE_SENT 0x80  /* its rule's notice page was asked for */
 
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the

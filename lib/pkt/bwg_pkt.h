@@ -11,6 +11,7 @@
  * the caller counts.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Link types of the frames handed to the parser (pcap front-end maps DLTs to these). */
@@ -102,5 +103,39 @@ struct bwg_pkt {
  */
 enum bwg_pkt_result bwg_pkt_parse(struct bwg_pkt *p, const uint8_t *frame, uint32_t caplen,
 				  uint32_t wire_len, enum bwg_link link, unsigned flags);
+
+/*
+ * Frames the gate sends of its own (reply.c): built from a dropped frame `s` describes,
+ * into out[cap]. Worker threads and the offline tool; no heap.
+ */
+struct bwg_tcp_seg {
+	const uint8_t *frame;
+	uint16_t l2_len; /* bytes before the IP header, tags included */
+	uint8_t family;
+	uint8_t flags; /* TCP flags */
+	const uint8_t *ip;
+	const uint8_t *tcp;
+	uint32_t seq, ack;  /* host byte order */
+	uint32_t seg_len;   /* sequence space the segment used: payload, SYN, FIN */
+	const uint8_t *payload;
+	uint16_t payload_len;
+};
+
+/* Whether frame is a plain Ethernet [VLAN...] IPv4/IPv6 TCP frame a reply can be built
+ * from (no MPLS, PPPoE, tunnel, fragment or IPv6 extension header); fills *s. */
+bool bwg_pkt_tcp_seg(struct bwg_tcp_seg *s, const uint8_t *frame, uint32_t len);
+
+/* A RST for one end: toward s's sender (`back`: seq = its ack, acking the frame) or
+ * toward its receiver (the frame's own seq). Returns the frame's length, 0 if cap is
+ * too small. */
+uint32_t bwg_pkt_tcp_reset(const struct bwg_tcp_seg *s, bool back, uint8_t *out, uint32_t cap);
+
+/* n bytes toward s's sender as its peer would send them (seq = s's ack, ack = s's end),
+ * with PSH and FIN. Returns the frame's length, 0 if cap is too small. */
+uint32_t bwg_pkt_tcp_answer(const struct bwg_tcp_seg *s, const uint8_t *data, uint32_t n,
+			    uint8_t *out, uint32_t cap);
+
+/* Whether a TCP payload starts an HTTP/1 request (a method, then a space). */
+bool bwg_pkt_http_request(const uint8_t *payload, uint32_t n);
 
 #endif

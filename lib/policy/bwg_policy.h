@@ -28,6 +28,13 @@ struct bwg_prefix {
 	uint8_t addr[16];
 };
 
+/* A block rule's notice: the whole HTTP answer (status line, headers, page). */
+#define BWG_NOTICE_MAX 1440
+struct bwg_notice {
+	char *text; /* NULL: the rule has no notice */
+	uint32_t len;
+};
+
 struct bwg_rule {
 	const struct bwg_conf_rule *conf; /* names, limit parameters */
 	uint64_t units[4];                /* bitmap of unit ids, when match_units */
@@ -39,6 +46,7 @@ struct bwg_rule {
 	bool match_units, match_classes, match_hosts;
 	enum bwg_action action;
 	bool log;
+	struct bwg_notice notice; /* owned */
 };
 
 /* From `from` (Unix seconds) on, local time is UTC + offset seconds. */

@@ -69,6 +69,118 @@ compile_units(struct bwg_policy *p)
 	return bwg_prefixes_build(c, &p->prefixes, &p->n_prefixes);
 }
 
+/* Append s to b (cap bytes, NUL-terminated) with HTML's special characters escaped. */
+static void
+html_append(char *b, size_t cap, const char *s)
+{
+	size_t n = strlen(b);
+	for (; *s && n + 7 < cap; s++) {
+		const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
+			      : *s == '"' ? "&quot;" : NULL;
+		if (e)
+			n += (size_t)snprintf(b + n, cap - n, "%s", e);
+		else
+			b[n++] = *s;
+	}
+	b[n] = 0;
+}
+
+/* Why a rule blocks, as the notice page says it: what it matches on. */
+static void
+notice_reason(const struct bwg_policy *p, const struct bwg_conf_rule *cr, char *b, size_t cap)
+{
+	const struct bwg_config *c = p->conf;
+	const char *what = "policy";
+	const struct bwg_strlist *list = NULL;
+	char names[160] = "";
+	if (cr->has_classes) {
+		what = "class";
+		for (uint32_t k = 0; k < c->n_classes; k++)
+			if (cr->classes & (1u << k))
+				snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+					 names[0] ? ", " : "", c->classes[k].name);
+	} else if (cr->apps.n) {
+		what = "app", list = &cr->apps;
+	} else if (cr->hosts.n) {
+		what = "host", list = &cr->hosts;
+	} else if (cr->n_units) {
+		what = "unit";
+		for (uint32_t i = 0; i < cr->n_units; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+				 i ? ", " : "", c->units[cr->units[i] - 1].name);
+	}
+	for (uint32_t i = 0; list && i < list->n; i++)
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 i ? ", " : "", list->v[i]);
+	snprintf(b, cap, "%s%s", what, names[0] ? ": " : "");
+	html_append(b, cap, names);
+}
+
+/*
+ * The HTTP answer a block rule with `notice` sends to a plain-HTTP request: 403, the
+ * rule, why, and whom to ask, in Chinese and English. It must fit one frame of
+ * ports.mtu (IPv6 and TCP headers taken off): a page split over segments would need
+ * the client's acknowledgments, which the gate never waits for.
+ */
+static int
+notice_build(struct bwg_policy *p, struct bwg_rule *r, const char *where, char *err,
+	     size_t errlen)
+{
+	const struct bwg_conf_rule *cr = r->conf;
+	char rule[3 * BWG_NAME_MAX * 2] = "", reason[400], contact[BWG_NOTICE_CONTACT_MAX * 6 + 8] = "";
+	html_append(rule, sizeof(rule), cr->name);
+	notice_reason(p, cr, reason, sizeof(reason));
+	html_append(contact, sizeof(contact), p->conf->notice_contact);
+	char body[BWG_NOTICE_MAX];
+	int nb = snprintf(body, sizeof(body),
+			  "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+			  "<title>\xe8\xae\xbf\xe9\x97\xae\xe5\xb7\xb2\xe8\xa2\xab\xe9\x98\xbb"
+			  "\xe6\xad\xa2 / Access blocked</title></head><body>\n"
+			  /* 访问已被阻止 */
+			  "<h1>\xe8\xae\xbf\xe9\x97\xae\xe5\xb7\xb2\xe8\xa2\xab\xe9\x98\xbb"
+			  "\xe6\xad\xa2</h1>\n"
+			  /* 根据本单位互联网使用规定，此访问已被阻止。 */
+			  "<p>\xe6\xa0\xb9\xe6\x8d\xae\xe6\x9c\xac\xe5\x8d\x95\xe4\xbd\x8d"
+			  "\xe4\xba\x92\xe8\x81\x94\xe7\xbd\x91\xe4\xbd\xbf\xe7\x94\xa8"
+			  "\xe8\xa7\x84\xe5\xae\x9a\xef\xbc\x8c\xe6\xad\xa4\xe8\xae\xbf"
+			  "\xe9\x97\xae\xe5\xb7\xb2\xe8\xa2\xab\xe9\x98\xbb\xe6\xad\xa2"
+			  "\xe3\x80\x82</p>\n"
+			  /* 规则： 原因： 如有疑问，请联系： */
+			  "<p>\xe8\xa7\x84\xe5\x88\x99\xef\xbc\x9a%s<br>"
+			  "\xe5\x8e\x9f\xe5\x9b\xa0\xef\xbc\x9a%s<br>"
+			  "\xe5\xa6\x82\xe6\x9c\x89\xe7\x96\x91\xe9\x97\xae\xef\xbc\x8c"
+			  "\xe8\xaf\xb7\xe8\x81\x94\xe7\xb3\xbb\xef\xbc\x9a%s</p>\n<hr>\n"
+			  "<h1>Access blocked</h1>\n"
+			  "<p>This site is blocked under the internet use policy.</p>\n"
+			  "<p>Rule: %s<br>Reason: %s<br>Questions: %s</p>\n</body></html>\n",
+			  rule, reason, contact, rule, reason, contact);
+	char *text = malloc(BWG_NOTICE_MAX);
+	if (!text)
+		return -ENOMEM;
+	int n = nb < 0 || (size_t)nb >= sizeof(body)
+			? -1
+			: snprintf(text, BWG_NOTICE_MAX,
+				   "HTTP/1.1 403 Forbidden\r\n"
+				   "Content-Type: text/html; charset=utf-8\r\n"
+				   "Content-Length: %d\r\n"
+				   "Cache-Control: no-store\r\n"
+				   "Connection: close\r\n\r\n%s",
+				   nb, body);
+	uint32_t room = p->conf->mtu > 60 ? p->conf->mtu - 60 : 0; /* IPv6 + TCP headers */
+	if (room > BWG_NOTICE_MAX - 1)
+		room = BWG_NOTICE_MAX - 1;
+	if (n < 0 || (uint32_t)n > room) {
+		free(text);
+		snprintf(err, errlen, "%s: %s: the notice page would not fit one frame of "
+			 "ports.mtu %u (%u bytes at most): shorten notice.contact or the rule's "
+			 "name", p->conf->path, where, p->conf->mtu, room);
+		return -EINVAL;
+	}
+	r->notice.text = text;
+	r->notice.len = (uint32_t)n;
+	return 0;
+}
+
 static int
 compile_rule(struct bwg_policy *p, struct bwg_rule *r, const struct bwg_conf_rule *cr,
 	     const struct bwg_dpi *dpi, char *err, size_t errlen)
@@ -105,6 +217,11 @@ compile_rule(struct bwg_policy *p, struct bwg_rule *r, const struct bwg_conf_rul
 		for (uint32_t i = 0; i < cr->hosts.n; i++)
 			if (bwg_hostset_add(&r->hosts, cr->hosts.v[i], 1, NULL) == -ENOMEM)
 				return -ENOMEM;
+	}
+	if (cr->notice) {
+		char where[32];
+		snprintf(where, sizeof(where), "rules[%u].notice", (uint32_t)(r - p->rules));
+		return notice_build(p, r, where, err, errlen);
 	}
 	return 0;
 }
@@ -316,6 +433,7 @@ bwg_policy_free(struct bwg_policy *p)
 		uint32_t n = p->conf ? p->conf->n_rules + 1 : 0;
 		for (uint32_t i = 0; i < n; i++) {
 			free(p->rules[i].apps);
+			free(p->rules[i].notice.text);
 			bwg_hostset_fini(&p->rules[i].hosts);
 		}
 	}

@@ -38,6 +38,11 @@
  * at most one per flow per packets.reset_interval, and packets.reset_rate per second per
  * worker (counter resets_throttled counts the rest). */
 #define BWG_VERDICT_RESET 0x80
+/* OR'ed onto BWG_DROP_POLICY_BLOCK instead of BWG_VERDICT_RESET when the rule has a
+ * notice and the frame is its flow's first plain-HTTP request: the front-end sends the
+ * rule's page (bwg_worker_notice) back to the client and a RST on to the server. Once
+ * per flow, within the same budget as reset pairs. */
+#define BWG_VERDICT_NOTICE 0x40
 /* Unit of flow's reset clock (bwg_flow.rst_tick): 2^26 ns, about 67 ms. */
 #define BWG_RESET_TICK_SHIFT 26
 
@@ -173,6 +178,13 @@ void bwg_worker_set_policy(struct bwg_worker *w, const struct bwg_policy *policy
  * their records. Returns how many are still active.
  */
 uint32_t bwg_worker_flush(struct bwg_worker *w, uint32_t budget);
+
+/*
+ * The notice page for a frame the last burst gave BWG_VERDICT_NOTICE (an Ethernet
+ * frame), from its flow's rule; NULL if it has none. Valid until the policy changes.
+ */
+const struct bwg_notice *bwg_worker_notice(struct bwg_worker *w, const uint8_t *frame,
+					   uint32_t len);
 
 /* Fill a view of f (names resolved) for records and the API. */
 void bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,

@@ -1021,9 +1021,10 @@ rule_dropped(struct bwg_worker *w, struct bwg_flow *f)
 	f->life |= BWG_FLOW_RULE_COUNTED;
 }
 
-/* A reset pair for blocked flow f: at most one per flow per interval, and as many per
- * second as the worker's bucket holds, so the gate never answers a flood in kind. */
-static __attribute__((noinline)) bool
+/* A reset pair (or a notice) for blocked flow f: at most one per flow per interval, and
+ * as many per second as the worker's bucket holds, so the gate never answers a flood in
+ * kind. */
+static bool
 reset_due(struct bwg_worker *w, struct bwg_flow *f)
 {
 	uint16_t now = (uint16_t)(w->clock_ns >> BWG_RESET_TICK_SHIFT);
@@ -1035,8 +1036,45 @@ reset_due(struct bwg_worker *w, struct bwg_flow *f)
 	}
 	f->life |= BWG_FLOW_RESET_SENT;
 	f->rst_tick = now;
-	w->stats.cnt[BWG_CNT_RESETS]++;
 	return true;
+}
+
+/*
+ * What the gate sends of its own for TCP frame p of flow f, which its block rule drops:
+ * the rule's notice page for the client's first plain-HTTP request (never for TLS or
+ * anything else: no interception), else a reset pair with `reset`. Returns the verdict
+ * flag, or 0.
+ */
+static __attribute__((noinline)) uint8_t
+block_answer(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int dir)
+{
+	const struct bwg_rule *r = &w->policy->rules[f->rule];
+	if (r->notice.text && dir == 0 && !(f->life & BWG_FLOW_NOTICE_SENT) && p->l4_payload &&
+	    !p->cut &&
+	    bwg_pkt_http_request(p->l3 + p->l3_len - p->l4_payload, p->l4_payload) &&
+	    reset_due(w, f)) {
+		f->life |= BWG_FLOW_NOTICE_SENT;
+		w->stats.cnt[BWG_CNT_NOTICES]++;
+		return BWG_VERDICT_NOTICE;
+	}
+	if (r->conf->reset && reset_due(w, f)) {
+		w->stats.cnt[BWG_CNT_RESETS]++;
+		return BWG_VERDICT_RESET;
+	}
+	return 0;
+}
+
+const struct bwg_notice *
+bwg_worker_notice(struct bwg_worker *w, const uint8_t *frame, uint32_t len)
+{
+	struct bwg_pkt p;
+	int dir;
+	if (bwg_pkt_parse(&p, frame, len, len, BWG_LINK_ETHER, w->parse_flags) != BWG_PKT_OK)
+		return NULL;
+	const struct bwg_flow *f = bwg_flow_lookup(&w->flows, &p, bwg_flow_hash(&p), &dir);
+	if (!f || f->rule > w->policy->n_rules || !w->policy->rules[f->rule].notice.text)
+		return NULL;
+	return &w->policy->rules[f->rule].notice;
 }
 
 static uint8_t
@@ -1158,8 +1196,8 @@ account:
 		rule_dropped(w, f);
 	v = drop(w, (enum bwg_drop)v, len);
 	if (v == BWG_DROP_POLICY_BLOCK && f->proto == 6 && !(p->tcp_flags & BWG_TCP_RST) &&
-	    p->frag == BWG_FRAG_NONE && w->policy->rules[f->rule].conf->reset && reset_due(w, f))
-		v |= BWG_VERDICT_RESET;
+	    p->frag == BWG_FRAG_NONE)
+		v |= block_answer(w, f, p, dir);
 	return v;
 }
 

@@ -56,7 +56,14 @@ CASES = [
      '{f}: rules[1].limit.rate: unknown unit "Mbs" (use bit, Kbit, Mbit, Gbit)'),
     ("misspelt key", with_(["rules", 1, "shedule"], "workhours"),
      "{f}: rules[1].shedule: unknown key (expected one of: name, units, classes, apps, "
-     "hosts, schedule, action, limit, reset, log, mode)"),
+     "hosts, schedule, action, limit, reset, log, mode, notice)"),
+    ("notice without contact", with_(["rules", 0, "notice"], True),
+     '{f}: rules[0].notice: needs "notice": {"contact": ...} at the top level (the page '
+     'tells users whom to ask)'),
+    ("notice on limit", with_(["rules", 1, "notice"], True),
+     '{f}: rules[1].notice: only applies to "action": "block"'),
+    ("notice contact too long", with_(["notice"], {"contact": "x" * 201}),
+     '{f}: notice.contact: 201 bytes: at most 200 (the page must fit in one frame)'),
     ("monitor on allow", with_(["rules", 0, "mode"], "monitor").replace('"block"', '"allow"'),
      '{f}: rules[0].mode: "monitor" applies to block and limit rules (an allow rule holds '
      'nothing back)'),

@@ -77,6 +77,14 @@ def write_config(src, tmp, name, mutate=None, **ports):
     return path
 
 
+def fixtures(gen, tmp):
+    """Generate the traffic fixtures (tests/traffic/gen_fixtures.py) into tmp/fx."""
+    fx = os.path.join(tmp, "fx")
+    subprocess.run(["/usr/bin/python3", gen, fx], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+    return fx
+
+
 def without_schedules(cfg):
     """Drop schedule-bound rules and the schedules: verdicts then do not depend on the
     time of day, which differs between live (now) and offline (capture time)."""

@@ -11,6 +11,10 @@ BWGATE_PCAP with packet timestamps as the clock and asserts what came out:
             counts, rule by rule, exactly what the same rules in force drop
             (would_block_* / would_limit_* against dropped_*), flows included; its
             flow records and events say "monitor".
+  notice    a block rule with "notice" answers the client's plain-HTTP request with
+            its 403 page (Chinese and English: rule, reason, contact), sequenced as
+            the server's next segment, with FIN, and resets the server (--replies);
+            a TLS flow under the same rule gets only its RSTs.
 
 Prints each failure, then `N passed, M failed`; exits 0 when nothing failed.
 """
@@ -21,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 from scapy.utils import RawPcapReader
 
 RUN_TIMEOUT_S = 120
@@ -41,12 +47,16 @@ class Checks:
         self.check(got == want, f"{what}: {got!r}, want {want!r}")
 
 
-def frames(path):
+def read_frames(path):
     reader = RawPcapReader(path)
     try:
-        return sum(1 for _ in reader)
+        return [bytes(data) for data, _ in reader]
     finally:
         reader.close()
+
+
+def frames(path):
+    return len(read_frames(path))
 
 
 def derive(config, outdir, name, change):
@@ -79,8 +89,11 @@ def replay(binary, config, captures, outdir, tag, extra=()):
             return [json.loads(line) for line in f if line.strip()]
     with open(paths["stats"]) as f:
         stats = json.load(f)
-    return dict(stats=stats, flows=jsonl(paths["flows"]), events=jsonl(paths["events"]),
-                out=frames(paths["out"]), stderr=proc.stderr)
+    res = dict(stats=stats, flows=jsonl(paths["flows"]), events=jsonl(paths["events"]),
+               out=frames(paths["out"]), stderr=proc.stderr)
+    if "--replies" in extra:
+        res["replies"] = read_frames(extra[list(extra).index("--replies") + 1])
+    return res
 
 
 def flow_key(rec):
@@ -146,6 +159,85 @@ def check_monitor(c, binary, config, fixtures, outdir):
                 f"{name}: events of rules in force carry no mode")
 
 
+# --------------------------------------------------------------------------- notice
+
+NOTICE_CONTACT = "信息中心 IT service desk, tel. 8000"
+NOTICE_RULE = "notice-example"
+
+
+def with_notice(doc):
+    doc["notice"] = {"contact": NOTICE_CONTACT}
+    doc["rules"].insert(0, {"name": NOTICE_RULE, "hosts": ["www.example.org", "www.example.com"],
+                            "action": "block", "notice": True, "reset": True})
+
+
+def checksums_ok(frame):
+    """Whether the IPv4 and TCP checksums of frame are what scapy computes."""
+    p = Ether(frame)
+    q = p.copy()
+    del q[IP].chksum
+    del q[TCP].chksum
+    q = Ether(bytes(q))
+    return q[IP].chksum == p[IP].chksum and q[TCP].chksum == p[TCP].chksum
+
+
+def http_request(frames_in):
+    """The first frame of a capture that carries an HTTP request, as scapy sees it."""
+    for fr in frames_in:
+        p = Ether(fr)
+        if TCP in p and bytes(p[TCP].payload).startswith(b"GET "):
+            return p
+    return None
+
+
+def check_page(c, what, page, req):
+    """page (scapy) answers request req as its server's next segment, with the page."""
+    t, r = page[TCP], req[TCP]
+    c.equal((page[IP].src, page[IP].dst, t.sport, t.dport),
+            (req[IP].dst, req[IP].src, r.dport, r.sport), f"{what}: page toward the client")
+    c.equal((t.seq, t.ack), (r.ack, (r.seq + len(r.payload)) & 0xffffffff),
+            f"{what}: page seq = the request's ack, ack = the request's end")
+    c.equal(str(t.flags), "FPA", f"{what}: page flags")
+    data = bytes(t.payload)
+    head, _, body = data.partition(b"\r\n\r\n")
+    c.check(head.startswith(b"HTTP/1.1 403 Forbidden\r\n"), f"{what}: status line 403")
+    c.check(f"Content-Length: {len(body)}".encode() in head, f"{what}: Content-Length right")
+    text = body.decode("utf-8")
+    for want in ("访问已被阻止", "Access blocked", NOTICE_RULE, "host: www.example.org",
+                 NOTICE_CONTACT):
+        c.check(text.count(want) >= 1, f"{what}: page says {want!r}")
+
+
+def check_notice(c, binary, config, fixtures, outdir):
+    cfg = derive(config, outdir, "notice", with_notice)
+    http = os.path.join(fixtures, "http_example.pcap")
+    tls = os.path.join(fixtures, "tls_example.pcap")
+    rpath = os.path.join(outdir, "notice.replies.pcap")
+    run = replay(binary, cfg, [http], outdir, "notice-http", ("--replies", rpath))
+    req = http_request(read_frames(http))
+    c.check(req is not None, "notice: the HTTP fixture has a request")
+    reps = [Ether(f) for f in run["replies"]]
+    c.equal([str(p[TCP].flags) for p in reps], ["FPA", "RA"],
+            "notice: replies are the page, then a RST")
+    c.equal(run["stats"]["counters"]["notices"], 1, "notice: counters.notices")
+    c.equal(run["stats"]["counters"]["resets"], 0, "notice: no reset pair besides")
+    if len(reps) == 2 and req is not None:
+        check_page(c, "notice", reps[0], req)
+        rst, r = reps[1][TCP], req[TCP]
+        c.equal((reps[1][IP].dst, rst.dport, rst.seq), (req[IP].dst, r.dport, r.seq),
+                "notice: RST toward the server with the request's seq")
+        c.check(all(checksums_ok(f) for f in run["replies"]), "notice: checksums right")
+    rec = [f for f in run["flows"] if f["rule"] == NOTICE_RULE]
+    c.check(len(rec) == 1 and rec[0]["action"] == "block" and rec[0]["dropped_pkts"] > 0,
+            "notice: the HTTP flow is blocked")
+    # TLS under the same rule: no page, no interception; its RST pair only.
+    run = replay(binary, cfg, [tls], outdir, "notice-tls", ("--replies", rpath))
+    reps = [Ether(f) for f in run["replies"]]
+    c.check(reps and all(p[TCP].flags & 0x04 and not bytes(p[TCP].payload) for p in reps),
+            f"notice: the TLS flow gets RSTs only ({len(reps)} frames)")
+    c.equal(run["stats"]["counters"]["notices"], 0, "notice: no page for TLS")
+
+
 def main(argv):
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -156,7 +248,7 @@ def main(argv):
         fixtures = os.path.join(tmp, "fixtures")
         subprocess.run(["/usr/bin/python3", gen, fixtures], check=True,
                        stdout=subprocess.DEVNULL, timeout=120)
-        for check in (check_monitor,):
+        for check in (check_monitor, check_notice):
             try:
                 check(c, binary, config, fixtures, tmp)
             except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as e:
