@@ -81,6 +81,9 @@ api_start(struct bwg_control *ctl, char *err, size_t errlen)
 		ctl->http.history = &ctl->history;
 		pthread_mutex_unlock(&ctl->http.lock);
 	}
+	pthread_mutex_lock(&ctl->http.lock);
+	ctl->http.users = &ctl->users;
+	pthread_mutex_unlock(&ctl->http.lock);
 	bwg_telemetry_register(&ctl->http);
 	bwg_control_api_tick(ctl, bwg_control_now_ns());
 	return 0;
@@ -214,6 +217,7 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 	if (!ctl->watch || bwg_stats_init(&ctl->snap, lcores[0].w->stats.app_count) < 0 ||
 	    bwg_stats_slots_init(&ctl->class_slots, BWG_CLASS_SLOTS, false) < 0 ||
 	    bwg_stats_slots_init(&ctl->unit_slots, BWG_UNIT_SLOTS, true) < 0 ||
+	    bwg_users_init(&ctl->users, policy->conf->users_hosts) < 0 ||
 	    slots_bind(ctl, policy) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -287,6 +291,7 @@ bwg_control_fini(struct bwg_control *ctl)
 	}
 	free(ctl->app_names);
 	ctl->app_names = NULL;
+	bwg_users_fini(&ctl->users);
 	if (ctl->history_on)
 		bwg_history_fini(&ctl->history);
 	ctl->history_on = false;
@@ -464,6 +469,48 @@ events_put(struct bwg_control *ctl, json_t *o)
 	free(buf);
 }
 
+/* The control thread's name -> counter slot, or -1 when the policy in force has no such
+ * name (the event came from a replaced one). */
+static int
+name_slot(const char *const *names, uint32_t first, uint32_t n, const uint16_t *slot,
+	  const char *name)
+{
+	for (uint32_t i = first; i < n; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return slot[i];
+	return -1;
+}
+
+/* A block or limit event: the inside host's attempt, in its user's record. */
+static void
+users_event(struct bwg_control *ctl, const struct bwg_event *e)
+{
+	const struct bwg_flow_view *v = &e->flow;
+	const struct bwg_policy *p = ctl->policy;
+	int cls = name_slot(p->class_names, 0, p->n_classes, p->class_slot, v->cls);
+	int unit = v->unit[0] ? name_slot(p->unit_names, 1, p->n_units, p->unit_slot, v->unit) : 0;
+	if (cls < 0 || unit < 0)
+		return;
+	int in = bwg_policy_inside(p, v->family, v->addr[0], v->addr[1], NULL);
+	struct bwg_user_block b = {
+	    .time_ns = v->event_ts,
+	    .action = e->type == BWG_EVENT_BLOCK ? BWG_ACTION_BLOCK : BWG_ACTION_LIMIT,
+	    .proto = v->proto,
+	    .port = v->port[!in],
+	    .family = v->family,
+	};
+	memcpy(b.peer, v->addr[!in], 16);
+	snprintf(b.cls, sizeof(b.cls), "%s", v->cls);
+	snprintf(b.rule, sizeof(b.rule), "%s", v->rule);
+	snprintf(b.app, sizeof(b.app), "%s", v->app);
+	snprintf(b.host, sizeof(b.host), "%s", v->host);
+	if (ctl->http_on)
+		pthread_mutex_lock(&ctl->http.lock);
+	bwg_users_block(&ctl->users, v->family, v->addr[in], (uint16_t)cls, (uint16_t)unit, &b);
+	if (ctl->http_on)
+		pthread_mutex_unlock(&ctl->http.lock);
+}
+
 void
 bwg_control_events_drain(struct bwg_control *ctl)
 {
@@ -475,6 +522,8 @@ bwg_control_events_drain(struct bwg_control *ctl)
 		struct bwg_event_ring *r = &ctl->lcores[i].w->events;
 		const struct bwg_event *e;
 		while ((e = bwg_event_ring_peek(r))) {
+			if (e->type == BWG_EVENT_BLOCK || e->type == BWG_EVENT_LIMIT)
+				users_event(ctl, e);
 			if (e->type == BWG_EVENT_FLOW || e->type == BWG_EVENT_FLOW_UPDATE) {
 				bwg_ipfix_record(ctl->ipfix, &e->flow);
 			} else if (ctl->policy->conf->events_file) {
@@ -814,6 +863,8 @@ fixed_key_changed(const struct bwg_config *o, const struct bwg_config *n)
 	    o->behaviour_tcp_udp_peers != n->behaviour_tcp_udp_peers ||
 	    o->behaviour_port_peers != n->behaviour_port_peers)
 		return "behaviour";
+	if (o->users_hosts != n->users_hosts)
+		return "users";
 	return NULL;
 }
 

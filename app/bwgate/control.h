@@ -80,6 +80,9 @@ struct bwg_control {
 	 * lock (the router reads it under the same lock) */
 	bool history_on;
 	struct bwg_api_history history;
+	/* per-user accounting: merged from the workers' publications and their block and
+	 * limit events; read by the HTTP thread, so changed under its lock when it runs */
+	struct bwg_users users;
 	/* summary line */
 	uint64_t last_rx, last_tx, last_dropped, last_ns;
 	/* idle watch */

@@ -28,8 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -265,6 +269,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    .token_len = h->token_len,
 	    .now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
 	    .limiter = &h->limiter, /* this thread's own */
+	    .users = h->users,
+	    .files = h->files,
+	    .n_files = h->n_files,
 	};
 	bwg_api_route(&st, &rq, rs);
 	pthread_mutex_unlock(&h->lock);
@@ -289,6 +296,112 @@ on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTe
 	*ctx = NULL;
 }
 
+/* ---- the dashboard's files ---------------------------------------------------------------- */
+
+#define FILE_MAX (4u << 20) /* bytes of one static file */
+#ifndef BWG_DATADIR
+#define BWG_DATADIR "/usr/share"
+#endif
+#define CHART_JS "/usr/share/javascript/chart.js/chart.min.js" /* Debian's libjs-chart.js */
+
+/* The whole of a regular file of at most FILE_MAX bytes (never a FIFO or a device), or
+ * NULL. */
+static char *
+file_slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *b = NULL;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= FILE_MAX &&
+	    (b = malloc((size_t)st.st_size + 1))) {
+		size_t got = 0;
+		ssize_t r = 1;
+		while (got < (size_t)st.st_size &&
+		       (r = read(fd, b + got, (size_t)st.st_size - got)) > 0)
+			got += (size_t)r;
+		if (r <= 0 && got < (size_t)st.st_size) {
+			free(b);
+			b = NULL;
+		} else {
+			*len = got;
+		}
+	}
+	close(fd);
+	return b;
+}
+
+/*
+ * The dashboard's folder: beside the binary in the build tree (app/bwgate/www, copied by
+ * meson), else the installed share/bwgate/www of the binary's prefix, else the one the
+ * build was configured for.
+ */
+static bool
+www_dir(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	static const char *const tries[] = {"/www", "/../share/bwgate/www", NULL};
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		for (int i = 0; tries[i]; i++) {
+			char index[PATH_MAX + 64];
+			snprintf(out, len, "%s%s", exe, tries[i]);
+			snprintf(index, sizeof(index), "%s/index.html", out);
+			if (access(index, R_OK) == 0)
+				return true;
+		}
+	}
+	snprintf(out, len, "%s/bwgate/www", BWG_DATADIR);
+	char index[PATH_MAX + 64];
+	snprintf(index, sizeof(index), "%s/index.html", out);
+	return access(index, R_OK) == 0;
+}
+
+/* Read the dashboard's files once: requests never touch the disk. */
+static void
+files_load(struct bwg_http *h)
+{
+	static const struct {
+		const char *url, *file, *type;
+	} want[] = {
+	    {"/", "index.html", "text/html; charset=utf-8"},
+	    {"/dashboard.js", "dashboard.js", "text/javascript; charset=utf-8"},
+	    {"/dashboard.css", "dashboard.css", "text/css; charset=utf-8"},
+	    {"/chart.js", NULL, "text/javascript; charset=utf-8"},
+	};
+	char dir[PATH_MAX];
+	bool have = www_dir(dir, sizeof(dir));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char path[PATH_MAX + 64];
+		if (want[i].file && !have)
+			continue;
+		if (want[i].file)
+			snprintf(path, sizeof(path), "%s/%s", dir, want[i].file);
+		else
+			snprintf(path, sizeof(path), "%s", CHART_JS);
+		size_t len = 0;
+		char *b = file_slurp(path, &len);
+		if (!b) {
+			size_t k = strlen(h->files_note);
+			snprintf(h->files_note + k, sizeof(h->files_note) - k, "%scannot read %s%s",
+				 k ? "; " : "", path,
+				 want[i].file ? "" : " (install libjs-chart.js for its charts)");
+			continue;
+		}
+		h->file_data[h->n_files] = b;
+		h->files[h->n_files++] =
+		    (struct bwg_api_file){want[i].url, want[i].type, b, len};
+	}
+	if (!have)
+		snprintf(h->files_note, sizeof(h->files_note),
+			 "no index.html beside the binary or in %s: / is not served", dir);
+}
+
 /* ---- life cycle ----------------------------------------------------------------------- */
 
 int
@@ -305,6 +418,7 @@ bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 	if (token_file &&
 	    (rc = bwg_api_token_read(token_file, &h->token, &h->token_len, err, errlen)) < 0)
 		return rc;
+	files_load(h);
 	if ((rc = bwg_api_limiter_init(&h->limiter, BWG_API_CLIENTS, bwg_control_now_ns())) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return rc;
@@ -325,6 +439,8 @@ bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
 		return -EADDRINUSE;
 	}
 	BWG_APP_LOG("HTTP API on %s%s", listen, h->token ? "" : " (read-only: no api.token_file)");
+	if (h->files_note[0])
+		BWG_APP_LOG("dashboard: %s", h->files_note);
 	return 0;
 }
 
@@ -349,6 +465,9 @@ bwg_http_stop(struct bwg_http *h)
 	free(h->token);
 	h->token = NULL;
 	bwg_api_limiter_fini(&h->limiter);
+	for (uint32_t i = 0; i < h->n_files; i++)
+		free(h->file_data[i]);
+	h->n_files = 0;
 	pthread_mutex_destroy(&h->lock);
 }
 

@@ -41,6 +41,8 @@ struct bwg_http_req {
 	uint32_t version; /* the policy version in force afterwards */
 };
 
+#define BWG_HTTP_FILES_MAX 8
+
 struct bwg_http {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
@@ -48,6 +50,11 @@ struct bwg_http {
 	const struct bwg_api_flows *flows;   /* under lock */
 	const struct bwg_policy *policy;     /* under lock */
 	const struct bwg_api_history *history; /* under lock; NULL: none kept */
+	const struct bwg_users *users;	       /* under lock (the control thread merges) */
+	struct bwg_api_file files[BWG_HTTP_FILES_MAX]; /* the dashboard, read at start */
+	uint32_t n_files;
+	char *file_data[BWG_HTTP_FILES_MAX];
+	char files_note[512]; /* what could not be read, logged once serving */
 	const struct bwg_dpi *dpi;	     /* names only: immutable while running */
 	struct bwg_http_req *req;	     /* under lock: pending write, or NULL */
 	bool stopping;

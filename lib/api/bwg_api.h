@@ -26,6 +26,7 @@
 #include "bwg_log.h"
 #include "bwg_policy.h"
 #include "bwg_stats.h"
+#include "bwg_users.h"
 
 #define BWG_API_PORTS 2
 #define BWG_API_TOP_MAX 1000
@@ -182,6 +183,30 @@ json_t *bwg_api_flows_json(const struct bwg_api_flows *f, uint32_t limit,
 			   const struct bwg_api_flow_filter *flt);
 bool bwg_api_flow_matches(const struct bwg_flow_view *v, const struct bwg_api_flow_filter *flt);
 
+/* ---- users: /api/v1/top?by=hosts, /api/v1/hosts/ADDR, /api/v1/units/NAME (users.c) --- */
+
+/*
+ * GET /api/v1/top?by=hosts: the `limit` users of unit slot `unit` (-1: any) that moved
+ * the most bytes over the users' last interval (ties: total bytes, then address), with
+ * their unit, totals, rates, flows, blocked and limited flows, first and last seen. With
+ * class slot `cls` (not -1) only that class of theirs counts, and only users with
+ * traffic or attempts in it are listed. NULL when out of memory.
+ */
+json_t *bwg_api_top_hosts_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
+			       uint32_t limit, int unit, int cls);
+/* GET /api/v1/hosts/ADDR: user x now: totals, rates, per class, recent blocks; its top
+ * apps, names and active flows from the flow list `fl` (NULL: none yet). */
+json_t *bwg_api_host_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
+			  const struct bwg_user *x, const struct bwg_api_flows *fl);
+/* GET /api/v1/units/NAME: unit slot `unit`'s totals and rates (the snapshot's), its
+ * classes and recent blocks (its users'), its `limit` busiest users. */
+json_t *bwg_api_unit_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
+			  uint32_t unit, uint32_t limit);
+/* GET /api/v1/blocks: the `limit` newest block and limit attempts the users keep, each
+ * with its user and unit. */
+json_t *bwg_api_blocks_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
+			    uint32_t limit);
+
 /* ---- /api/v1/policy/history: accepted policies, numbered ------------------------------- */
 
 /* One accepted policy, as its history file holds it. Immutable once published. */
@@ -306,6 +331,14 @@ struct bwg_api_response {
 	uint32_t rollback;	  /* BWG_API_WRITE_ROLLBACK: the version asked for */
 };
 
+/* A static file served as it is (the dashboard's), loaded by the HTTP glue. */
+struct bwg_api_file {
+	const char *path; /* "/", "/dashboard.js", ... */
+	const char *type; /* Content-Type */
+	const char *body;
+	size_t len;
+};
+
 /* What requests are answered from: read-only while bwg_api_route runs. */
 struct bwg_api_state {
 	const struct bwg_api_snapshot *snap; /* NULL before the first */
@@ -317,6 +350,9 @@ struct bwg_api_state {
 	uint64_t now_ns; /* CLOCK_REALTIME: the schedules /api/v1/explain sees */
 	const struct bwg_api_limiter *limiter; /* its counters on /metrics, or NULL */
 	const struct bwg_api_history *history; /* NULL: no history kept */
+	const struct bwg_users *users;	       /* NULL: per-user accounting is off */
+	const struct bwg_api_file *files;      /* [n_files]: GET answers them as they are */
+	uint32_t n_files;
 };
 
 /*

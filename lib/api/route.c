@@ -325,6 +325,40 @@ flow_filter(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	return true;
 }
 
+/* Slot of `name` among names[first..n) (non-empty), or -1. */
+static int
+slot_of(const char (*names)[BWG_NAME_MAX], uint32_t first, uint32_t n, const char *name)
+{
+	for (uint32_t i = first; i < n; i++)
+		if (names[i][0] && strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ?key=NAME naming a unit or class the snapshot counts: its slot in *slot (-1 when
+ * absent); false with a 400 answered otherwise. */
+static bool
+slot_arg(const struct bwg_api_state *st, const struct bwg_api_request *rq, const char *key,
+	 bool unit, int *slot, struct bwg_api_response *rs)
+{
+	char b[BWG_NAME_MAX], clean[QUOTE_MAX * 4 + 1];
+	bool too_long = false;
+	const char *v = arg_str(rq, key, b, sizeof(b), &too_long);
+	*slot = -1;
+	if (!v)
+		return true;
+	const struct bwg_api_snapshot *s = st->snap;
+	*slot = too_long ? -1
+		: unit	 ? slot_of(s->unit_names, 1, s->n_units, v)
+			 : slot_of(s->class_names, 0, s->n_classes, v);
+	if (*slot < 0) {
+		bwg_api_respond_error(rs, 400, "%s: no %s is named \"%s\"", key, key,
+				      bwg_api_text_clean(clean, sizeof(clean), v, strlen(v)));
+		return false;
+	}
+	return true;
+}
+
 static void
 get_top(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	struct bwg_api_response *rs)
@@ -338,19 +372,107 @@ get_top(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 				      BWG_API_LIMIT_MAX);
 		return;
 	}
-	if (by && !too_long && strcmp(by, "hosts") == 0) {
-		bwg_api_respond_error(
-		    rs, 400,
-		    "by=hosts: per-host counters are not kept (hosts live in the "
-		    "workers' flow tables); use /api/v1/flows, or by=apps|units|classes");
+	bool hosts = by && !too_long && strcmp(by, "hosts") == 0;
+	if (!hosts && (arg(rq, "unit") || arg(rq, "class"))) {
+		bwg_api_respond_error(rs, 400, "unit and class filter by=hosts only");
+		return;
+	}
+	if (hosts) {
+		int unit, cls;
+		if (!slot_arg(st, rq, "unit", true, &unit, rs) ||
+		    !slot_arg(st, rq, "class", false, &cls, rs))
+			return;
+		if (!st->users || !st->users->cap) {
+			bwg_api_respond_error(rs, 404, "per-user accounting is off (users.hosts is 0)");
+			return;
+		}
+		set_json(rs, 200, bwg_api_top_hosts_json(st->snap, st->users, (uint32_t)limit, unit,
+							 cls));
 		return;
 	}
 	int b = by ? (too_long ? -1 : bwg_api_top_by_parse(by)) : BWG_API_TOP_APPS;
 	if (b < 0) {
-		bwg_api_respond_error(rs, 400, "by: give apps, units or classes");
+		bwg_api_respond_error(rs, 400, "by: give hosts, apps, units or classes");
 		return;
 	}
 	set_json(rs, 200, bwg_api_top_json(st->snap, (enum bwg_api_top_by)b, (uint32_t)limit));
+}
+
+/* GET /api/v1/hosts/ADDR: one user. */
+static void
+get_host(const struct bwg_api_state *st, const char *text, size_t len,
+	 struct bwg_api_response *rs)
+{
+	char b[64], clean[QUOTE_MAX * 4 + 1];
+	uint8_t a[16] = {0};
+	uint8_t family = 0;
+	if (len < sizeof(b)) {
+		memcpy(b, text, len);
+		b[len] = 0;
+		if (inet_pton(AF_INET, b, a) == 1)
+			family = 4;
+		else if (inet_pton(AF_INET6, b, a) == 1)
+			family = 6;
+	}
+	if (!family) {
+		bwg_api_respond_error(rs, 400, "/api/v1/hosts/ADDR: \"%s\" is not an IPv4 or IPv6 "
+				      "address", bwg_api_text_clean(clean, sizeof(clean), text,
+								    len < QUOTE_MAX ? len : QUOTE_MAX));
+		return;
+	}
+	if (!st->users || !st->users->cap) {
+		bwg_api_respond_error(rs, 404, "per-user accounting is off (users.hosts is 0)");
+		return;
+	}
+	const struct bwg_user *x = bwg_users_find(st->users, family, a);
+	if (!x) {
+		bwg_api_respond_error(rs, 404, "%s: no such user (not seen, or evicted: see "
+				      "/api/v1/top?by=hosts)", b);
+		return;
+	}
+	set_json(rs, 200, bwg_api_host_json(st->snap, st->users, x, st->flows));
+}
+
+/* GET /api/v1/units/NAME: one unit and its users. */
+static void
+get_unit(const struct bwg_api_state *st, const struct bwg_api_request *rq, const char *text,
+	 size_t len, struct bwg_api_response *rs)
+{
+	char name[BWG_NAME_MAX], clean[QUOTE_MAX * 4 + 1];
+	int slot = -1;
+	long limit = arg_limit(rq);
+	if (limit < 0) {
+		bwg_api_respond_error(rs, 400, "limit: give a number from 1 to %d",
+				      BWG_API_LIMIT_MAX);
+		return;
+	}
+	if (len < sizeof(name)) {
+		memcpy(name, text, len);
+		name[len] = 0;
+		slot = slot_of(st->snap->unit_names, 1, st->snap->n_units, name);
+	}
+	if (slot < 0) {
+		bwg_api_respond_error(rs, 404, "no unit is named \"%s\"",
+				      bwg_api_text_clean(clean, sizeof(clean), text,
+							 len < QUOTE_MAX ? len : QUOTE_MAX));
+		return;
+	}
+	static const struct bwg_users none;
+	set_json(rs, 200, bwg_api_unit_json(st->snap, st->users ? st->users : &none,
+					    (uint32_t)slot, (uint32_t)limit));
+}
+
+/* A static file of the dashboard, copied: the response owns its body. */
+static void
+get_file(const struct bwg_api_file *f, struct bwg_api_response *rs)
+{
+	char *b = malloc(f->len ? f->len : 1);
+	if (!b) {
+		bwg_api_respond_error(rs, 500, "out of memory");
+		return;
+	}
+	memcpy(b, f->body, f->len);
+	set_text(rs, 200, b, f->len, f->type);
 }
 
 static void
@@ -417,6 +539,10 @@ enum endpoint {
 	EP_HISTORY_ONE, /* /api/v1/policy/history/N */
 	EP_DIFF,
 	EP_ROLLBACK,
+	EP_HOST, /* /api/v1/hosts/ADDR */
+	EP_UNIT, /* /api/v1/units/NAME */
+	EP_FILE, /* a static file of the dashboard */
+	EP_BLOCKS,
 };
 
 static const struct {
@@ -428,7 +554,7 @@ static const struct {
     [EP_PORTS] = {"/api/v1/ports", "GET, HEAD", ""},
     [EP_WORKERS] = {"/api/v1/workers", "GET, HEAD", ""},
     [EP_POLICY] = {"/api/v1/policy", "GET, HEAD, PUT", ""},
-    [EP_TOP] = {"/api/v1/top", "GET, HEAD", "by,limit"},
+    [EP_TOP] = {"/api/v1/top", "GET, HEAD", "by,limit,unit,class"},
     [EP_FLOWS] = {"/api/v1/flows", "GET, HEAD", "limit,unit,class,address,app,rule,host,action"},
     [EP_EXPLAIN] = {"/api/v1/explain", "GET, HEAD",
 		    "src,dst,app,category,host,learned,detector,p2p_host,guessed,at"},
@@ -439,6 +565,10 @@ static const struct {
     [EP_HISTORY_ONE] = {"/api/v1/policy/history/", "GET, HEAD", ""},
     [EP_DIFF] = {"/api/v1/policy/diff", "GET, HEAD", "from,to"},
     [EP_ROLLBACK] = {"/api/v1/policy/rollback", "POST", "version"},
+    [EP_HOST] = {"/api/v1/hosts/", "GET, HEAD", ""},
+    [EP_UNIT] = {"/api/v1/units/", "GET, HEAD", "limit"},
+    [EP_FILE] = {"(file)", "GET, HEAD", ""}, /* paths in st->files */
+    [EP_BLOCKS] = {"/api/v1/blocks", "GET, HEAD", "limit"},
 };
 
 /* A version number: 1..UINT32_MAX in decimal. */
@@ -570,9 +700,17 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]) && ep < 0; i++)
 		if (is(rq->path, rq->path_len, endpoints[i].path))
 			ep = (int)i;
-	size_t hl = strlen(endpoints[EP_HISTORY_ONE].path);
-	if (ep < 0 && rq->path_len > hl && memcmp(rq->path, endpoints[EP_HISTORY_ONE].path, hl) == 0)
-		ep = EP_HISTORY_ONE;
+	static const int prefixed[] = {EP_HISTORY_ONE, EP_HOST, EP_UNIT};
+	size_t tail = 0; /* where the path's variable part begins */
+	for (size_t i = 0; i < sizeof(prefixed) / sizeof(prefixed[0]) && ep < 0; i++) {
+		size_t hl = strlen(endpoints[prefixed[i]].path);
+		if (rq->path_len > hl && memcmp(rq->path, endpoints[prefixed[i]].path, hl) == 0)
+			ep = prefixed[i], tail = hl;
+	}
+	const struct bwg_api_file *file = NULL;
+	for (uint32_t i = 0; i < st->n_files && ep < 0; i++)
+		if (is(rq->path, rq->path_len, st->files[i].path))
+			ep = EP_FILE, file = &st->files[i];
 	if (ep < 0) {
 		char clean[QUOTE_MAX * 4 + 1];
 		bwg_api_respond_error(
@@ -627,6 +765,10 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	}
 	if (!keys_known(rq, endpoints[ep].keys, rs))
 		return;
+	if (ep == EP_FILE) { /* the dashboard shows "starting" itself */
+		get_file(file, rs);
+		return;
+	}
 	if (!st->snap || (!st->policy && (ep == EP_POLICY || ep == EP_EXPLAIN))) {
 		bwg_api_respond_error(rs, 503, "starting: no snapshot yet");
 		return;
@@ -670,8 +812,26 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 		}
 		get_history(st, rq, ep, rs);
 		return;
+	case EP_HOST:
+		get_host(st, rq->path + tail, rq->path_len - tail, rs);
+		return;
+	case EP_UNIT:
+		get_unit(st, rq, rq->path + tail, rq->path_len - tail, rs);
+		return;
+	case EP_BLOCKS: {
+		long limit = arg_limit(rq);
+		static const struct bwg_users none;
+		if (limit < 0)
+			bwg_api_respond_error(rs, 400, "limit: give a number from 1 to %d",
+					      BWG_API_LIMIT_MAX);
+		else
+			set_json(rs, 200, bwg_api_blocks_json(st->snap, st->users ? st->users : &none,
+							      (uint32_t)limit));
+		return;
+	}
 	case EP_ROLLBACK:
 	case EP_RELOAD:
+	case EP_FILE:
 		break;
 	}
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bwg_api.h"
+#include "bwg_hash.h"
 
 static const char *const class_names[] = {"unknown", "p2p"};
 static const char *const unit_names[] = {"", "finance"};
@@ -319,6 +320,147 @@ test_route_hostile(void **state)
 	bwg_api_snapshot_fini(&s);
 }
 
+/* Two users of finance (one with a block), their classes adding up; routed. */
+static void
+test_users(void **state)
+{
+	(void)state;
+	struct bwg_api_snapshot s;
+	fill(&s);
+	struct bwg_user_deltas d;
+	struct bwg_users u;
+	bwg_hash_secret_set(3, 4);
+	assert_int_equal(bwg_user_deltas_init(&d, 16), 0);
+	assert_int_equal(bwg_users_init(&u, 16), 0);
+	uint8_t a1[16] = {10, 2, 0, 1}, a2[16] = {10, 2, 0, 2};
+	struct bwg_user_delta *e = bwg_user_deltas_get(&d, 4, a1, 0, 1);
+	*e = (struct bwg_user_delta){.gen = e->gen, .family = 4, .class_slot = 0, .unit_slot = 1,
+				     .flows = 2, .pkts = {10, 30}, .bytes = {2000, 18000}};
+	memcpy(e->addr, a1, 16);
+	e = bwg_user_deltas_get(&d, 4, a1, 1, 1);
+	e->pkts[0] = 50, e->bytes[0] = 40000, e->dropped_pkts = 10;
+	e = bwg_user_deltas_get(&d, 4, a2, 1, 1);
+	e->pkts[1] = 10, e->bytes[1] = 4000, e->flows = 1;
+	bwg_users_merge(&u, &d, 1764036000000000000ull);
+	bwg_users_interval(&u, 500000000ull); /* rates over what was merged before */
+	struct bwg_user_block b = {.time_ns = 1764036001000000000ull, .action = BWG_ACTION_BLOCK,
+				   .proto = 6, .port = 6881, .family = 4, .peer = {198, 51, 100, 7}};
+	snprintf(b.cls, sizeof(b.cls), "p2p");
+	snprintf(b.rule, sizeof(b.rule), "block-p2p");
+	snprintf(b.app, sizeof(b.app), "BitTorrent");
+	bwg_users_block(&u, 4, a2, 1, 1, &b);
+
+	/* top: 10.2.0.1 moved 60000 bytes this interval, 10.2.0.2 4000 */
+	json_t *top = bwg_api_top_hosts_json(&s, &u, 10, -1, -1);
+	json_t *items = json_object_get(top, "top");
+	assert_int_equal(json_array_size(items), 2);
+	json_t *first = json_array_get(items, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "name")), "10.2.0.1");
+	assert_string_equal(json_string_value(json_object_get(first, "unit")), "finance");
+	assert_int_equal(json_integer_value(json_object_get(first, "bytes")), 60000);
+	assert_true(json_real_value(json_object_get(first, "up_bps")) == 42000 * 8 * 2.0);
+	/* the users add up to the unit and to the classes */
+	json_int_t sum = 0;
+	for (size_t i = 0; i < json_array_size(items); i++)
+		sum += json_integer_value(json_object_get(json_array_get(items, i), "bytes"));
+	assert_int_equal(sum, s.cur.units[1].bytes);
+	json_decref(top);
+	top = bwg_api_top_hosts_json(&s, &u, 10, -1, 1); /* class p2p */
+	items = json_object_get(top, "top");
+	assert_int_equal(json_array_size(items), 2);
+	sum = 0;
+	for (size_t i = 0; i < json_array_size(items); i++)
+		sum += json_integer_value(json_object_get(json_array_get(items, i), "bytes"));
+	assert_int_equal(sum, s.cur.classes[1].bytes);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 1),
+							   "blocked_flows")), 1);
+	json_decref(top);
+
+	/* routes: /top?by=hosts&unit=finance, /hosts/ADDR, /units/NAME, /blocks */
+	struct bwg_api_state st = {.snap = &s, .users = &u};
+	struct bwg_api_response rs;
+	struct bwg_api_arg args[] = {{"by", 2, "hosts", 5}, {"unit", 4, "finance", 7},
+				     {"class", 5, "p2p", 3}};
+	route_get(&st, "/api/v1/top", 11, args, 3, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(rs.body, "\"class\":\"p2p\""));
+	free(rs.body);
+	struct bwg_api_arg typo[] = {{"by", 2, "hosts", 5}, {"unit", 4, "sales", 5}};
+	route_get(&st, "/api/v1/top", 11, typo, 2, &rs);
+	assert_error_body(&rs, 400, "unit: no unit is named \"sales\"");
+	free(rs.body);
+	struct bwg_api_arg apps[] = {{"by", 2, "apps", 4}, {"class", 5, "p2p", 3}};
+	route_get(&st, "/api/v1/top", 11, apps, 2, &rs);
+	assert_error_body(&rs, 400, "by=hosts only");
+	free(rs.body);
+	route_get(&st, "/api/v1/hosts/10.2.0.2", 22, NULL, 0, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(rs.body, "\"recent_blocks\":[{\"action\":\"block\"") ||
+			strstr(rs.body, "\"rule\":\"block-p2p\""));
+	free(rs.body);
+	route_get(&st, "/api/v1/hosts/10.2.0.9", 22, NULL, 0, &rs);
+	assert_error_body(&rs, 404, "no such user");
+	free(rs.body);
+	route_get(&st, "/api/v1/hosts/10.2.0.x", 22, NULL, 0, &rs);
+	assert_error_body(&rs, 400, "not an IPv4 or IPv6 address");
+	free(rs.body);
+	route_get(&st, "/api/v1/units/finance", 21, NULL, 0, &rs);
+	assert_int_equal(rs.status, 200);
+	json_t *unit = json_loadb(rs.body, rs.len, 0, NULL);
+	free(rs.body);
+	assert_int_equal(json_integer_value(json_object_get(unit, "hosts")), 2);
+	json_t *classes = json_object_get(unit, "classes");
+	assert_int_equal(json_array_size(classes), 2);
+	sum = 0;
+	for (size_t i = 0; i < json_array_size(classes); i++)
+		sum += json_integer_value(json_object_get(json_array_get(classes, i), "bytes"));
+	assert_int_equal(sum, json_integer_value(json_object_get(unit, "bytes")));
+	assert_int_equal(json_array_size(json_object_get(unit, "recent_blocks")), 1);
+	json_decref(unit);
+	route_get(&st, "/api/v1/units/sales", 19, NULL, 0, &rs);
+	assert_error_body(&rs, 404, "no unit is named \"sales\"");
+	free(rs.body);
+	route_get(&st, "/api/v1/blocks", 14, NULL, 0, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_non_null(strstr(rs.body, "\"user\":\"10.2.0.2\""));
+	free(rs.body);
+	/* accounting off */
+	struct bwg_users off;
+	bwg_users_init(&off, 0);
+	st.users = &off;
+	route_get(&st, "/api/v1/top", 11, args, 1, &rs);
+	assert_error_body(&rs, 404, "per-user accounting is off");
+	free(rs.body);
+	bwg_users_fini(&off);
+	bwg_users_fini(&u);
+	bwg_user_deltas_fini(&d);
+	bwg_api_snapshot_fini(&s);
+}
+
+/* The dashboard's files are served as they are, before any snapshot. */
+static void
+test_files(void **state)
+{
+	(void)state;
+	static const char html[] = "<!DOCTYPE html>";
+	struct bwg_api_file f = {"/", "text/html; charset=utf-8", html, sizeof(html) - 1};
+	struct bwg_api_state st = {.files = &f, .n_files = 1};
+	struct bwg_api_response rs;
+	route_get(&st, "/", 1, NULL, 0, &rs);
+	assert_int_equal(rs.status, 200);
+	assert_string_equal(rs.content_type, "text/html; charset=utf-8");
+	assert_int_equal(rs.len, sizeof(html) - 1);
+	assert_memory_equal(rs.body, html, rs.len);
+	free(rs.body);
+	route_get(&st, "/index.htm", 10, NULL, 0, &rs);
+	assert_error_body(&rs, 404, "no such path");
+	free(rs.body);
+	struct bwg_api_request rq = {.method = "POST", .path = "/", .path_len = 1};
+	bwg_api_route(&st, &rq, &rs);
+	assert_int_equal(rs.status, 405);
+	free(rs.body);
+}
+
 static void
 test_route_writes(void **state)
 {
@@ -577,7 +719,8 @@ main(void)
 	    cmocka_unit_test(test_ports_workers),
 	    cmocka_unit_test(test_stats_rates),	     cmocka_unit_test(test_metrics),
 	    cmocka_unit_test(test_utf8),	     cmocka_unit_test(test_route_hostile),
-	    cmocka_unit_test(test_route_writes),     cmocka_unit_test(test_flows_json),
+	    cmocka_unit_test(test_route_writes),     cmocka_unit_test(test_users),
+	    cmocka_unit_test(test_files),     cmocka_unit_test(test_flows_json),
 	    cmocka_unit_test(test_limiter),	     cmocka_unit_test(test_limiter_full),
 	    cmocka_unit_test(test_token_file),	     cmocka_unit_test(test_listen),
 	};

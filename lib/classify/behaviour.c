@@ -188,15 +188,7 @@ bwg_behaviour_bytes(const struct bwg_behaviour *b)
 
 /* ---- hashing ---------------------------------------------------------------------------- */
 
-static inline uint64_t
-addr_hash(uint8_t family, const uint8_t *a, uint64_t salt)
-{
-	uint64_t m[3];
-	memcpy(&m[0], a, 8);
-	memcpy(&m[1], a + 8, 8);
-	m[2] = (uint64_t)family << 56 | salt;
-	return bwg_siphash13_words(&bwg_hash_secret, m, 3);
-}
+#define addr_hash bwg_hash_addr
 
 /* A host's id: never 0 (a free way). */
 static inline uint64_t

@@ -136,6 +136,7 @@ struct bwg_config {
 	uint32_t behaviour_window;  /* seconds of evidence weighed */
 	uint32_t behaviour_tag_for; /* seconds a P2P tag lasts */
 	uint32_t behaviour_peers, behaviour_tcp_udp_peers, behaviour_port_peers; /* 0: off */
+	uint32_t users_hosts; /* per-user accounting: inside hosts kept (0: off) */
 
 	bool non_ip_drop;
 	bool malformed_drop;

@@ -795,6 +795,17 @@ parse_behaviour(struct ctx *x, json_t *o)
 	return 0;
 }
 
+/* users: per-user accounting (lib/stats/users.c), sized at start-up. */
+static int
+parse_users(struct ctx *x, json_t *o)
+{
+	static const char *const keys[] = {"hosts", NULL};
+	int rc;
+	if (o && ((rc = want_object(x, "users", o)) || (rc = check_keys(x, "users", o, keys))))
+		return rc;
+	return get_uint(x, o, "users", "hosts", &x->c->users_hosts, 4096, 0, 1048576);
+}
+
 static int
 parse_packets(struct ctx *x, json_t *o)
 {
@@ -1476,7 +1487,7 @@ static int
 parse_root(struct ctx *x, json_t *root)
 {
 	static const char *const keys[] = {"timezone", "default_action", "lists_dir", "flows",
-					   "dpi", "dns", "behaviour", "packets", "units",
+					   "dpi", "dns", "behaviour", "users", "packets", "units",
 					   "classes", "schedules", "rules", "ports", "workers",
 					   "api", "events", "ipfix", "history", "notice", NULL};
 	static const char *const actions[] = {"allow", "block", NULL};
@@ -1508,6 +1519,7 @@ parse_root(struct ctx *x, json_t *root)
 	    (rc = parse_dpi(x, json_object_get(root, "dpi"))) ||
 	    (rc = parse_dns(x, json_object_get(root, "dns"))) ||
 	    (rc = parse_behaviour(x, json_object_get(root, "behaviour"))) ||
+	    (rc = parse_users(x, json_object_get(root, "users"))) ||
 	    (rc = parse_packets(x, json_object_get(root, "packets"))) ||
 	    (rc = parse_units(x, json_object_get(root, "units"))) ||
 	    (rc = parse_classes(x, json_object_get(root, "classes"))) ||

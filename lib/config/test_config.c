@@ -341,7 +341,7 @@ test_top_level_faults(void **state)
 	cfg_fails("[]", NAME ": must be an object, not an array");
 	cfg_fails(MIN(", 'shedule': {}"),
 		  NAME ": shedule: unknown key (expected one of: timezone, default_action, lists_dir, flows, "
-		       "dpi, dns, behaviour, packets, units, classes, schedules, rules, ports, "
+		       "dpi, dns, behaviour, users, packets, units, classes, schedules, rules, ports, "
 		       "workers, api, events, ipfix, history, notice)");
 	cfg_fails("{'classes': {}, 'rules': []}", NAME ": default_action: is required");
 	cfg_fails("{'default_action': 'limit', 'classes': {}, 'rules': []}",

@@ -83,6 +83,18 @@ bwg_siphash13_words(const struct bwg_hash_key *k, const uint64_t *m, unsigned n)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* SipHash-1-3 under the process secret of an address (16 bytes, IPv4 in the first four)
+ * with its family and a salt below 2^56 that tells tables or uses apart. */
+static inline uint64_t
+bwg_hash_addr(uint8_t family, const uint8_t *a, uint64_t salt)
+{
+	uint64_t m[3];
+	memcpy(&m[0], a, 8);
+	memcpy(&m[1], a + 8, 8);
+	m[2] = (uint64_t)family << 56 | salt;
+	return bwg_siphash13_words(&bwg_hash_secret, m, 3);
+}
+
 static inline uint64_t
 bwg_siphash13_5w(const struct bwg_hash_key *k, uint64_t m0, uint64_t m1, uint64_t m2,
 		 uint64_t m3, uint64_t m4)

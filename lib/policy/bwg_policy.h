@@ -103,6 +103,13 @@ void bwg_policy_free(struct bwg_policy *p);
 /* Unit of a flow: the longest prefix holding the client, else the server; 0 if none. */
 uint16_t bwg_policy_unit(const struct bwg_policy *p, uint8_t family, const uint8_t *client,
 			 const uint8_t *server);
+/*
+ * The inside end of a flow (0: client, 1: server): the one in a unit's address plan.
+ * When the units do not tell (neither end is in one, or both are), the client, and
+ * *either (may be NULL) says the other end may be the inside host as well.
+ */
+int bwg_policy_inside(const struct bwg_policy *p, uint8_t family, const uint8_t *client,
+		      const uint8_t *server, bool *either);
 
 /* First rule that matches; n_rules means the default. sched_mask: active schedules. */
 uint16_t bwg_policy_match(const struct bwg_policy *p, uint8_t cls, uint16_t unit,

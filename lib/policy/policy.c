@@ -474,6 +474,17 @@ bwg_policy_unit(const struct bwg_policy *p, uint8_t family, const uint8_t *clien
 	return u ? u : bwg_prefixes_find(p->prefixes, p->n_prefixes, family, server);
 }
 
+int
+bwg_policy_inside(const struct bwg_policy *p, uint8_t family, const uint8_t *client,
+		  const uint8_t *server, bool *either)
+{
+	bool c = bwg_prefixes_find(p->prefixes, p->n_prefixes, family, client) != BWG_UNIT_NONE;
+	bool s = bwg_prefixes_find(p->prefixes, p->n_prefixes, family, server) != BWG_UNIT_NONE;
+	if (either)
+		*either = c == s;
+	return !c && s ? 1 : 0;
+}
+
 static int
 rule_matches(const struct bwg_rule *r, uint8_t cls, uint16_t unit, uint16_t master,
 	     uint16_t app, const char *host, uint32_t sched_mask)

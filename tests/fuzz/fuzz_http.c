@@ -33,6 +33,9 @@ static const char token[] = "fuzz-token-0123456789";
 static struct bwg_api_state st;
 static struct bwg_api_snapshot snap;
 static struct bwg_api_flows flows;
+static struct bwg_users users;
+static const char page[] = "<!DOCTYPE html>";
+static const struct bwg_api_file files[] = {{"/", "text/html", page, sizeof(page) - 1}};
 
 static void
 setup(void)
@@ -47,8 +50,23 @@ setup(void)
 	    bwg_config_parse(&c, config, sizeof(config) - 1, "fuzz.json", "/nonexistent", err,
 			     sizeof(err)) < 0 ||
 	    bwg_policy_compile(&policy, c, dpi, 1, err, sizeof(err)) < 0 ||
-	    bwg_api_snapshot_init(&snap, 3, 2) < 0 || bwg_api_flows_init(&flows, 4) < 0)
+	    bwg_api_snapshot_init(&snap, 3, 2) < 0 || bwg_api_flows_init(&flows, 4) < 0 ||
+	    bwg_users_init(&users, 4) < 0)
 		abort();
+	/* two users, one with a block, for /api/v1/hosts/, /units/, /top?by=hosts, /blocks */
+	struct bwg_user_deltas d;
+	if (bwg_user_deltas_init(&d, 4) < 0)
+		abort();
+	static const uint8_t a4[16] = {10, 1, 0, 1}, a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	struct bwg_user_delta *e = bwg_user_deltas_get(&d, 4, a4, 1, 1);
+	e->pkts[0] = 10, e->bytes[0] = 1000;
+	e = bwg_user_deltas_get(&d, 6, a6, 0, 0);
+	e->pkts[1] = 1, e->bytes[1] = 100;
+	bwg_users_merge(&users, &d, 1764036000000000000ull);
+	bwg_users_interval(&users, 200000000);
+	bwg_user_deltas_fini(&d);
+	struct bwg_user_block b = {.time_ns = 1764036000000000000ull, .action = 1, .family = 4};
+	bwg_users_block(&users, 4, a4, 1, 1, &b);
 	bwg_api_snapshot_names(&snap, policy->class_names, policy->n_classes, policy->unit_names,
 			       policy->n_units);
 	snap.app_names = app_names;
@@ -68,7 +86,8 @@ setup(void)
 	flows.views[1].family = 6;
 	st = (struct bwg_api_state){.snap = &snap, .flows = &flows, .policy = policy,
 				    .dpi = dpi, .token = token, .token_len = sizeof(token) - 1,
-				    .now_ns = 1764036000000000000ull};
+				    .now_ns = 1764036000000000000ull, .users = &users,
+				    .files = files, .n_files = 1};
 }
 
 static int
