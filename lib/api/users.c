@@ -84,6 +84,17 @@ sum_json(const struct user_sum *t)
 			 "limited_flows", (json_int_t)t->limited);
 }
 
+/* o with t's counters after what it holds. */
+static void
+sums_add(json_t *o, const struct user_sum *t)
+{
+	json_t *sum = sum_json(t);
+	json_object_update(o, sum);
+	json_decref(sum);
+}
+
+/* User x (cls -1), or its class of slot cls: name first (its address, or the class's),
+ * then the counters, rates and times. */
 static json_t *
 user_item(const struct bwg_api_snapshot *s, const struct bwg_users *u, const struct bwg_user *x,
 	  int cls)
@@ -91,22 +102,27 @@ user_item(const struct bwg_api_snapshot *s, const struct bwg_users *u, const str
 	char a[64];
 	struct user_sum t;
 	user_sum(u, x, cls, &t);
-	json_t *o = sum_json(&t);
-	bwg_log_format_ip(x->family, x->addr, a, sizeof(a));
-	json_object_set_new(o, "name", json_string(a));
-	json_object_set_new(o, "unit",
-			    json_string(slot_name(s->unit_names, s->n_units, x->unit_slot)));
+	json_t *o;
+	if (cls < 0) {
+		bwg_log_format_ip(x->family, x->addr, a, sizeof(a));
+		o = json_pack("{s:s, s:s}", "name", a, "unit",
+			      slot_name(s->unit_names, s->n_units, x->unit_slot));
+	} else {
+		o = json_pack("{s:s}", "name", slot_name(s->class_names, s->n_classes,
+							 (uint32_t)cls));
+	}
+	sums_add(o, &t);
 	json_object_set_new(o, "interval_bytes", json_integer((json_int_t)t.rate));
 	if (cls < 0) {
 		json_object_set_new(o, "up_bps", json_real(t.up_bps));
 		json_object_set_new(o, "down_bps", json_real(t.down_bps));
 		json_object_set_new(o, "offered_bps", json_real(t.up_bps + t.down_bps));
 		json_object_set_new(o, "flows", json_integer((json_int_t)x->flows));
+		json_object_set_new(o, "first_seen", json_real(unix_s(x->first_ns)));
+		json_object_set_new(o, "last_seen", json_real(unix_s(x->last_ns)));
 	} else {
 		json_object_set_new(o, "offered_bps", json_real(t.up_bps));
 	}
-	json_object_set_new(o, "first_seen", json_real(unix_s(x->first_ns)));
-	json_object_set_new(o, "last_seen", json_real(unix_s(x->last_ns)));
 	return o;
 }
 
@@ -318,14 +334,7 @@ bwg_api_host_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
 	json_t *cl = json_array();
 	for (uint32_t k = 0; k < x->n_classes; k++) {
 		const struct bwg_user_class *c = &x->cls[k];
-		json_t *o = user_item(s, u, x, c->slot);
-		json_object_del(o, "name");
-		json_object_del(o, "unit");
-		json_object_del(o, "first_seen");
-		json_object_del(o, "last_seen");
-		json_object_set_new(o, "name", json_string(slot_name(s->class_names, s->n_classes,
-								      c->slot)));
-		json_array_append_new(cl, o);
+		json_array_append_new(cl, user_item(s, u, x, c->slot));
 	}
 	json_object_set_new(doc, "classes", cl);
 	if (x->overflow_pkts)
@@ -356,7 +365,7 @@ bwg_api_host_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
 	json_object_set_new(doc, "top_apps", tally_json(apps, na, HOST_TOP_MAX));
 	json_object_set_new(doc, "top_hosts", tally_json(names, nn, HOST_TOP_MAX));
 	json_object_set_new(doc, "active_flows", json_integer(matched));
-	json_object_set_new(doc, "flows", flows);
+	json_object_set_new(doc, "active", flows); /* "flows" counts all it started */
 	json_object_set_new(doc, "flows_as_of", json_real(fl ? unix_s(fl->as_of_ns) : 0.0));
 	json_object_set_new(doc, "interval_s", json_real((double)u->interval_ns / 1e9));
 	return doc;
@@ -407,8 +416,8 @@ bwg_api_unit_json(const struct bwg_api_snapshot *s, const struct bwg_users *u, u
 	for (uint32_t k = 0; k < BWG_CLASS_SLOTS; k++) {
 		if (!seen[k])
 			continue;
-		json_t *o = sum_json(&cls[k]);
-		json_object_set_new(o, "name", json_string(slot_name(s->class_names, s->n_classes, k)));
+		json_t *o = json_pack("{s:s}", "name", slot_name(s->class_names, s->n_classes, k));
+		sums_add(o, &cls[k]);
 		json_object_set_new(o, "interval_bytes", json_integer((json_int_t)cls[k].rate));
 		json_object_set_new(o, "offered_bps", json_real(bps(u, cls[k].rate)));
 		json_array_append_new(ca, o);
