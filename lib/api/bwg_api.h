@@ -249,9 +249,11 @@ struct bwg_api_explain_query {
 	const char *app;	  /* the label /flows prints: "TLS.YouTube", "HTTP" */
 	const char *category;	  /* nDPI category; default: the app's own */
 	const char *host;	  /* the flow's own name (HTTP Host, SNI, DNS query) */
-	const char *learned;	  /* a name learned from DNS for a flow without one */
+	const char *learned;	  /* a name learned for a flow without one */
+	const char *learned_from; /* "dns" (default) or "flow": where `learned` came from */
 	const char *detector;	  /* a payload detector that matched */
 	const char *p2p_host;	  /* "true": the inside host is tagged a P2P peer */
+	const char *socket_class; /* the class its inside socket's other flow passed on */
 	const char *guessed;	  /* "true": nDPI's app is a guess by port */
 	const char *at;		  /* Unix seconds or an ISO time; default now */
 };

@@ -243,6 +243,32 @@ bwg_api_explain_json(const struct bwg_policy *p, const struct bwg_dpi *dpi,
 	if (flag_arg("p2p_host", q->p2p_host, &p2p_host, err, errlen) < 0 ||
 	    flag_arg("guessed", q->guessed, &guessed, err, errlen) < 0)
 		return NULL;
+	bool from_flow = false;
+	if (q->learned_from && *q->learned_from) {
+		from_flow = strcmp(q->learned_from, "flow") == 0;
+		if (!from_flow && strcmp(q->learned_from, "dns") != 0) {
+			snprintf(err, errlen, "learned_from: give dns or flow");
+			return NULL;
+		}
+		if (!*learned) {
+			snprintf(err, errlen, "learned_from: says where `learned` came from; give "
+				 "learned as well");
+			return NULL;
+		}
+	}
+	uint8_t socket_cls = BWG_CLASS_NONE;
+	if (q->socket_class && *q->socket_class) {
+		for (uint32_t k = 1; k < p->n_classes && socket_cls == BWG_CLASS_NONE; k++)
+			if (strcmp(p->class_names[k], q->socket_class) == 0)
+				socket_cls = (uint8_t)k;
+		if (socket_cls == BWG_CLASS_NONE || !p->classes.socket_affinity[socket_cls]) {
+			snprintf(err, errlen, "socket_class: \"%s\" is not a class with "
+				 "socket_affinity in this policy",
+				 bwg_api_text_clean(clean, sizeof(clean), q->socket_class,
+						    strnlen(q->socket_class, 64)));
+			return NULL;
+		}
+	}
 	uint64_t at = now_ns;
 	if (q->at && bwg_api_time_parse(p, q->at, &at) < 0) {
 		snprintf(err, errlen, "at: give Unix seconds or a time such as 2026-11-28T10:00 "
@@ -258,11 +284,13 @@ bwg_api_explain_json(const struct bwg_policy *p, const struct bwg_dpi *dpi,
 	    .guessed = guessed || (app == 0 && master == 0),
 	    .host = host,
 	    .learned = *learned ? learned : NULL,
+	    .learned_from_flow = from_flow,
 	    .family = fs,
 	    .client = as,
 	    .server = ad,
 	    .detector = det,
 	    .p2p_host = p2p_host,
+	    .socket_cls = socket_cls,
 	};
 	struct bwg_class_decision dec;
 	bwg_classes_decide(&p->classes, &ev, &dec);

@@ -226,13 +226,15 @@ static void
 get_explain(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	    struct bwg_api_response *rs)
 {
-	char b[10][BWG_DPI_HOST_MAX * 2];
+	char b[12][BWG_DPI_HOST_MAX * 2];
 	struct bwg_api_explain_query q;
 	const char **f[] = {&q.src, &q.dst, &q.app, &q.category, &q.host, &q.learned,
-			    &q.detector, &q.p2p_host, &q.guessed, &q.at};
+			    &q.learned_from, &q.detector, &q.p2p_host, &q.socket_class,
+			    &q.guessed, &q.at};
 	static const char *const keys[] = {"src", "dst", "app", "category", "host",
-					   "learned", "detector", "p2p_host", "guessed", "at"};
-	for (int i = 0; i < 10; i++)
+					   "learned", "learned_from", "detector", "p2p_host",
+					   "socket_class", "guessed", "at"};
+	for (int i = 0; i < 12; i++)
 		if (!arg_fit(rq, keys[i], b[i], sizeof(b[i]), f[i], rs))
 			return;
 	char err[MSG_MAX];
@@ -557,7 +559,8 @@ static const struct {
     [EP_TOP] = {"/api/v1/top", "GET, HEAD", "by,limit,unit,class"},
     [EP_FLOWS] = {"/api/v1/flows", "GET, HEAD", "limit,unit,class,address,app,rule,host,action"},
     [EP_EXPLAIN] = {"/api/v1/explain", "GET, HEAD",
-		    "src,dst,app,category,host,learned,detector,p2p_host,guessed,at"},
+		    "src,dst,app,category,host,learned,learned_from,detector,p2p_host,"
+		    "socket_class,guessed,at"},
     [EP_RELOAD] = {"/api/v1/reload", "POST", ""},
     [EP_HEALTHZ] = {"/healthz", "GET, HEAD", ""},
     [EP_METRICS] = {"/metrics", "GET, HEAD", ""},

@@ -11,9 +11,15 @@
  *   2. its server's (else client's) address in a class's address lists -> host_list
  *   3. the application nDPI recognised (by its dissectors, not by port) -> ndpi_app
  *   4. for a flow with no name of its own: the name its server address
- *      was last resolved to (names learned from DNS), in the host lists -> dns
+ *      was last resolved to (names learned from DNS), in the host lists -> dns;
+ *      else the name the client's other flow to that server gave (its
+ *      SNI or Host), in the host lists                                 -> flow_name
  *   5. one of bwgate's payload detectors (lib/classify/det_*.c) that
  *      recognises what a payload holds                                 -> heuristic
+ *   5b. for a UDP flow: its inside socket (address and port) recently
+ *      carried a flow strongly classed into a class with
+ *      "socket_affinity"; taken only where what follows would say
+ *      unknown or such a class itself (never over business)           -> socket
  *   6. for an unnamed flow (no name, no app nDPI recognised): its inside
  *      host is tagged as a P2P peer                                     -> behaviour;
  *      then a weak detector, one that goes by what a payload lacks     -> heuristic
@@ -46,7 +52,9 @@
 	X(NDPI_CATEGORY, "ndpi_category") /* nDPI's category */                                   \
 	X(DNS, "dns")                     /* the name learned for the server's address */         \
 	X(BEHAVIOUR, "behaviour")         /* the inside host behaves as a P2P peer */             \
-	X(HEURISTIC, "heuristic")         /* a payload detector */
+	X(HEURISTIC, "heuristic")         /* a payload detector */                               \
+	X(FLOW_NAME, "flow_name")         /* the name another flow gave the same server */       \
+	X(SOCKET, "socket")               /* another flow of the same inside UDP socket */
 
 enum bwg_class_source {
 #define X(id, name) BWG_SRC_##id,
@@ -134,6 +142,7 @@ struct bwg_classes {
 	uint32_t app_count, category_count;
 	uint8_t by_detector[BWG_DET_MAX];
 	uint64_t detectors_wanted; /* BWG_DET_BIT() of each detector some class uses */
+	bool socket_affinity[BWG_CLASS_MAX]; /* the class passes to its socket's next flows */
 	struct bwg_hostset hosts;
 	struct bwg_addrset addrs;
 	char **src; /* list files by source tag; [0] = the config itself */
@@ -158,10 +167,13 @@ struct bwg_class_evidence {
 	bool guessed;        /* nDPI's answer is a guess (port, or nothing), not a dissector's */
 	const char *host;    /* the flow's own name, or NULL / "" */
 	const char *learned; /* the name its server address was last resolved to, or NULL */
+	bool learned_from_flow; /* `learned` is the name another flow gave the server */
 	uint8_t family;
 	const uint8_t *client, *server; /* 16 bytes each */
 	uint8_t detector;    /* payload detector that matched, or BWG_DET_NONE */
 	bool p2p_host;       /* the inside host is tagged a P2P peer */
+	uint8_t socket_cls;  /* the class its inside socket's other flow was given, or
+				BWG_CLASS_NONE (set only for a UDP flow) */
 };
 
 /* nDPI recognised no application: nothing yet, or only a guess by port. */

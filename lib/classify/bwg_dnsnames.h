@@ -20,6 +20,18 @@
  * of them), created by the control thread with a bounded number of entries; workers
  * learn from the DNS flows they carry and look names up when they decide a class.
  * Neither side waits on the other: see dnsnames.c.
+ *
+ * The same cache keeps two more kinds of entry, each under keys of its own:
+ *
+ *  - names other flows gave: a TLS, QUIC or DTLS flow's server name or an HTTP flow's
+ *    Host, kept as (client, server) -> name, so that the client's next flow to that
+ *    server with no name of its own (a DTLS or RTP flow beside the TLS connection that
+ *    set it up, a QUIC connection nDPI cannot read) takes it. Keyed by the client as
+ *    well: a name one inside host sends teaches nothing about another host's flows.
+ *  - socket classes: an inside address and UDP port -> the class a flow from that
+ *    socket was strongly given (a chat app's STUN exchange, a game's login), so that
+ *    the socket's next flows (the call's media to a peer, the match's server) take it
+ *    for a short while.
  */
 
 #include <stdbool.h>
@@ -37,10 +49,16 @@ struct bwg_dnsnames_conf {
  * as browsers keep an answer about a minute whatever its TTL. max_ttl still caps it. */
 #define BWG_DNSNAMES_TTL_FLOOR 60
 
+/* Seconds a name another flow gave its server lives (at most max_ttl). */
+#define BWG_DNSNAMES_FLOW_TTL 600
+/* Seconds a socket's class lives after the flow that set it was classed. */
+#define BWG_DNSNAMES_SOCKET_TTL 120
+
 /* Counters a worker keeps of what it fed the cache (summed by the control thread). */
 struct bwg_dnsnames_counters {
 	uint64_t responses;   /* DNS responses (QR set) parsed */
 	uint64_t learned;     /* address records learned */
+	uint64_t taught;      /* names and socket classes flows gave (stored, not repeats) */
 	uint64_t malformed;   /* messages that could not be parsed (ignored, nothing learned) */
 	uint64_t evictions;   /* live entries pushed out to make room */
 	uint64_t busy;        /* records not stored: another worker held the set */
@@ -71,6 +89,30 @@ void bwg_dnsnames_learn(struct bwg_dnsnames *n, const uint8_t *msg, uint32_t len
  */
 bool bwg_dnsnames_lookup(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
 			 uint64_t now_ns, char *buf, size_t len);
+
+/*
+ * Worker: remember that a flow from client to server (16 bytes each) gave `name` as its
+ * server's (its SNI or Host), for BWG_DNSNAMES_FLOW_TTL seconds. Writes nothing when the
+ * cache holds that name for the pair already.
+ */
+void bwg_dnsnames_teach(struct bwg_dnsnames *n, uint8_t family, const uint8_t *client,
+			const uint8_t *server, const char *name, uint64_t now_ns,
+			struct bwg_dnsnames_counters *cnt);
+
+/* Worker: the name a flow from client to server gave, if still alive; as lookup. */
+bool bwg_dnsnames_taught(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *client,
+			 const uint8_t *server, uint64_t now_ns, char *buf, size_t len);
+
+/*
+ * Worker: remember that a flow from the inside socket addr:port was classed `cls` (a
+ * class name), for BWG_DNSNAMES_SOCKET_TTL seconds; socket_get finds it. While no
+ * socket class lives, socket_get costs one atomic read.
+ */
+void bwg_dnsnames_socket_put(struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
+			     uint16_t port, const char *cls, uint64_t now_ns,
+			     struct bwg_dnsnames_counters *cnt);
+bool bwg_dnsnames_socket_get(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
+			     uint16_t port, uint64_t now_ns, char *buf, size_t len);
 
 /* Bytes the cache holds (all allocated at create). */
 size_t bwg_dnsnames_bytes(const struct bwg_dnsnames *n);

@@ -166,6 +166,7 @@ build_class(struct bwg_classes *c, const struct bwg_config *conf, const struct b
 		c->by_detector[id] = k;
 		c->detectors_wanted |= BWG_DET_BIT(id);
 	}
+	c->socket_affinity[k] = cl->socket_affinity;
 	for (uint32_t i = 0; i < cl->hosts.n; i++) {
 		uint8_t old;
 		int rc = bwg_hostset_add_src(&c->hosts, cl->hosts.v[i], k, 0, &old);
@@ -305,6 +306,23 @@ set(struct bwg_class_decision *d, uint8_t cls, enum bwg_class_source src, uint8_
 	d->detector = det;
 }
 
+/* What the weakest evidence says (nDPI's port guess, its category, the master protocol),
+ * steps 7 and 8. */
+static void
+decide_weak(const struct bwg_classes *c, const struct bwg_class_evidence *e,
+	    struct bwg_class_decision *d)
+{
+	uint8_t k;
+	if (e->guessed && (k = by_app(c, e->app)) != BWG_CLASS_NONE)
+		return set(d, k, BWG_SRC_NDPI_APP, 0);
+	/* The category says what kind of service it is, the master only how it travels. */
+	if (e->category < c->category_count && (k = c->by_category[e->category]) != BWG_CLASS_NONE)
+		return set(d, k, BWG_SRC_NDPI_CATEGORY, 0);
+	if ((k = by_app(c, e->master)) != BWG_CLASS_NONE)
+		return set(d, k, BWG_SRC_NDPI_APP, 0);
+	set(d, BWG_CLASS_UNKNOWN, BWG_SRC_DEFAULT, 0);
+}
+
 void
 bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence *e,
 		   struct bwg_class_decision *d)
@@ -323,7 +341,7 @@ bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence 
 		return set(d, k, BWG_SRC_NDPI_APP, 0);
 	if (!named(e->host) && named(e->learned) &&
 	    (h = bwg_hostset_lookup(&c->hosts, e->learned))) {
-		set(d, h->value, BWG_SRC_DNS, 0);
+		set(d, h->value, e->learned_from_flow ? BWG_SRC_FLOW_NAME : BWG_SRC_DNS, 0);
 		d->named_by_dns = true;
 		return;
 	}
@@ -333,6 +351,15 @@ bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence 
 							     : BWG_CLASS_NONE;
 	if (kd != BWG_CLASS_NONE && !det->weak)
 		return set(d, kd, BWG_SRC_HEURISTIC, e->detector);
+	/* The socket's other flow was recognised (a call's signalling, a game's login): its
+	 * class outranks what a payload lacks and a host's tag, but never what nDPI's guess
+	 * or category give a class of no socket affinity (business, ordinary web). */
+	if (e->socket_cls < c->n && c->socket_affinity[e->socket_cls]) {
+		decide_weak(c, e, d);
+		if (d->cls == BWG_CLASS_UNKNOWN || c->socket_affinity[d->cls])
+			set(d, e->socket_cls, BWG_SRC_SOCKET, 0);
+		return;
+	}
 	/* A P2P peer's unnamed flows are its P2P. A weak detector comes after: a peer's
 	 * encrypted connections look fully encrypted too, and what the host is known to be
 	 * says more than a payload's lack of structure. */
@@ -342,14 +369,7 @@ bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evidence 
 		return set(d, k, BWG_SRC_BEHAVIOUR, beh);
 	if (kd != BWG_CLASS_NONE)
 		return set(d, kd, BWG_SRC_HEURISTIC, e->detector);
-	if (e->guessed && (k = by_app(c, e->app)) != BWG_CLASS_NONE)
-		return set(d, k, BWG_SRC_NDPI_APP, 0);
-	/* The category says what kind of service it is, the master only how it travels. */
-	if (e->category < c->category_count && (k = c->by_category[e->category]) != BWG_CLASS_NONE)
-		return set(d, k, BWG_SRC_NDPI_CATEGORY, 0);
-	if ((k = by_app(c, e->master)) != BWG_CLASS_NONE)
-		return set(d, k, BWG_SRC_NDPI_APP, 0);
-	set(d, BWG_CLASS_UNKNOWN, BWG_SRC_DEFAULT, 0);
+	decide_weak(c, e, d);
 }
 
 /* The n-th name of a certificate's list into buf, without a leading "*."; false past the
@@ -408,10 +428,16 @@ bwg_classes_explain(const struct bwg_classes *c, const struct bwg_dpi *dpi,
 		}
 		break;
 	case BWG_SRC_DNS:
+	case BWG_SRC_FLOW_NAME:
 		if (named(e->learned) && (h = bwg_hostset_lookup(&c->hosts, e->learned)))
-			snprintf(buf, len, "name learned from DNS %s -> %s: %s", e->learned,
-				 h->src ? c->src[h->src] : "config hosts",
+			snprintf(buf, len, "name learned from %s %s -> %s: %s",
+				 d->source == BWG_SRC_DNS ? "DNS" : "another flow to the server",
+				 e->learned, h->src ? c->src[h->src] : "config hosts",
 				 bwg_hostset_pattern(&c->hosts, h, pat, sizeof(pat)));
+		break;
+	case BWG_SRC_SOCKET:
+		snprintf(buf, len, "its inside socket's other flow was classed %s",
+			 d->cls < c->n ? c->names[d->cls] : "?");
 		break;
 	case BWG_SRC_NDPI_APP: {
 		uint16_t id = by_app(c, e->app) == d->cls ? e->app : e->master;

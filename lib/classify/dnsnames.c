@@ -29,7 +29,10 @@
  * memory is allocated at create: 448 bytes a set of 4, 112 bytes an entry. Besides
  * addresses, an entry may hold the last name of a CNAME chain that ended without an
  * address (an iterative resolver asks for it next), keyed by two keyed hashes of the
- * name, with the question's name as its value.
+ * name, with the question's name as its value; the name a flow gave its server, keyed by
+ * two keyed hashes of the client and server addresses; or the class an inside socket's
+ * flow was given, keyed by two keyed hashes of the socket. Each kind has a family code
+ * of its own, so no key of one kind can meet a key of another.
  */
 
 #include <arpa/inet.h>
@@ -58,7 +61,9 @@
 #define WIRE_MAX 255   /* RFC 1035 2.3.4: a name's length, length octets included */
 #define LABEL_MAX 63
 
-#define FAM_NAME 1 /* key of a CNAME target awaiting its own answer (not an address) */
+#define FAM_NAME 1   /* key of a CNAME target awaiting its own answer (not an address) */
+#define FAM_FLOW 2   /* key of a client and server pair: the name a flow gave its server */
+#define FAM_SOCKET 3 /* key of an inside socket: the class one of its flows was given */
 
 #define DNS_TYPE_A 1
 #define DNS_TYPE_CNAME 5
@@ -88,6 +93,10 @@ struct bwg_dnsnames {
 	struct dn_set *sets;
 	uint32_t mask; /* sets - 1 */
 	uint32_t max_ttl;
+	/* Seconds of packet time until which some socket class may still live: while none
+	 * does, a socket lookup costs one read of this word. Written racily by workers (a
+	 * late, smaller value only makes a lookup miss early). */
+	_Atomic uint32_t socket_until;
 };
 
 int
@@ -275,25 +284,139 @@ cache_get(const struct slot *sl, uint32_t now_s, uint64_t name[NAME_WORDS])
 	return false;
 }
 
-bool
-bwg_dnsnames_lookup(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
-		    uint64_t now_ns, char *buf, size_t len)
+/* The text stored under (family code, key), alive at now_ns, into buf (cut to len). */
+static bool
+text_get(const struct bwg_dnsnames *n, uint8_t fam, const uint64_t key[2], uint64_t now_ns,
+	 char *buf, size_t len)
 {
-	uint64_t key[2], name[NAME_WORDS];
-	if (len == 0 || (family != 4 && family != 6))
-		return false;
-	memcpy(key, addr, sizeof(key));
+	uint64_t v[NAME_WORDS];
 	struct slot sl;
-	slot_find(n, family, key, false, &sl);
-	if (!cache_get(&sl, seconds(now_ns), name))
+	if (len == 0)
 		return false;
-	const char *s = (const char *)name;
+	slot_find(n, fam, key, false, &sl);
+	if (!cache_get(&sl, seconds(now_ns), v))
+		return false;
+	const char *s = (const char *)v;
 	size_t k = strnlen(s, NAME_BYTES - 1);
 	if (k >= len)
 		k = len - 1;
 	memcpy(buf, s, k);
 	buf[k] = 0;
 	return true;
+}
+
+bool
+bwg_dnsnames_lookup(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
+		    uint64_t now_ns, char *buf, size_t len)
+{
+	uint64_t key[2];
+	if (family != 4 && family != 6)
+		return false;
+	memcpy(key, addr, sizeof(key));
+	return text_get(n, family, key, now_ns, buf, len);
+}
+
+/* ---- names and classes other flows gave ------------------------------------------------ */
+
+/* Two independent keyed hashes of a key's bytes (a pair of addresses, a socket). */
+static void
+bytes_key(const void *b, size_t len, uint64_t key[2])
+{
+	key[0] = bwg_siphash13(&bwg_hash_secret, b, len);
+	key[1] = bwg_siphash24(&bwg_hash_secret, b, len);
+}
+
+static void
+pair_key(uint8_t family, const uint8_t *client, const uint8_t *server, uint64_t key[2])
+{
+	uint8_t b[33];
+	b[0] = family;
+	memcpy(b + 1, client, 16);
+	memcpy(b + 17, server, 16);
+	bytes_key(b, sizeof(b), key);
+}
+
+static void
+socket_key(uint8_t family, const uint8_t *addr, uint16_t port, uint64_t key[2])
+{
+	uint8_t b[19];
+	b[0] = family;
+	memcpy(b + 1, addr, 16);
+	memcpy(b + 17, &port, 2);
+	bytes_key(b, sizeof(b), key);
+}
+
+/* Store text under (family code, key) for ttl seconds, unless the same text is there
+ * already: flows that say again what the cache holds write nothing shared. Returns true
+ * when stored. */
+static bool
+text_put(struct bwg_dnsnames *n, uint8_t fam, const uint64_t key[2], const char *text,
+	 uint64_t now_ns, uint32_t ttl, struct bwg_dnsnames_counters *cnt)
+{
+	uint64_t v[NAME_WORDS], old[NAME_WORDS];
+	memset(v, 0, sizeof(v));
+	size_t k = strnlen(text, NAME_BYTES - 1);
+	memcpy(v, text, k);
+	uint32_t now_s = seconds(now_ns);
+	struct slot sl;
+	slot_find(n, fam, key, true, &sl);
+	if (cache_get(&sl, now_s, old) && memcmp(old, v, sizeof(v)) == 0)
+		return false;
+	if (ttl > n->max_ttl)
+		ttl = n->max_ttl;
+	if (!cache_put(&sl, v, now_s, now_s > UINT32_MAX - ttl ? UINT32_MAX : now_s + ttl, cnt))
+		return false;
+	cnt->taught++;
+	return true;
+}
+
+void
+bwg_dnsnames_teach(struct bwg_dnsnames *n, uint8_t family, const uint8_t *client,
+		   const uint8_t *server, const char *name, uint64_t now_ns,
+		   struct bwg_dnsnames_counters *cnt)
+{
+	uint64_t key[2];
+	if ((family != 4 && family != 6) || !name || !*name)
+		return;
+	pair_key(family, client, server, key);
+	text_put(n, FAM_FLOW, key, name, now_ns, BWG_DNSNAMES_FLOW_TTL, cnt);
+}
+
+bool
+bwg_dnsnames_taught(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *client,
+		    const uint8_t *server, uint64_t now_ns, char *buf, size_t len)
+{
+	uint64_t key[2];
+	if (family != 4 && family != 6)
+		return false;
+	pair_key(family, client, server, key);
+	return text_get(n, FAM_FLOW, key, now_ns, buf, len);
+}
+
+void
+bwg_dnsnames_socket_put(struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
+			uint16_t port, const char *cls, uint64_t now_ns,
+			struct bwg_dnsnames_counters *cnt)
+{
+	uint64_t key[2];
+	if ((family != 4 && family != 6) || !cls || !*cls)
+		return;
+	socket_key(family, addr, port, key);
+	if (text_put(n, FAM_SOCKET, key, cls, now_ns, BWG_DNSNAMES_SOCKET_TTL, cnt))
+		atomic_store_explicit(&n->socket_until, seconds(now_ns) + BWG_DNSNAMES_SOCKET_TTL,
+				      memory_order_relaxed);
+}
+
+bool
+bwg_dnsnames_socket_get(const struct bwg_dnsnames *n, uint8_t family, const uint8_t *addr,
+			uint16_t port, uint64_t now_ns, char *buf, size_t len)
+{
+	uint64_t key[2];
+	if ((family != 4 && family != 6) ||
+	    atomic_load_explicit(&n->socket_until, memory_order_relaxed) <= seconds(now_ns))
+		return false;
+	socket_key(family, addr, port, key);
+	return text_get(n, FAM_SOCKET, key, now_ns, buf, len);
 }
 
 /* ---- the parser ------------------------------------------------------------------------ */

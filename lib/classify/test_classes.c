@@ -328,10 +328,11 @@ static const char classes_json[] =
 	"{'default_action': 'allow', 'rules': [], 'classes': {"
 	" 'video': {'categories': ['Video'], 'host_files': ['video.txt']},"
 	" 'game': {'address_files': ['game-nets.txt'], 'addresses': ['203.0.113.0/24'],"
-	"          'detectors': ['raknet']},"
+	"          'detectors': ['raknet'], 'socket_affinity': true},"
 	" 'business': {'apps': ['Zoom'], 'hosts': ['zoom.us']},"
 	" 'p2p': {'apps': ['BitTorrent'], 'detectors': ['p2p_behaviour']},"
-	" 'tunnel': {'apps': ['OpenVPN'], 'detectors': ['fully_encrypted']},"
+	" 'tunnel': {'apps': ['OpenVPN'], 'detectors': ['fully_encrypted'],"
+	"            'socket_affinity': true},"
 	" 'web': {'categories': ['Web']}}}";
 
 static uint8_t
@@ -407,6 +408,13 @@ test_decide_order(void **state)
 	assert_int_equal(d.source, BWG_SRC_DNS);
 	assert_true(d.named_by_dns);
 	assert_string_equal(why, "name learned from DNS cache.video.iqiyi.com -> video.txt: iqiyi.com");
+	/* ... or the name the client's other flow gave the server (its SNI). */
+	DECIDE(.master = quic, .category = web, .learned = "cache.video.iqiyi.com",
+	       .learned_from_flow = true);
+	assert_int_equal(d.cls, id(&c, "video"));
+	assert_int_equal(d.source, BWG_SRC_FLOW_NAME);
+	assert_string_equal(why, "name learned from another flow to the server "
+				 "cache.video.iqiyi.com -> video.txt: iqiyi.com");
 	/* ... but not when it has a name of its own. */
 	DECIDE(.master = quic, .category = web, .host = "www.example.org",
 	       .learned = "v.iqiyi.com");
@@ -417,6 +425,34 @@ test_decide_order(void **state)
 	DECIDE(.p2p_host = true, .detector = raknet);
 	assert_int_equal(d.cls, id(&c, "game"));
 	assert_int_equal(d.source, BWG_SRC_HEURISTIC);
+	/* 5b. The class its socket's other flow was given, for a flow nothing strong names:
+	 * over a tagged host and a weak detector, and over weaker evidence that says a class
+	 * with socket affinity too ... */
+	const uint8_t game = id(&c, "game");
+	DECIDE(.socket_cls = game);
+	assert_int_equal(d.cls, game);
+	assert_int_equal(d.source, BWG_SRC_SOCKET);
+	assert_string_equal(why, "its inside socket's other flow was classed game");
+	DECIDE(.socket_cls = game, .detector = fet, .p2p_host = true);
+	assert_int_equal(d.cls, game);
+	DECIDE(.socket_cls = game, .app = ovpn, .guessed = true);
+	assert_int_equal(d.cls, game);
+	assert_int_equal(d.source, BWG_SRC_SOCKET);
+	/* ... never over a class without it (business by a port guess, web by category) ... */
+	DECIDE(.socket_cls = game, .app = zoom, .guessed = true);
+	assert_int_equal(d.cls, id(&c, "business"));
+	assert_int_equal(d.source, BWG_SRC_NDPI_APP);
+	DECIDE(.socket_cls = game, .master = quic, .category = web);
+	assert_int_equal(d.cls, id(&c, "web"));
+	/* ... nor over the flow's own evidence; and a class without it passes nothing. */
+	DECIDE(.socket_cls = game, .app = zoom, .category = vid);
+	assert_int_equal(d.cls, id(&c, "business"));
+	DECIDE(.socket_cls = game, .master = quic, .learned = "v.iqiyi.com");
+	assert_int_equal(d.cls, id(&c, "video"));
+	DECIDE(.socket_cls = id(&c, "business"));
+	assert_int_equal(d.cls, BWG_CLASS_UNKNOWN);
+	DECIDE(.socket_cls = BWG_CLASS_NONE);
+	assert_int_equal(d.cls, BWG_CLASS_UNKNOWN);
 	/* 6. Behaviour: only unnamed flows (no name, no app a dissector recognised) of a
 	 * tagged host; before a weak detector (a peer's encrypted connections look fully
 	 * encrypted too). */

@@ -403,6 +403,64 @@ test_ttl(void **state)
 	bwg_dnsnames_destroy(n);
 }
 
+/* Names flows gave their servers: per client and server, for BWG_DNSNAMES_FLOW_TTL;
+ * socket classes: per inside address and port, for BWG_DNSNAMES_SOCKET_TTL; neither
+ * meets the other nor an address learned from DNS. */
+static void
+test_taught(void **state)
+{
+	(void)state;
+	struct bwg_dnsnames *n = cache(1024, 3600);
+	struct bwg_dnsnames_counters c = {0};
+	uint8_t cli[16] = {10, 0, 0, 1}, cli2[16] = {10, 0, 0, 2}, srv[16] = {192, 0, 2, 9};
+	char buf[80];
+	bwg_dnsnames_teach(n, 4, cli, srv, "play.example", T0, &c);
+	assert_true(bwg_dnsnames_taught(n, 4, cli, srv, T0 + SEC, buf, sizeof(buf)));
+	assert_string_equal(buf, "play.example");
+	assert_false(bwg_dnsnames_taught(n, 4, cli2, srv, T0 + SEC, buf, sizeof(buf)));
+	assert_false(bwg_dnsnames_taught(n, 4, srv, cli, T0 + SEC, buf, sizeof(buf)));
+	assert_false(bwg_dnsnames_taught(n, 6, cli, srv, T0 + SEC, buf, sizeof(buf)));
+	assert_string_equal(lookup(n, "192.0.2.9", T0 + SEC), "");
+	/* Saying it again writes nothing; a new name replaces it. */
+	bwg_dnsnames_teach(n, 4, cli, srv, "play.example", T0 + SEC, &c);
+	assert_int_equal(c.taught, 1);
+	bwg_dnsnames_teach(n, 4, cli, srv, "other.example", T0 + 2 * SEC, &c);
+	assert_int_equal(c.taught, 2);
+	assert_true(bwg_dnsnames_taught(n, 4, cli, srv, T0 + 3 * SEC, buf, 6));
+	assert_string_equal(buf, "other"); /* cut to the buffer */
+	assert_true(bwg_dnsnames_taught(n, 4, cli, srv,
+					T0 + (2 + BWG_DNSNAMES_FLOW_TTL - 1) * SEC, buf, sizeof(buf)));
+	assert_false(bwg_dnsnames_taught(n, 4, cli, srv, T0 + (2 + BWG_DNSNAMES_FLOW_TTL) * SEC,
+					 buf, sizeof(buf)));
+	/* Sockets. */
+	assert_false(bwg_dnsnames_socket_get(n, 4, cli, 4000, T0, buf, sizeof(buf)));
+	bwg_dnsnames_socket_put(n, 4, cli, 4000, "chat", T0, &c);
+	assert_true(bwg_dnsnames_socket_get(n, 4, cli, 4000, T0 + SEC, buf, sizeof(buf)));
+	assert_string_equal(buf, "chat");
+	assert_false(bwg_dnsnames_socket_get(n, 4, cli, 4001, T0 + SEC, buf, sizeof(buf)));
+	assert_false(bwg_dnsnames_socket_get(n, 4, cli2, 4000, T0 + SEC, buf, sizeof(buf)));
+	assert_false(bwg_dnsnames_taught(n, 4, cli, srv, T0 + SEC, buf, sizeof(buf)) &&
+		     strcmp(buf, "chat") == 0);
+	assert_true(bwg_dnsnames_socket_get(n, 4, cli, 4000,
+					    T0 + (BWG_DNSNAMES_SOCKET_TTL - 1) * SEC, buf,
+					    sizeof(buf)));
+	assert_false(bwg_dnsnames_socket_get(n, 4, cli, 4000, T0 + BWG_DNSNAMES_SOCKET_TTL * SEC,
+					     buf, sizeof(buf)));
+	assert_int_equal(c.taught, 3);
+	/* Nothing of the kind for other families or empty values. */
+	bwg_dnsnames_teach(n, 5, cli, srv, "x.example", T0, &c);
+	bwg_dnsnames_teach(n, 4, cli, srv, "", T0, &c);
+	bwg_dnsnames_socket_put(n, 4, cli, 4000, "", T0, &c);
+	assert_int_equal(c.taught, 3);
+	/* max_ttl caps both. */
+	bwg_dnsnames_destroy(n);
+	n = cache(16, 30);
+	bwg_dnsnames_teach(n, 4, cli, srv, "play.example", T0, &c);
+	assert_true(bwg_dnsnames_taught(n, 4, cli, srv, T0 + 29 * SEC, buf, sizeof(buf)));
+	assert_false(bwg_dnsnames_taught(n, 4, cli, srv, T0 + 30 * SEC, buf, sizeof(buf)));
+	bwg_dnsnames_destroy(n);
+}
+
 static void
 test_overwrite(void **state)
 {
@@ -975,6 +1033,7 @@ main(void)
 		cmocka_unit_test(test_iterative_resolution),
 		cmocka_unit_test(test_names_as_flows_show_them),
 		cmocka_unit_test(test_ttl),
+		cmocka_unit_test(test_taught),
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_bounded_memory),

@@ -73,6 +73,7 @@ struct bwg_conf_class {
 	struct bwg_strlist addresses;     /* inline CIDRs, checked */
 	struct bwg_strlist address_files; /* address list files, as written (lists_dir) */
 	struct bwg_strlist detectors;     /* bwgate detector names (checked when compiled) */
+	bool socket_affinity; /* a UDP socket's next flows take the class of one recognised */
 };
 
 struct bwg_conf_window {

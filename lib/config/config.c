@@ -911,7 +911,8 @@ static int
 parse_classes(struct ctx *x, json_t *o)
 {
 	static const char *const keys[] = {"apps", "categories", "hosts", "host_files",
-					   "addresses", "address_files", "detectors", NULL};
+					   "addresses", "address_files", "detectors",
+					   "socket_affinity", NULL};
 	struct bwg_config *c = x->c;
 	int rc;
 	if (!o)
@@ -951,7 +952,8 @@ parse_classes(struct ctx *x, json_t *o)
 		    (rc = get_cidrlist(x, cl, p, "addresses", &k->addresses)) ||
 		    (rc = get_strlist(x, cl, p, "address_files", &k->address_files, false,
 				      NULL)) ||
-		    (rc = get_strlist(x, cl, p, "detectors", &k->detectors, false, NULL)))
+		    (rc = get_strlist(x, cl, p, "detectors", &k->detectors, false, NULL)) ||
+		    (rc = get_bool(x, cl, p, "socket_affinity", &k->socket_affinity, false)))
 			return rc;
 	}
 	return 0;

@@ -452,7 +452,7 @@ test_class_faults(void **state)
 		  NAME ": classes.P2P: class names use a-z, 0-9, '_' and '-' (at most 63)");
 	cfg_fails(MIN_HEAD "'classes': {'p2p': {'app': ['BitTorrent']}}, 'rules': []}",
 		  NAME ": classes.p2p.app: unknown key (expected one of: apps, categories, hosts, "
-		       "host_files, addresses, address_files, detectors)");
+		       "host_files, addresses, address_files, detectors, socket_affinity)");
 	cfg_fails(MIN_HEAD "'classes': {'p2p': {'apps': 'BitTorrent'}}, 'rules': []}",
 		  NAME ": classes.p2p.apps: must be an array of strings, not a string");
 	cfg_fails(MIN_HEAD "'classes': {'p2p': {'apps': ['BitTorrent', '']}}, 'rules': []}",

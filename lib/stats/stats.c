@@ -86,6 +86,7 @@ bwg_stats_add(struct bwg_stats *dst, const struct bwg_stats *src)
 		dst->class_sources[i] += src->class_sources[i];
 	dst->dns.responses += src->dns.responses;
 	dst->dns.learned += src->dns.learned;
+	dst->dns.taught += src->dns.taught;
 	dst->dns.malformed += src->dns.malformed;
 	dst->dns.evictions += src->dns.evictions;
 	dst->dns.busy += src->dns.busy;
@@ -181,9 +182,10 @@ bwg_stats_json(const struct bwg_stats *s, const struct bwg_stats_names *names,
 				    json_integer((json_int_t)s->class_sources[i]));
 	json_object_set_new(doc, "class_sources", srcs);
 	json_object_set_new(doc, "dns",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "responses",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "responses",
 				      (json_int_t)s->dns.responses, "learned",
-				      (json_int_t)s->dns.learned, "malformed",
+				      (json_int_t)s->dns.learned, "taught",
+				      (json_int_t)s->dns.taught, "malformed",
 				      (json_int_t)s->dns.malformed, "evictions",
 				      (json_int_t)s->dns.evictions, "busy",
 				      (json_int_t)s->dns.busy));

@@ -47,6 +47,7 @@ fill(struct bwg_stats *s)
 	s->class_sources[BWG_SRC_DEFAULT] = 4;
 	s->dns.responses = 5;
 	s->dns.learned = 8;
+	s->dns.taught = 2;
 	s->dns.malformed = 1;
 	s->behaviour.flows = 30;
 	s->behaviour.p2p_flows = 2;
@@ -70,8 +71,8 @@ static const char golden[] =
 	"{\"bytes\":44000,\"dropped_bytes\":3600,\"dropped_packets\":9,\"flows\":3,\"forwarded_bytes\":40400,\"forwarded_packets\":51,\"name\":\"BitTorrent\",\"packets\":60}],"
 	"\"behaviour\":{\"active\":1,\"busy\":4,\"evictions\":0,\"flows\":30,\"p2p_flows\":2,"
 	"\"tagged\":1},"
-	"\"class_sources\":{\"behaviour\":0,\"default\":4,\"dns\":0,\"heuristic\":0,"
-	"\"host_list\":0,\"ndpi_app\":3,\"ndpi_category\":0},"
+	"\"class_sources\":{\"behaviour\":0,\"default\":4,\"dns\":0,\"flow_name\":0,"
+	"\"heuristic\":0,\"host_list\":0,\"ndpi_app\":3,\"ndpi_category\":0,\"socket\":0},"
 	"\"classes\":["
 	"{\"bytes\":20000,\"dropped_bytes\":0,\"dropped_packets\":0,\"flows\":4,\"forwarded_bytes\":20000,\"forwarded_packets\":40,\"name\":\"unknown\",\"packets\":40},"
 	"{\"bytes\":44000,\"dropped_bytes\":3600,\"dropped_packets\":9,\"flows\":3,\"forwarded_bytes\":40400,\"forwarded_packets\":51,\"name\":\"p2p\",\"packets\":60}],"
@@ -83,7 +84,8 @@ static const char golden[] =
 	"\"host_table_full\":0,\"meter_table_full\":0,\"non_ip\":0,\"notices\":0,\"policy_updates\":0,"
 	"\"resets\":0,\"resets_throttled\":0,\"rx_bytes\":64000,\"rx_packets\":100,"
 	"\"tunnels\":0,\"tx_full_bytes\":0},"
-	"\"dns\":{\"busy\":0,\"evictions\":0,\"learned\":8,\"malformed\":1,\"responses\":5},"
+	"\"dns\":{\"busy\":0,\"evictions\":0,\"learned\":8,\"malformed\":1,\"responses\":5,"
+	"\"taught\":2},"
 	"\"drops\":{\"flow_table_full\":0,\"fragment_unmatched\":0,\"host_flow_limit\":0,"
 	"\"malformed\":1,\"non_ip\":0,\"policy_block\":6,\"policy_limit\":3,\"tx_full\":0},"
 	"\"flows\":{\"active\":4,\"capacity\":1024,\"created\":7,\"expired\":3},"
@@ -196,6 +198,7 @@ test_add_and_clear(void **state)
 	assert_int_equal(sum->apps[2].packets, 120);
 	assert_int_equal(sum->apps[1].bytes, 77);
 	assert_int_equal(sum->dns.learned, 16);
+	assert_int_equal(sum->dns.taught, 4);
 	assert_int_equal(sum->behaviour.flows, 60);
 	assert_int_equal(sum->behaviour.tagged, 2);
 	assert_int_equal(sum->behaviour.busy, 8);

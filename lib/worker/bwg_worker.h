@@ -126,6 +126,7 @@ struct bwg_worker {
 	uint8_t end_cause; /* enum bwg_flow_end of the flows ended now; 0: the aging sweep's */
 
 	struct bwg_worker_conf conf;
+	uint16_t name_apps[4]; /* nDPI ids of TLS, QUIC, DTLS, HTTP: their names teach */
 	bool non_ip_drop, malformed_drop, full_drop, unmatched_frag_drop;
 	uint8_t refused; /* verdict of the last packet no flow could be made for */
 	unsigned parse_flags;

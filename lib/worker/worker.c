@@ -109,6 +109,11 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	w->malformed_drop = c->malformed_drop;
 	w->full_drop = c->flow_full_drop;
 	w->parse_flags = c->sniff_ip ? BWG_PKT_SNIFF_IP : 0;
+	static const char *const name_apps[] = {"TLS", "QUIC", "DTLS", "HTTP"};
+	for (int i = 0; i < 4; i++) {
+		int id = bwg_dpi_app_id(dpi, name_apps[i]);
+		w->name_apps[i] = id > 0 ? (uint16_t)id : UINT16_MAX;
+	}
 	w->policy = policy;
 	w->gen = 1;
 	w->stats.rules_version = policy->version;
@@ -171,11 +176,14 @@ flow_evidence(const struct bwg_worker *w, const struct bwg_flow *f, struct bwg_c
 		.guessed = f->flags & BWG_FLOW_GUESSED,
 		.host = learned ? NULL : host,
 		.learned = learned ? host : NULL,
+		/* Set where the name is learned (class_decide); kept by the source it gave. */
+		.learned_from_flow = learned && f->cls_src == BWG_SRC_FLOW_NAME,
 		.family = f->family,
 		.client = f->addr[0],
 		.server = f->addr[1],
 		.detector = f->det,
 		.p2p_host = f->cls_src == BWG_SRC_BEHAVIOUR,
+		.socket_cls = f->cls_src == BWG_SRC_SOCKET ? f->cls : BWG_CLASS_NONE,
 	};
 }
 
@@ -465,24 +473,100 @@ name_learnable(const struct bwg_flow *f, bool settled)
 	return (f->app || f->app_master) && !(f->flags & BWG_FLOW_GUESSED);
 }
 
+static inline bool flow_class_strong(const struct bwg_flow *f);
+
+/*
+ * The class f's inside UDP socket passed on (another of its flows was strongly classed
+ * into a class with socket_affinity), or BWG_CLASS_NONE. The socket is the inside end's
+ * address and port (the client's when the units do not tell).
+ */
+static uint8_t
+socket_class(const struct bwg_worker *w, const struct bwg_flow *f)
+{
+	char name[BWG_NAME_MAX + 1];
+	bool either;
+	int in = inside_side(w, f, &either);
+	if (!bwg_dnsnames_socket_get(w->conf.names, f->family, f->addr[in], f->port[in],
+				     w->clock_ns, name, sizeof(name)))
+		return BWG_CLASS_NONE;
+	const struct bwg_classes *c = &w->policy->classes;
+	for (uint32_t k = 1; k < c->n; k++)
+		if (c->socket_affinity[k] && strcmp(c->names[k], name) == 0)
+			return (uint8_t)k;
+	return BWG_CLASS_NONE;
+}
+
 /* f's class from everything known of it now (lib/classify decides); `settled`: nDPI
  * will say no more of it. */
 static void
 class_decide(struct bwg_worker *w, struct bwg_flow *f, bool settled)
 {
+	bool from_flow = false;
 	if (f->host_id == BWG_FLOW_NONE && w->conf.names && name_learnable(f, settled)) {
 		char name[BWG_DPI_HOST_MAX];
 		if (bwg_dnsnames_lookup(w->conf.names, f->family, f->addr[1], w->clock_ns, name,
-					sizeof(name)))
+					sizeof(name))) {
 			host_set(w, f, name, true);
+		} else if (bwg_dnsnames_taught(w->conf.names, f->family, f->addr[0], f->addr[1],
+					       w->clock_ns, name, sizeof(name))) {
+			host_set(w, f, name, true);
+			from_flow = true;
+		}
 	}
 	struct bwg_class_evidence e;
 	flow_evidence(w, f, &e);
+	e.learned_from_flow |= from_flow && e.learned;
 	e.p2p_host = flow_p2p_host(w, f);
+	/* A class its socket gave it stays its own for its life (flow_evidence), though the
+	 * socket's entry expires. */
+	bool had_socket = e.socket_cls != BWG_CLASS_NONE;
 	struct bwg_class_decision d;
 	bwg_classes_decide(&w->policy->classes, &e, &d);
 	f->cls = d.cls;
 	f->cls_src = d.source;
+	/* Only a UDP flow nothing strong classed asks its socket, once nDPI has seen it. */
+	if (!had_socket && f->proto == 17 && w->conf.names && (f->dpi_pkts > 0 || settled) &&
+	    !flow_class_strong(f) && (e.socket_cls = socket_class(w, f)) != BWG_CLASS_NONE) {
+		bwg_classes_decide(&w->policy->classes, &e, &d);
+		f->cls = d.cls;
+		f->cls_src = d.source;
+	}
+}
+
+/*
+ * What f teaches the names cache: its own server name, when nDPI has just read it
+ * (`named`) from a TLS, QUIC or DTLS handshake or an HTTP request (a DNS query's name, a
+ * DHCP client's, say nothing of the server), for the client's other flows to that
+ * server; and, while a UDP flow is strongly classed into a class with socket_affinity,
+ * that class for its inside socket's next flows (a DNS query's socket, classed by the
+ * name it asks for, teaches nothing). The cache writes only what it does not hold.
+ */
+static void
+flow_teach(struct bwg_worker *w, struct bwg_flow *f, bool named)
+{
+	struct bwg_dnsnames *n = w->conf.names;
+	if (!n)
+		return;
+	if (named && f->host_id != BWG_FLOW_NONE &&
+	    !(f->flags & (BWG_FLOW_HOST_LEARNED | BWG_FLOW_DNS))) {
+		for (int i = 0; i < 4; i++) {
+			if (f->app_master != w->name_apps[i] && f->app != w->name_apps[i])
+				continue;
+			bwg_dnsnames_teach(n, f->family, f->addr[0], f->addr[1], flow_host(w, f),
+					   w->clock_ns, &w->stats.dns);
+			break;
+		}
+	}
+	const struct bwg_classes *c = &w->policy->classes;
+	/* Only on the flow's own packet: a flow ended by the aging sweep is gone from its
+	 * socket and renews nothing. */
+	if (f->proto == 17 && !(f->flags & BWG_FLOW_DNS) && f->last_ts >= w->clock_ns &&
+	    f->cls < c->n && c->socket_affinity[f->cls] && flow_class_strong(f)) {
+		bool either;
+		int in = inside_side(w, f, &either);
+		bwg_dnsnames_socket_put(n, f->family, f->addr[in], f->port[in], c->names[f->cls],
+					w->clock_ns, &w->stats.dns);
+	}
 }
 
 /*
@@ -495,6 +579,7 @@ flow_class_strong(const struct bwg_flow *f)
 {
 	const struct bwg_detector *d;
 	return f->cls_src == BWG_SRC_HOST_LIST || f->cls_src == BWG_SRC_DNS ||
+	       f->cls_src == BWG_SRC_FLOW_NAME ||
 	       ((f->cls_src == BWG_SRC_NDPI_APP || f->cls_src == BWG_SRC_NDPI_CATEGORY) &&
 		!flow_nameless(f)) ||
 	       (f->cls_src == BWG_SRC_HEURISTIC && (d = bwg_detector(f->det)) && !d->weak);
@@ -607,6 +692,8 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	f->flags = (uint8_t)(guessed ? f->flags | BWG_FLOW_GUESSED : f->flags & ~BWG_FLOW_GUESSED);
 	host_set(w, f, own, false);
 	class_decide(w, f, final);
+	flow_teach(w, f, own_new && f->host_id != BWG_FLOW_NONE &&
+			       !(f->flags & BWG_FLOW_HOST_LEARNED));
 	if (behaviour_due(w, f, final))
 		behaviour_judge(w, f, final);
 	if (final)
@@ -743,6 +830,7 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 	 * for a flow nDPI will never see) may already tell its class. */
 	f->flags |= BWG_FLOW_GUESSED;
 	class_decide(w, f, f->dpi_slot == BWG_DPI_NO_SLOT);
+	flow_teach(w, f, false);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT) {
 		f->dpi_slot = BWG_FLOW_NONE;
 		f->state = BWG_FLOW_UNINSPECTED;

@@ -14,6 +14,8 @@ One capture, generated here, with these scenarios (each its own client address):
   never  QUIC to an address nobody resolved: as before (nDPI's category)
   ttl    QUIC to a learned address within its TTL, and past it (packet time is the clock)
   bad    three malformed answers: counted in dns.malformed, nothing learned, no crash
+The flows classed by a learned name teach their UDP sockets the class (dns.taught), and
+the TLS flow teaches its SNI for its client and server.
 Prints `N passed, M failed`; exits 1 on a failure.
 """
 
@@ -226,8 +228,10 @@ def main(argv):
                 if r["app"] != "DNS" or r["action"] != "allow"]))
 
     d = stats.get("dns", {})
-    want = {"responses": sc.responses, "learned": sc.learned, "malformed": sc.malformed,
-            "evictions": 0, "busy": 0}
+    # Taught: the TLS flow's SNI, and the socket of each UDP flow video by dns.
+    taught = 1 + sum(1 for r in flows if r["proto"] == "UDP" and r["class_source"] == "dns")
+    want = {"responses": sc.responses, "learned": sc.learned, "taught": taught,
+            "malformed": sc.malformed, "evictions": 0, "busy": 0}
     ck.ok(d == want, "stats dns", "got %r, want %r" % (d, want))
     if ck.failed:
         print("capture and output kept in " + work)

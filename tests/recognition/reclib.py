@@ -5,6 +5,7 @@ Each test script in this folder covers one of bwgate's recognisers with traffic 
 itself (tests/traffic/gen_fixtures.py's session builders), so it always runs."""
 
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -69,3 +70,22 @@ def flow_of(flows, client, cport=None):
 
 def workdir():
     return tempfile.mkdtemp(prefix="bwg-recognition-")
+
+
+def finish(ck, work):
+    """Keep the capture and output of a failed run (say where); remove them otherwise.
+    Returns the exit status."""
+    if ck.failed:
+        print("capture and output kept in " + work)
+    else:
+        shutil.rmtree(work)
+    return ck.done()
+
+
+def args(argv, doc):
+    """(bwgate-pcap, config) from a test's command line; exits 2 with its usage line
+    (the second paragraph of its docstring) when they are not given."""
+    if len(argv) != 3:
+        print(doc.split("\n\n")[1], file=sys.stderr)
+        sys.exit(2)
+    return argv[1], argv[2]

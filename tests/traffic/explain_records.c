@@ -61,7 +61,7 @@ main(int argc, char **argv)
 			snprintf(at, sizeof(at), "%.6f",
 				 json_number_value(json_object_get(r, "first_ts")));
 			bool learned = json_is_true(json_object_get(r, "host_learned"));
-			struct bwg_api_arg args[10];
+			struct bwg_api_arg args[12];
 			uint32_t n = 0;
 #define ARG(k, v)                                                                              \
 	do {                                                                                   \
@@ -74,8 +74,10 @@ main(int argc, char **argv)
 			ARG("app", str(r, "app"));
 			ARG("category", str(r, "category"));
 			ARG(learned ? "learned" : "host", str(r, "host"));
+			ARG("learned_from", strcmp(src, "flow_name") ? "" : "flow");
 			ARG("detector", det);
 			ARG("p2p_host", strcmp(src, "behaviour") ? "" : "true");
+			ARG("socket_class", strcmp(src, "socket") ? "" : str(r, "class"));
 			ARG("guessed", json_is_true(json_object_get(r, "app_guessed")) ? "true" : "");
 			ARG("at", at);
 #undef ARG
