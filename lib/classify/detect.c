@@ -32,10 +32,12 @@ extern const struct bwg_detector bwg_det_freefire;
 extern const struct bwg_detector bwg_det_guild_wars_2;
 extern const struct bwg_detector bwg_det_tencent_games;
 extern const struct bwg_detector bwg_det_gaijin;
+extern const struct bwg_detector bwg_det_crynetwork;
 extern const struct bwg_detector bwg_det_discord_voice;
 extern const struct bwg_detector bwg_det_whatsapp_call;
 extern const struct bwg_detector bwg_det_line_call;
 extern const struct bwg_detector bwg_det_paltalk;
+extern const struct bwg_detector bwg_det_oicq;
 extern const struct bwg_detector bwg_det_utp;
 extern const struct bwg_detector bwg_det_bt_dht;
 extern const struct bwg_detector bwg_det_bt_tracker;
@@ -71,11 +73,13 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_guild_wars_2,
 	&bwg_det_tencent_games,
 	&bwg_det_gaijin,
+	&bwg_det_crynetwork,
 	/* chat and calls */
 	&bwg_det_discord_voice,
 	&bwg_det_whatsapp_call,
 	&bwg_det_line_call,
 	&bwg_det_paltalk,
+	&bwg_det_oicq,
 	/* peer-to-peer */
 	&bwg_det_utp,
 	&bwg_det_bt_dht,

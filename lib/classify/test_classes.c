@@ -571,8 +571,9 @@ test_build_faults(void **state)
 		    "t.json: classes.tunnel.detectors[0]: \"fet\" is not a bwgate detector (known: "
 		    "p2p_behaviour, raknet, netcode, source_engine, epic_games, riot_games, "
 		    "elder_scrolls_online, path_of_exile, armagetron, photon, netease_games, nexon, "
-		    "cod_mobile, blizzard, freefire, guild_wars_2, tencent_games, gaijin, discord_voice, "
-		    "whatsapp_call, line_call, paltalk, utp, bt_dht, bt_tracker, softether, tailscale, "
+		    "cod_mobile, blizzard, freefire, guild_wars_2, tencent_games, gaijin, crynetwork, "
+		    "discord_voice, whatsapp_call, line_call, paltalk, oicq, utp, bt_dht, bt_tracker, "
+		    "softether, tailscale, "
 		    "hamachi, lagofast, gearup_booster, ultrasurf, http_media, fully_encrypted)");
 	build_fails("{'default_action': 'allow', 'rules': [], 'classes': {"
 		    "'tunnel': {'detectors': ['fully_encrypted']}, 'p2p': {'detectors': "

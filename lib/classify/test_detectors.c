@@ -793,6 +793,40 @@ test_gaijin(void **state)
 	assert_int_equal(prefixes("gaijin", UDP, C2S, b, 52), 0);
 }
 
+static void
+test_crynetwork(void **state)
+{
+	(void)state;
+	/* A session's first datagram: length = first byte + 10, the fixed fields. */
+	uint8_t b[120];
+	fill(b, sizeof(b), 56);
+	b[0] = 82;
+	put16(b + 3, 0x08ed);
+	b[16] = 0x01;
+	b[20] = 0x07;
+	put16(b + 24, 0x0307);
+	assert_true(first("crynetwork", UDP, b, 92));
+	assert_false(first("crynetwork", UDP, b, 91)); /* the length must agree */
+	assert_false(first("crynetwork", UDP, b, 93));
+	assert_false(first("crynetwork", TCP, b, 92));
+	/* The server's first datagram alone does not decide. */
+	struct sim s = flow("crynetwork", UDP, false);
+	s.st.seen[C2S] = 1;
+	assert_false(show(&s, S2C, b, 92));
+	/* Each fixed field. */
+	static const uint8_t at[] = {3, 4, 16, 20, 24, 25};
+	for (size_t i = 0; i < sizeof(at); i++) {
+		uint8_t bad[120];
+		memcpy(bad, b, sizeof(bad));
+		bad[at[i]] ^= 0x10;
+		assert_false(first("crynetwork", UDP, bad, 92));
+	}
+	/* Shorter than 26 bytes, whatever the first byte says. */
+	b[0] = 15;
+	assert_false(first("crynetwork", UDP, b, 25));
+	assert_int_equal(prefixes("crynetwork", UDP, C2S, b, 92), 0);
+}
+
 /* ---- calls ------------------------------------------------------------------------------ */
 
 static void
@@ -942,6 +976,47 @@ utp(uint8_t *b, int type, uint16_t id, uint16_t seq)
 	put32(b + 4, 0x10eeb2f0); /* timestamp, microseconds */
 	put32(b + 12, 0x00100000); /* window */
 	put16(b + 16, seq);
+}
+
+static void
+test_oicq(void **state)
+{
+	(void)state;
+	/* A login datagram: start byte, version 0x3b0b, command 0x0022, sequence, the
+	 * client's number and its encrypted part, the end byte. */
+	uint8_t b[94];
+	fill(b, sizeof(b), 57);
+	b[0] = 0x02;
+	put16(b + 1, 0x3b0b);
+	put16(b + 3, 0x0022);
+	b[sizeof(b) - 1] = 0x03;
+	assert_true(first("oicq", UDP, b, sizeof(b)));
+	assert_true(first("oicq", UDP, b, 7));
+	assert_false(first("oicq", UDP, b, 6));
+	assert_false(first("oicq", TCP, b, sizeof(b)));
+	/* Commands: 1 .. 0xb5 and 0x3f7 only. */
+	static const uint16_t good[] = {0x0001, 0x00b5, 0x03f7}, bad[] = {0x0000, 0x00b6,
+									 0x03f6, 0x03f8, 0xffff};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		put16(b + 3, good[i]);
+		assert_true(first("oicq", UDP, b, sizeof(b)));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put16(b + 3, bad[i]);
+		assert_false(first("oicq", UDP, b, sizeof(b)));
+	}
+	put16(b + 3, 0x0022);
+	/* Another start byte or version; the server's datagram alone. */
+	b[0] = 0x03;
+	assert_false(first("oicq", UDP, b, sizeof(b)));
+	b[0] = 0x02;
+	put16(b + 1, 0x3b0c);
+	assert_false(first("oicq", UDP, b, sizeof(b)));
+	put16(b + 1, 0x3b0b);
+	struct sim s = flow("oicq", UDP, false);
+	s.st.seen[C2S] = 1;
+	assert_false(show(&s, S2C, b, sizeof(b)));
+	assert_int_equal(prefixes("oicq", UDP, C2S, b, 7), 0);
 }
 
 static void
@@ -1379,10 +1454,12 @@ main(void)
 		cmocka_unit_test(test_guild_wars_2),
 		cmocka_unit_test(test_tencent_games),
 		cmocka_unit_test(test_gaijin),
+		cmocka_unit_test(test_crynetwork),
 		cmocka_unit_test(test_discord_voice),
 		cmocka_unit_test(test_whatsapp_call),
 		cmocka_unit_test(test_line_call),
 		cmocka_unit_test(test_paltalk),
+		cmocka_unit_test(test_oicq),
 		cmocka_unit_test(test_utp),
 		cmocka_unit_test(test_bt_dht),
 		cmocka_unit_test(test_bt_tracker),

@@ -6,7 +6,7 @@ usage: detectors.py BWGATE_PCAP CONFIG
 One capture holds a flow of each protocol a detector recognises, built from the
 protocol's published layout (BEP 5/15/29, netcode.io's standard, Valve's server queries,
 Discord's IP discovery, RFC 8489 STUN in WhatsApp's dialect, RakNet's offline messages,
-Photon's and Armagetron's framing, SoftEther's PACK, Tailscale's disco, HLS/DASH over
+Photon's and Armagetron's framing, OICQ's and CryNetwork's headers, SoftEther's PACK, Tailscale's disco, HLS/DASH over
 HTTP...) in forms nDPI 4.2 does not name. Under the default policy each must get its class from the detector (class_source
 "heuristic", class_match naming it) and the class's action; a form nDPI 4.2 does name
 (A2S_INFO, which it calls Steam) must end in the same class. Then the fully-encrypted
@@ -195,6 +195,10 @@ def detector_flows(b):
           "Tencent game login", "game", "tencent_games")
     b.udp(20011, [(True, b"embeddedupdater.start" + rng.randbytes(140))],
           "Gaijin game telemetry", "game", "gaijin")
+    cry = bytearray(rng.randbytes(92))
+    cry[0], cry[3:5], cry[16], cry[20], cry[24:26] = 82, b"\x08\xed", 1, 7, b"\x03\x07"
+    b.udp(21931, [(True, bytes(cry)), (True, rng.randbytes(120)), (False, rng.randbytes(165))],
+          "CryENGINE session opening", "game", "crynetwork")
     # --- calls
     ssrc = rng.randbytes(4)
     disc_req = be16(1) + be16(70) + ssrc + bytes(64) + be16(0)
@@ -215,6 +219,8 @@ def detector_flows(b):
     pal = rng.randbytes(8) + be32(0x00020001) + rng.randbytes(4) + be32(0x5AFDFFFF)
     b.tcp(7970, [(True, pal), (False, rng.randbytes(30))], "Paltalk chat login", "chat",
           "paltalk")
+    oicq = b"\x02\x3b\x0b\x00\x22" + rng.randbytes(88) + b"\x03"
+    b.udp(8000, [(True, oicq)], "OICQ (QQ) login, unanswered", "chat", "oicq")
     # --- peer-to-peer
     syn = utp_header(4, 0x5302, 1, 0)
     state = utp_header(2, 0x5302, 7000, 1)
