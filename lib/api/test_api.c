@@ -384,6 +384,7 @@ test_users(void **state)
 	route_get(&st, "/api/v1/top", 11, args, 3, &rs);
 	assert_int_equal(rs.status, 200);
 	assert_non_null(strstr(rs.body, "\"class\":\"p2p\""));
+	assert_non_null(strstr(rs.body, "{\"name\":\"10.2.0.1\",\"unit\":\"finance\""));
 	free(rs.body);
 	struct bwg_api_arg typo[] = {{"by", 2, "hosts", 5}, {"unit", 4, "sales", 5}};
 	route_get(&st, "/api/v1/top", 11, typo, 2, &rs);

@@ -93,17 +93,20 @@ sums_add(json_t *o, const struct user_sum *t)
 	json_decref(sum);
 }
 
-/* User x (cls -1), or its class of slot cls: name first (its address, or the class's),
- * then the counters, rates and times. */
+/*
+ * User x, counting its class of slot cls only (-1: all): its address, unit, counters,
+ * rates, flows and times. of_class: the class's item of a user's document instead, named
+ * by the class.
+ */
 static json_t *
 user_item(const struct bwg_api_snapshot *s, const struct bwg_users *u, const struct bwg_user *x,
-	  int cls)
+	  int cls, bool of_class)
 {
 	char a[64];
 	struct user_sum t;
 	user_sum(u, x, cls, &t);
 	json_t *o;
-	if (cls < 0) {
+	if (!of_class) {
 		bwg_log_format_ip(x->family, x->addr, a, sizeof(a));
 		o = json_pack("{s:s, s:s}", "name", a, "unit",
 			      slot_name(s->unit_names, s->n_units, x->unit_slot));
@@ -117,11 +120,13 @@ user_item(const struct bwg_api_snapshot *s, const struct bwg_users *u, const str
 		json_object_set_new(o, "up_bps", json_real(t.up_bps));
 		json_object_set_new(o, "down_bps", json_real(t.down_bps));
 		json_object_set_new(o, "offered_bps", json_real(t.up_bps + t.down_bps));
+	} else {
+		json_object_set_new(o, "offered_bps", json_real(t.up_bps));
+	}
+	if (!of_class) {
 		json_object_set_new(o, "flows", json_integer((json_int_t)x->flows));
 		json_object_set_new(o, "first_seen", json_real(unix_s(x->first_ns)));
 		json_object_set_new(o, "last_seen", json_real(unix_s(x->last_ns)));
-	} else {
-		json_object_set_new(o, "offered_bps", json_real(t.up_bps));
 	}
 	return o;
 }
@@ -186,7 +191,7 @@ bwg_api_top_hosts_json(const struct bwg_api_snapshot *s, const struct bwg_users 
 		return NULL;
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < n && i < limit; i++)
-		json_array_append_new(a, user_item(s, u, r[i].x, cls));
+		json_array_append_new(a, user_item(s, u, r[i].x, cls, false));
 	free(r);
 	json_t *doc = json_pack("{s:s, s:i, s:f, s:o, s:o}", "by", "hosts", "limit", (int)limit,
 				"interval_s", (double)u->interval_ns / 1e9, "users",
@@ -330,11 +335,11 @@ json_t *
 bwg_api_host_json(const struct bwg_api_snapshot *s, const struct bwg_users *u,
 		  const struct bwg_user *x, const struct bwg_api_flows *fl)
 {
-	json_t *doc = user_item(s, u, x, -1);
+	json_t *doc = user_item(s, u, x, -1, false);
 	json_t *cl = json_array();
 	for (uint32_t k = 0; k < x->n_classes; k++) {
 		const struct bwg_user_class *c = &x->cls[k];
-		json_array_append_new(cl, user_item(s, u, x, c->slot));
+		json_array_append_new(cl, user_item(s, u, x, c->slot, true));
 	}
 	json_object_set_new(doc, "classes", cl);
 	if (x->overflow_pkts)
@@ -425,7 +430,7 @@ bwg_api_unit_json(const struct bwg_api_snapshot *s, const struct bwg_users *u, u
 	json_object_set_new(doc, "classes", ca);
 	json_t *top = json_array();
 	for (uint32_t i = 0; i < n && i < limit; i++)
-		json_array_append_new(top, user_item(s, u, r[i].x, -1));
+		json_array_append_new(top, user_item(s, u, r[i].x, -1, false));
 	free(r);
 	json_object_set_new(doc, "hosts", json_integer(n));
 	json_object_set_new(doc, "top_users", top);
