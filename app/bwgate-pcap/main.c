@@ -4,7 +4,7 @@
  *
  *   bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]
  *               [--events EVENTS.jsonl] [-w OUT.pcap] [--replies OUT.pcap] [--ipfix URL]...
- *               [--check] IN.pcap...
+ *               [--state STATE.json] [--check] IN.pcap...
  *
  * One thread plays both roles: it feeds frames to a worker (the packet's capture time
  * is the clock) and, between bursts, does what the appliance's control thread does —
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -28,6 +29,7 @@
 #include "bwg_dpi.h"
 #include "bwg_ipfix.h"
 #include "bwg_policy.h"
+#include "bwg_quota.h"
 #include "bwg_setup.h"
 #include "bwg_worker.h"
 
@@ -55,11 +57,14 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: bwgate-pcap -c CONFIG.json [--flows FLOWS.jsonl] [--stats STATS.json]\n"
 		   "                   [--events EVENTS.jsonl] [-w OUT.pcap] [--replies OUT.pcap]\n"
-		   "                   [--ipfix URL]... [--check] IN.pcap...\n"
+		   "                   [--ipfix URL]... [--state STATE.json] [--check] IN.pcap...\n"
 		   "Replays captures (pcap or pcapng; Ethernet, Linux cooked, raw IP, BSD null)\n"
 		   "through bwgate's pipeline and reports what the policy did.\n"
 		   "  --replies F  write the frames the gate would send of its own (TCP resets,\n"
 		   "               block notice pages; Ethernet inputs) to F\n"
+		   "  --state F    quota usage: read from F (when it exists) and written back to\n"
+		   "               it at the end, as the appliance's state_file; without it an\n"
+		   "               offline replay starts with no usage and keeps none\n"
 		   "  --ipfix URL  also export the flow records to an IPFIX collector,\n"
 		   "               udp://HOST:PORT or tcp://HOST:PORT (up to %d)\n",
 		BWG_COLLECTORS_MAX);
@@ -275,6 +280,7 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 				     workers);
 	json_object_set_new(doc, "policy", json_pack("{s:s, s:i}", "file", pol->conf->path,
 						     "version", (int)pol->version));
+	json_object_set_new(doc, "quotas", bwg_quotas_json(w->conf.quotas, pol->conf, w->today));
 	if (ipfix) {
 		struct bwg_ipfix_stats is;
 		bwg_ipfix_stats(ipfix, &is);
@@ -303,10 +309,11 @@ main(int argc, char **argv)
 		{"write", required_argument, NULL, 'w'},  {"check", no_argument, NULL, 'C'},
 		{"ipfix", required_argument, NULL, 'x'},  {"help", no_argument, NULL, 'h'},
 		{"replies", required_argument, NULL, 'r'},
+		{"state", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *flows = NULL, *stats = NULL, *events = NULL, *wpath = NULL,
-		   *rpath = NULL;
+		   *rpath = NULL, *spath = NULL;
 	const char *collectors[BWG_COLLECTORS_MAX];
 	uint32_t n_collectors = 0;
 	int check = 0, opt;
@@ -318,6 +325,7 @@ main(int argc, char **argv)
 		case 'e': events = optarg; break;
 		case 'w': wpath = optarg; break;
 		case 'r': rpath = optarg; break;
+		case 'S': spath = optarg; break;
 		case 'C': check = 1; break;
 		case 'x':
 			if (n_collectors == BWG_COLLECTORS_MAX) {
@@ -367,7 +375,17 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* Quota usage: read back from the state file, as the appliance does at start. */
+	struct bwg_quotas *quotas = NULL;
+	if (bwg_quotas_create(&quotas, pol->conf->hosts_capacity) < 0) {
+		fprintf(stderr, "bwgate-pcap: out of memory for quotas\n");
+		return 1;
+	}
+	if (spath && access(spath, F_OK) == 0 &&
+	    bwg_quotas_load(quotas, pol->conf, spath, err, sizeof(err)) < 0)
+		fprintf(stderr, "bwgate-pcap: %s; starting with no quota usage\n", err);
 	struct bwg_worker_conf wc = {
+		.quotas = quotas,
 		.id = 0,
 		.link = BWG_LINK_ETHER,
 		.event_ring_size = 8192,
@@ -425,6 +443,11 @@ main(int argc, char **argv)
 				(unsigned long long)is.c[i].records_pending);
 	}
 
+	if (spath && bwg_quotas_save(quotas, pol->conf, spath, w->clock_ns / 1000000000ull, err,
+				     sizeof(err)) < 0) {
+		fprintf(stderr, "bwgate-pcap: %s\n", err);
+		status = 1;
+	}
 	if (stats && write_stats(stats, w, pol, ports, o.ipfix) < 0) {
 		fprintf(stderr, "bwgate-pcap: %s: cannot write stats\n", stats);
 		status = 1;
@@ -447,5 +470,6 @@ main(int argc, char **argv)
 	bwg_policy_free(pol);
 	bwg_dnsnames_destroy(names);
 	bwg_behaviour_destroy(behaviour);
+	bwg_quotas_destroy(quotas);
 	return status;
 }

@@ -59,7 +59,8 @@ static int
 api_start(struct bwg_control *ctl, char *err, size_t errlen)
 {
 	const struct bwg_config *c = ctl->policy->conf;
-	int rc = bwg_http_start(&ctl->http, c->api_listen, c->api_token_file, ctl->dpi, err, errlen);
+	int rc = bwg_http_start(&ctl->http, c->api_listen, c->api_token_file, ctl->dpi,
+				ctl->quotas, err, errlen);
 	if (rc < 0) {
 		bwg_http_stop(&ctl->http);
 		if (rc == -ENOMEM)
@@ -201,11 +202,12 @@ history_start(struct bwg_control *ctl, char *err, size_t errlen)
 
 int
 bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char *config_path,
-		 struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n, char *err,
-		 size_t errlen)
+		 struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n,
+		 struct bwg_quotas *quotas, char *err, size_t errlen)
 {
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->events_fd = -1;
+	ctl->quotas = quotas;
 	ctl->policy = policy;
 	ctl->config_path = config_path;
 	ctl->ports = ports;
@@ -772,6 +774,26 @@ snapshot_fill(struct bwg_control *ctl, struct bwg_api_snapshot *s, uint64_t now_
 	s->events_failing = ctl->events_failing;
 	s->events_on = p->conf->events_file != NULL;
 	s->tsc_hz = rte_get_tsc_hz();
+}
+
+/*
+ * Write the quota usage to the policy's state_file, if it names one (every few seconds
+ * and at shut-down). A failure is logged once until a write works again; the gate goes
+ * on, counting in memory.
+ */
+void
+bwg_control_quotas_save(struct bwg_control *ctl)
+{
+	const struct bwg_config *c = ctl->policy->conf;
+	if (!c->state_file || !ctl->quotas || !bwg_quotas_in_use(c))
+		return;
+	char err[PATH_MAX + 128];
+	int n = bwg_quotas_save(ctl->quotas, c, c->state_file, unix_now(), err, sizeof(err));
+	if (n < 0 && !ctl->quota_save_failing)
+		BWG_APP_LOG("%s: quota usage not saved; trying again every few seconds", err);
+	else if (n >= 0 && ctl->quota_save_failing)
+		BWG_APP_LOG("state_file %s: quota usage saved again", c->state_file);
+	ctl->quota_save_failing = n < 0;
 }
 
 /* Build the back snapshot and publish it. */

@@ -87,6 +87,9 @@ struct bwg_control {
 	uint64_t last_rx, last_tx, last_dropped, last_ns;
 	/* idle watch */
 	uint64_t idle_rx, idle_since_ns;
+	/* quota usage, shared with the workers; saved to the policy's state_file */
+	struct bwg_quotas *quotas;
+	bool quota_save_failing;
 };
 
 /*
@@ -94,8 +97,10 @@ struct bwg_control {
  * -errno with a message in err (events file, API address or token file, memory).
  */
 int bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char *config_path,
-		     struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n, char *err,
-		     size_t errlen);
+		     struct bwg_ports *ports, struct bwg_dp_lcore *lcores, uint32_t n,
+		     struct bwg_quotas *quotas, char *err, size_t errlen);
+/* Save the quota usage to the state_file of the policy in force, if any. */
+void bwg_control_quotas_save(struct bwg_control *ctl);
 /* Stop the API and free replaced policies (workers stopped). Returns the policy in force,
  * which the caller frees after the workers. */
 struct bwg_policy *bwg_control_fini(struct bwg_control *ctl);

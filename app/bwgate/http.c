@@ -272,6 +272,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	    .users = h->users,
 	    .files = h->files,
 	    .n_files = h->n_files,
+	    .quotas = h->quotas,
 	};
 	bwg_api_route(&st, &rq, rs);
 	pthread_mutex_unlock(&h->lock);
@@ -406,11 +407,13 @@ files_load(struct bwg_http *h)
 
 int
 bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
-	       const struct bwg_dpi *dpi, char *err, size_t errlen)
+	       const struct bwg_dpi *dpi, const struct bwg_quotas *quotas, char *err,
+	       size_t errlen)
 {
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
 	h->dpi = dpi;
+	h->quotas = quotas;
 	struct sockaddr_storage ss;
 	int rc;
 	if ((rc = bwg_api_listen_parse(listen, &ss, err, errlen)) < 0)

@@ -56,6 +56,7 @@ struct bwg_http {
 	char *file_data[BWG_HTTP_FILES_MAX];
 	char files_note[512]; /* what could not be read, logged once serving */
 	const struct bwg_dpi *dpi;	     /* names only: immutable while running */
+	const struct bwg_quotas *quotas;     /* shared with the workers; set before start */
 	struct bwg_http_req *req;	     /* under lock: pending write, or NULL */
 	bool stopping;
 	char *token; /* NULL: no token file, writes are refused with 403 */
@@ -68,7 +69,8 @@ struct bwg_http {
  * ("ADDR:PORT", IPv4 or [IPv6]). Returns 0 or -errno with a message in err.
  */
 int bwg_http_start(struct bwg_http *h, const char *listen, const char *token_file,
-		   const struct bwg_dpi *dpi, char *err, size_t errlen);
+		   const struct bwg_dpi *dpi, const struct bwg_quotas *quotas, char *err,
+		   size_t errlen);
 /* Answer a pending write with 503 and stop the daemon (waits for its thread). Control
  * thread, which therefore is not carrying out a write meanwhile. */
 void bwg_http_stop(struct bwg_http *h);

@@ -53,6 +53,7 @@
 #define CONTROL_TICK_NS 10000000ull /* 10 ms */
 #define STALL_EVERY_NS 100000000ull
 #define LINK_EVERY_NS 1000000000ull
+#define QUOTA_SAVE_EVERY_NS 5000000000ull /* quota usage to the state_file */
 
 static volatile sig_atomic_t stop_signal, reload_signal, reopen_signal;
 
@@ -332,6 +333,7 @@ struct gate {
 	struct bwg_dpi *dpi0; /* until worker 0 owns it */
 	struct bwg_dnsnames *names;      /* shared by the workers */
 	struct bwg_behaviour *behaviour; /* shared by the workers */
+	struct bwg_quotas *quotas;       /* shared by the workers */
 	struct bwg_ports ports;
 	bool eal, ports_open;
 	unsigned lcores[RTE_MAX_LCORE];
@@ -358,8 +360,31 @@ gate_free(struct gate *g)
 	bwg_policy_free(g->policy);
 	bwg_dnsnames_destroy(g->names);
 	bwg_behaviour_destroy(g->behaviour);
+	bwg_quotas_destroy(g->quotas);
 	if (g->eal)
 		rte_eal_cleanup();
+}
+
+/* The quota table, with the usage the state file kept (missing or corrupt: reported,
+ * and the gate starts with none). */
+static int
+quotas_start(struct gate *g, char *err, size_t errlen)
+{
+	const struct bwg_config *c = g->policy->conf;
+	if (bwg_quotas_create(&g->quotas, c->hosts_capacity) < 0) {
+		snprintf(err, errlen, "out of memory for %u users' quotas", c->hosts_capacity);
+		return -ENOMEM;
+	}
+	if (!c->state_file || !bwg_quotas_in_use(c))
+		return 0;
+	char why[PATH_MAX + 256];
+	int n = bwg_quotas_load(g->quotas, c, c->state_file, why, sizeof(why));
+	if (n < 0)
+		BWG_APP_LOG("%s; starting with no quota usage", why);
+	else
+		BWG_APP_LOG("state_file %s: quota usage of %d user%s read back", c->state_file, n,
+			    n == 1 ? "" : "s");
+	return 0;
 }
 
 /* One pipeline worker per queue pair, each with its own nDPI context. */
@@ -391,6 +416,7 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.aging_budget = 256,
 			.names = g->names,
 			.behaviour = g->behaviour,
+			.quotas = g->quotas,
 			.workers = g->ports.queues,
 		};
 		struct bwg_worker *w;
@@ -413,7 +439,7 @@ control_loop(struct gate *g, const struct options *o)
 	uint64_t next_stall = now + STALL_EVERY_NS, next_link = now + LINK_EVERY_NS;
 	uint64_t stats_ns = (uint64_t)(o->stats_interval * 1e9);
 	uint64_t idle_ns = (uint64_t)(o->exit_when_idle * 1e9);
-	uint64_t next_stats = now + stats_ns;
+	uint64_t next_stats = now + stats_ns, next_save = now + QUOTA_SAVE_EVERY_NS;
 	while (!stop_signal) {
 		struct timespec tick = {0, (long)CONTROL_TICK_NS};
 		nanosleep(&tick, NULL);
@@ -438,6 +464,10 @@ control_loop(struct gate *g, const struct options *o)
 		if (now >= next_link) {
 			bwg_ports_link_watch(&g->ports, false);
 			next_link = now + LINK_EVERY_NS;
+		}
+		if (now >= next_save) {
+			bwg_control_quotas_save(&g->ctl);
+			next_save = now + QUOTA_SAVE_EVERY_NS;
 		}
 		if (stats_ns && now >= next_stats) {
 			bwg_control_summary_print(&g->ctl, now);
@@ -483,6 +513,7 @@ shutdown_and_report(struct gate *g, const char *final_stats)
 		bwg_control_events_drain(&g->ctl);
 	}
 	bwg_control_export_flush(&g->ctl);
+	bwg_control_quotas_save(&g->ctl);
 	json_t *doc = bwg_control_stats_json(&g->ctl);
 	if (!doc) {
 		BWG_APP_LOG("out of memory for the final stats");
@@ -585,8 +616,10 @@ main(int argc, char **argv)
 	g.ports_open = true;
 	if (bwg_ports_start(&g.ports, c, g.lcores, err, sizeof(err)) < 0 ||
 	    bwg_setup_shared(c, &g.names, &g.behaviour, err, sizeof(err)) < 0 ||
+	    quotas_start(&g, err, sizeof(err)) < 0 ||
 	    workers_create(&g, err, sizeof(err)) < 0 ||
-	    bwg_control_init(&g.ctl, g.policy, o.config, &g.ports, g.dp, g.n, err, sizeof(err)) < 0) {
+	    bwg_control_init(&g.ctl, g.policy, o.config, &g.ports, g.dp, g.n, g.quotas, err,
+			     sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate: %s\n", err);
 		goto out;
 	}

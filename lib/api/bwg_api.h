@@ -25,6 +25,7 @@
 #include "bwg_ipfix.h"
 #include "bwg_log.h"
 #include "bwg_policy.h"
+#include "bwg_quota.h"
 #include "bwg_stats.h"
 #include "bwg_users.h"
 
@@ -355,6 +356,7 @@ struct bwg_api_state {
 	const struct bwg_users *users;	       /* NULL: per-user accounting is off */
 	const struct bwg_api_file *files;      /* [n_files]: GET answers them as they are */
 	uint32_t n_files;
+	const struct bwg_quotas *quotas; /* quota usage, read with atomic loads; NULL: none */
 };
 
 /*

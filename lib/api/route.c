@@ -545,6 +545,7 @@ enum endpoint {
 	EP_UNIT, /* /api/v1/units/NAME */
 	EP_FILE, /* a static file of the dashboard */
 	EP_BLOCKS,
+	EP_QUOTAS,
 };
 
 static const struct {
@@ -572,6 +573,7 @@ static const struct {
     [EP_UNIT] = {"/api/v1/units/", "GET, HEAD", "limit"},
     [EP_FILE] = {"(file)", "GET, HEAD", ""}, /* paths in st->files */
     [EP_BLOCKS] = {"/api/v1/blocks", "GET, HEAD", "limit"},
+    [EP_QUOTAS] = {"/api/v1/quotas", "GET, HEAD", "host"},
 };
 
 /* A version number: 1..UINT32_MAX in decimal. */
@@ -691,6 +693,40 @@ write_request(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	rs->write = w;
 }
 
+/*
+ * GET /api/v1/quotas?host=ADDR: what one user used of each quota rule of the policy in
+ * force and what remains, in the period holding now (the policy's time zone). The
+ * usage is the workers' shared table, read with atomic loads: no worker is asked.
+ */
+static void
+get_quotas(const struct bwg_api_state *st, const struct bwg_api_request *rq,
+	   struct bwg_api_response *rs)
+{
+	char host[64];
+	bool too_long = false;
+	const char *h = arg_str(rq, "host", host, sizeof(host), &too_long);
+	uint8_t addr[16] = {0}, family = 0;
+	if (h && !too_long && inet_pton(AF_INET, h, addr) == 1)
+		family = 4;
+	else if (h && !too_long && inet_pton(AF_INET6, h, addr) == 1)
+		family = 6;
+	if (!family) {
+		char clean[QUOTE_MAX * 4 + 1];
+		bwg_api_respond_error(rs, 400, "host: give a user's address (?host=10.1.0.5)%s%s",
+				      h ? ", not " : "",
+				      h ? bwg_api_text_clean(clean, sizeof(clean), h, strlen(h))
+					: "");
+		return;
+	}
+	const struct bwg_policy *p = st->policy;
+	int64_t t = (int64_t)(st->now_ns / 1000000000ull);
+	t += bwg_tz_offset(p->tz, p->n_tz, t);
+	int64_t today = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	set_json(rs, 200,
+		 json_pack("{s:s, s:o}", "host", h,
+			   "quotas", bwg_quotas_host_json(st->quotas, p->conf, family, addr, today)));
+}
+
 void
 bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	      struct bwg_api_response *rs)
@@ -772,7 +808,8 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 		get_file(file, rs);
 		return;
 	}
-	if (!st->snap || (!st->policy && (ep == EP_POLICY || ep == EP_EXPLAIN))) {
+	if (!st->snap ||
+	    (!st->policy && (ep == EP_POLICY || ep == EP_EXPLAIN || ep == EP_QUOTAS))) {
 		bwg_api_respond_error(rs, 503, "starting: no snapshot yet");
 		return;
 	}
@@ -832,6 +869,9 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 							      (uint32_t)limit));
 		return;
 	}
+	case EP_QUOTAS:
+		get_quotas(st, rq, rs);
+		return;
 	case EP_ROLLBACK:
 	case EP_RELOAD:
 	case EP_FILE:

@@ -37,6 +37,13 @@ enum bwg_action {
 };
 extern const char *const bwg_action_names[BWG_ACTION_MAX];
 
+enum bwg_quota_period {
+	BWG_PERIOD_DAY,  /* from local midnight in the config's time zone */
+	BWG_PERIOD_WEEK, /* from Monday 00:00 local */
+	BWG_PERIOD_MAX,
+};
+extern const char *const bwg_period_names[BWG_PERIOD_MAX];
+
 enum bwg_limit_scope {
 	BWG_SCOPE_AGGREGATE,
 	BWG_SCOPE_PER_HOST,
@@ -105,7 +112,16 @@ struct bwg_conf_rule {
 	bool reset;
 	bool log;
 	bool monitor; /* "mode": "monitor": counts and logs what it would do, forwards */
+	bool disabled; /* "enabled": false: checked, never matches (a worked example) */
 	bool notice;  /* block: answer a plain-HTTP request with a 403 page (bwg_policy.h) */
+	/* quota: per user (inside address) per period; past it, block or the then-limit */
+	bool has_quota;
+	enum bwg_quota_period quota_period;
+	uint64_t quota_bytes;   /* 0: no byte quota */
+	uint32_t quota_minutes; /* active minutes; 0: no minute quota */
+	bool quota_block;       /* then: "block"; else held to the rate below, per user */
+	uint64_t then_rate_bps;
+	uint64_t then_burst_bytes;
 };
 
 struct bwg_config {
@@ -176,6 +192,7 @@ struct bwg_config {
 	uint32_t ipfix_template_refresh;     /* s between templates resent over UDP */
 	uint64_t ipfix_tcp_queue;            /* bytes queued per TCP collector */
 	char *notice_contact;  /* notice.contact: whom block pages tell users to ask */
+	char *state_file;      /* quota usage kept across restarts (NULL: not kept) */
 	char *history_dir;     /* accepted policies, numbered (NULL: not kept) */
 	uint32_t history_keep; /* versions kept there */
 };

@@ -26,6 +26,11 @@
 
 #include "bwg_config.h"
 
+const char *const bwg_period_names[BWG_PERIOD_MAX] = {
+	[BWG_PERIOD_DAY] = "day",
+	[BWG_PERIOD_WEEK] = "week",
+};
+
 const char *const bwg_action_names[BWG_ACTION_MAX] = {
 	[BWG_ACTION_ALLOW] = "allow",
 	[BWG_ACTION_BLOCK] = "block",
@@ -276,60 +281,73 @@ bwg_config_name_error(char *err, size_t errlen, const struct bwg_config *c, cons
 	return -EINVAL;
 }
 
-int
-bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen)
+/* A number and a unit, scaled: one of the quantities the config writes with units. */
+struct scaled {
+	const char *what;    /* "rate", "size" */
+	const char *example; /* "2Mbit" */
+	const char *const *units; /* lower case, NULL-terminated */
+	const double *mult;
+	const char *unit_list; /* "bit, Kbit, Mbit, Gbit" */
+	double min, max;
+	const char *range; /* "8Kbit..400Gbit" */
+};
+
+static int
+parse_scaled(const struct scaled *q, const char *s, uint64_t *out, char *err, size_t errlen)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {{"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}};
 	double num;
 	const char *unit;
 	if (split_number(s, &num, &unit) < 0) {
-		snprintf(err, errlen, "\"%s\" is not a positive rate such as \"2Mbit\"", s);
+		snprintf(err, errlen, "\"%s\" is not a positive %s such as \"%s\"", s, q->what,
+			 q->example);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcasecmp(unit, units[i].unit) == 0) {
-			double v = num * units[i].mult;
-			if (v < 8000 || v > 400e9) {
-				snprintf(err, errlen, "%s is out of range (8Kbit..400Gbit)", s);
+	for (size_t i = 0; q->units[i]; i++) {
+		if (strcasecmp(unit, q->units[i]) == 0) {
+			double v = num * q->mult[i];
+			if (v < q->min || v > q->max) {
+				snprintf(err, errlen, "%s is out of range (%s)", s, q->range);
 				return -EINVAL;
 			}
-			*bps = (uint64_t)llround(v);
+			*out = (uint64_t)llround(v);
 			return 0;
 		}
 	}
-	snprintf(err, errlen, "unknown unit \"%s\" (use bit, Kbit, Mbit, Gbit)", unit);
+	snprintf(err, errlen, "unknown unit \"%s\" (use %s)", unit, q->unit_list);
 	return -EINVAL;
+}
+
+int
+bwg_config_parse_rate(const char *s, uint64_t *bps, char *err, size_t errlen)
+{
+	static const char *const units[] = {"bit", "kbit", "mbit", "gbit", NULL};
+	static const double mult[] = {1, 1e3, 1e6, 1e9};
+	static const struct scaled q = {"rate", "2Mbit", units, mult, "bit, Kbit, Mbit, Gbit",
+					8000, 400e9, "8Kbit..400Gbit"};
+	return parse_scaled(&q, s, bps, err, errlen);
 }
 
 int
 bwg_config_parse_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 {
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {{"b", 1}, {"kb", 1024}, {"mb", 1024 * 1024}};
-	double num;
-	const char *unit;
-	if (split_number(s, &num, &unit) < 0) {
-		snprintf(err, errlen, "\"%s\" is not a positive size such as \"64KB\"", s);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcasecmp(unit, units[i].unit) == 0) {
-			double v = num * units[i].mult;
-			if (v < 1500 || v > 1024.0 * 1024 * 1024) {
-				snprintf(err, errlen, "%s is out of range (1500B..1024MB)", s);
-				return -EINVAL;
-			}
-			*bytes = (uint64_t)llround(v);
-			return 0;
-		}
-	}
-	snprintf(err, errlen, "unknown unit \"%s\" (use B, KB, MB)", unit);
-	return -EINVAL;
+	static const char *const units[] = {"b", "kb", "mb", NULL};
+	static const double mult[] = {1, 1024, 1024 * 1024};
+	static const struct scaled q = {"size", "64KB", units, mult, "B, KB, MB", 1500,
+					1024.0 * 1024 * 1024, "1500B..1024MB"};
+	return parse_scaled(&q, s, bytes, err, errlen);
+}
+
+/* "100MB", "1.5GB": a quota's volume (B, KB, MB, GB, TB; x1024), 1MB .. 1024TB. */
+static int
+parse_volume(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+	static const char *const units[] = {"b", "kb", "mb", "gb", "tb", NULL};
+	static const double mult[] = {1, 1024.0, 1024.0 * 1024, 1024.0 * 1024 * 1024,
+				      1024.0 * 1024 * 1024 * 1024};
+	static const struct scaled q = {"volume", "100MB", units, mult, "B, KB, MB, GB, TB",
+					1024.0 * 1024, 1024.0 * 1024 * 1024 * 1024 * 1024,
+					"1MB..1024TB"};
+	return parse_scaled(&q, s, bytes, err, errlen);
 }
 
 int
@@ -1073,7 +1091,7 @@ find_name(const char *name, const void *base, size_t stride, uint32_t n)
 }
 
 static int
-parse_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *r)
+parse_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *r, int scope_def)
 {
 	static const char *const keys[] = {"rate", "burst", "scope", NULL};
 	static const char *const scopes[] = {"aggregate", "per_host", NULL};
@@ -1106,9 +1124,69 @@ parse_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *r)
 			r->burst_bytes = 3000;
 		r->burst_default = true;
 	}
-	if ((rc = get_enum(x, l, p, "scope", &scope, -1, scopes)))
+	if ((rc = get_enum(x, l, p, "scope", &scope, scope_def, scopes)))
 		return rc;
 	r->scope = (enum bwg_limit_scope)scope;
+	return 0;
+}
+
+/*
+ * A rule's quota: {"period", "bytes" and/or "minutes", "then"}. Past it the rule's flows
+ * of that user are blocked ("then": "block") or held to a rate per user ("then": a limit
+ * object as a limit rule's, scope per_host, the only one that means something here).
+ */
+static int
+parse_quota(struct ctx *x, const char *p, json_t *q, struct bwg_conf_rule *r)
+{
+	static const char *const keys[] = {"period", "bytes", "minutes", "then", NULL};
+	static const char *const periods[] = {"day", "week", NULL};
+	char msg[BWG_CONFIG_ERR_MAX], pb[PATH_MAX_LEN], pt[PATH_MAX_LEN];
+	int rc, period;
+	if ((rc = want_object(x, p, q)) || (rc = check_keys(x, p, q, keys)) ||
+	    (rc = get_enum(x, q, p, "period", &period, -1, periods)))
+		return rc;
+	r->has_quota = true;
+	r->quota_period = (enum bwg_quota_period)period;
+	json_t *bytes = json_object_get(q, "bytes");
+	join(pb, p, "bytes");
+	if (bytes) {
+		if (!json_is_string(bytes))
+			return fail(x, pb, "must be a string such as \"100MB\", not %s",
+				    json_type_name(bytes));
+		if (parse_volume(json_string_value(bytes), &r->quota_bytes, msg, sizeof(msg)) < 0)
+			return fail(x, pb, "%s", msg);
+	}
+	if ((rc = get_uint(x, q, p, "minutes", &r->quota_minutes, 0, 1, 7 * 24 * 60)))
+		return rc;
+	if (!r->quota_bytes && !r->quota_minutes)
+		return fail(x, p, "needs \"bytes\" or \"minutes\" (or both)");
+	json_t *then = json_object_get(q, "then");
+	join(pt, p, "then");
+	if (!then)
+		return fail(x, pt, "is required: \"block\", or a limit object such as "
+			    "{\"rate\": \"1Mbit\"}");
+	if (json_is_string(then)) {
+		if (strcmp(json_string_value(then), "block") != 0)
+			return fail(x, pt, "\"%s\" is not \"block\" or a limit object",
+				    json_string_value(then));
+		r->quota_block = true;
+		return 0;
+	}
+	if (!json_is_object(then))
+		return fail(x, pt, "must be \"block\" or a limit object, not %s",
+			    json_type_name(then));
+	/* The limit's own parser, into a scratch rule: the rule keeps its own limit. */
+	struct bwg_conf_rule t = {0};
+	if ((rc = parse_limit(x, pt, then, &t, BWG_SCOPE_PER_HOST)))
+		return rc;
+	if (t.scope != BWG_SCOPE_PER_HOST) {
+		char ps[PATH_MAX_LEN];
+		join(ps, pt, "scope");
+		return fail(x, ps, "\"aggregate\" does not apply: past the quota each user is "
+			    "held to the rate on its own (\"per_host\")");
+	}
+	r->then_rate_bps = t.rate_bps;
+	r->then_burst_bytes = t.burst_bytes;
 	return 0;
 }
 
@@ -1117,7 +1195,7 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 {
 	static const char *const keys[] = {"name", "units", "classes", "apps", "hosts",
 					   "schedule", "action", "limit", "reset", "log", "mode",
-					   "notice", NULL};
+					   "notice", "quota", "enabled", NULL};
 	static const char *const actions[] = {"allow", "block", "limit", NULL};
 	static const char *const modes[] = {"enforce", "monitor", NULL};
 	struct bwg_config *c = x->c;
@@ -1222,11 +1300,15 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 	if (r->action == BWG_ACTION_LIMIT) {
 		if (!limit)
 			return fail(x, pl, "is required when the action is \"limit\"");
-		if ((rc = parse_limit(x, pl, limit, r)))
+		if ((rc = parse_limit(x, pl, limit, r, -1)))
 			return rc;
 	} else if (limit) {
 		return fail(x, pl, "only applies to \"action\": \"limit\"");
 	}
+	bool enabled;
+	if ((rc = get_bool(x, o, p, "enabled", &enabled, true)))
+		return rc;
+	r->disabled = !enabled;
 	if ((rc = get_bool(x, o, p, "reset", &r->reset, false)) ||
 	    (rc = get_bool(x, o, p, "log", &r->log, false)) ||
 	    (rc = get_bool(x, o, p, "notice", &r->notice, false)))
@@ -1241,14 +1323,24 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 		join(pr, p, "reset");
 		return fail(x, pr, "only applies to \"action\": \"block\"");
 	}
+	json_t *quota = json_object_get(o, "quota");
+	if (quota) {
+		char pq[PATH_MAX_LEN];
+		join(pq, p, "quota");
+		if (r->action == BWG_ACTION_BLOCK)
+			return fail(x, pq, "does not apply to \"action\": \"block\" (nothing of "
+				    "it passes to count)");
+		if ((rc = parse_quota(x, pq, quota, r)))
+			return rc;
+	}
 	if ((rc = get_enum(x, o, p, "mode", &mode, 0, modes)))
 		return rc;
 	r->monitor = mode == 1;
-	if (r->monitor && r->action == BWG_ACTION_ALLOW) {
+	if (r->monitor && r->action == BWG_ACTION_ALLOW && !r->has_quota) {
 		char pm[PATH_MAX_LEN];
 		join(pm, p, "mode");
-		return fail(x, pm, "\"monitor\" applies to block and limit rules (an allow rule "
-			    "holds nothing back)");
+		return fail(x, pm, "\"monitor\" applies to block and limit rules and to rules "
+			    "with a quota (an allow rule holds nothing back)");
 	}
 	return 0;
 }
@@ -1453,6 +1545,19 @@ check_bursts(struct ctx *x)
 	return 0;
 }
 
+/* "state_file": where quota usage is kept across restarts (relative: the config's folder). */
+static int
+parse_state_file(struct ctx *x, json_t *root)
+{
+	char *sf = NULL;
+	int rc = get_string(x, root, "", "state_file", &sf);
+	if (rc || !sf)
+		return rc;
+	x->c->state_file = resolve_path(x->dir, sf);
+	free(sf);
+	return x->c->state_file ? 0 : -ENOMEM;
+}
+
 /* "notice": {"contact"}: whom a block notice page tells users to ask. */
 static int
 parse_notice(struct ctx *x, json_t *o)
@@ -1491,7 +1596,8 @@ parse_root(struct ctx *x, json_t *root)
 	static const char *const keys[] = {"timezone", "default_action", "lists_dir", "flows",
 					   "dpi", "dns", "behaviour", "users", "packets", "units",
 					   "classes", "schedules", "rules", "ports", "workers",
-					   "api", "events", "ipfix", "history", "notice", NULL};
+					   "api", "events", "ipfix", "history", "notice", "state_file",
+					   NULL};
 	static const char *const actions[] = {"allow", "block", NULL};
 	struct bwg_config *c = x->c;
 	int rc, def;
@@ -1528,6 +1634,7 @@ parse_root(struct ctx *x, json_t *root)
 	    (rc = parse_schedules(x, json_object_get(root, "schedules"))) ||
 	    (rc = parse_rules(x, json_object_get(root, "rules"))) ||
 	    (rc = parse_notice(x, json_object_get(root, "notice"))) ||
+	    (rc = parse_state_file(x, root)) ||
 	    (rc = parse_live(x, root)) ||
 	    (rc = parse_ipfix(x, json_object_get(root, "ipfix"))))
 		return rc;
@@ -1666,6 +1773,7 @@ bwg_config_free(struct bwg_config *c)
 	strlist_free(&c->ipfix_collectors);
 	free(c->history_dir);
 	free(c->notice_contact);
+	free(c->state_file);
 	json_decref(c->root);
 	free(c);
 }

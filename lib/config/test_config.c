@@ -342,7 +342,7 @@ test_top_level_faults(void **state)
 	cfg_fails(MIN(", 'shedule': {}"),
 		  NAME ": shedule: unknown key (expected one of: timezone, default_action, lists_dir, flows, "
 		       "dpi, dns, behaviour, users, packets, units, classes, schedules, rules, ports, "
-		       "workers, api, events, ipfix, history, notice)");
+		       "workers, api, events, ipfix, history, notice, state_file)");
 	cfg_fails("{'classes': {}, 'rules': []}", NAME ": default_action: is required");
 	cfg_fails("{'default_action': 'limit', 'classes': {}, 'rules': []}",
 		  NAME ": default_action: \"limit\" is not one of \"allow\", \"block\"");
@@ -506,7 +506,8 @@ test_rule_faults(void **state)
 	(void)state;
 	cfg_fails(RULE("'shedule': 'office', 'action': 'block'"),
 		  NAME ": rules[0].shedule: unknown key (expected one of: name, units, classes, "
-		       "apps, hosts, schedule, action, limit, reset, log, mode, notice)");
+		       "apps, hosts, schedule, action, limit, reset, log, mode, notice, quota, "
+		       "enabled)");
 	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '2Mbs', 'scope': 'aggregate'}"),
 		  NAME ": rules[0].limit.rate: unknown unit \"Mbs\" (use bit, Kbit, Mbit, Gbit)");
 	cfg_fails(RULE("'classes': ['video'], 'action': 'block'"),
@@ -527,8 +528,36 @@ test_rule_faults(void **state)
 	cfg_fails(RULE("'action': 'allow', 'reset': true"),
 		  NAME ": rules[0].reset: only applies to \"action\": \"block\"");
 	cfg_fails(RULE("'action': 'allow', 'mode': 'monitor'"),
-		  NAME ": rules[0].mode: \"monitor\" applies to block and limit rules (an allow "
-		       "rule holds nothing back)");
+		  NAME ": rules[0].mode: \"monitor\" applies to block and limit rules and to "
+		       "rules with a quota (an allow rule holds nothing back)");
+	cfg_fails(RULE("'action': 'block', 'quota': {'period': 'day', 'bytes': '1MB', "
+		       "'then': 'block'}"),
+		  NAME ": rules[0].quota: does not apply to \"action\": \"block\" (nothing of it "
+		       "passes to count)");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'month', 'bytes': '1MB', "
+		       "'then': 'block'}"),
+		  NAME ": rules[0].quota.period: \"month\" is not one of \"day\", \"week\"");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'then': 'block'}"),
+		  NAME ": rules[0].quota: needs \"bytes\" or \"minutes\" (or both)");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'bytes': '100Mo', "
+		       "'then': 'block'}"),
+		  NAME ": rules[0].quota.bytes: unknown unit \"Mo\" (use B, KB, MB, GB, TB)");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'bytes': '10KB', "
+		       "'then': 'block'}"),
+		  NAME ": rules[0].quota.bytes: 10KB is out of range (1MB..1024TB)");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'minutes': 0, "
+		       "'then': 'block'}"),
+		  NAME ": rules[0].quota.minutes: 0 is out of range (1..10080)");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'bytes': '1MB'}"),
+		  NAME ": rules[0].quota.then: is required: \"block\", or a limit object such as "
+		       "{\"rate\": \"1Mbit\"}");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'bytes': '1MB', "
+		       "'then': 'drop'}"),
+		  NAME ": rules[0].quota.then: \"drop\" is not \"block\" or a limit object");
+	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'day', 'bytes': '1MB', "
+		       "'then': {'rate': '1Mbit', 'scope': 'aggregate'}}"),
+		  NAME ": rules[0].quota.then.scope: \"aggregate\" does not apply: past the quota "
+		       "each user is held to the rate on its own (\"per_host\")");
 	cfg_fails(RULE("'action': 'allow', 'notice': true"),
 		  NAME ": rules[0].notice: only applies to \"action\": \"block\"");
 	cfg_fails(RULE("'action': 'block', 'notice': true"),

@@ -46,7 +46,6 @@ enum bwg_flow_state {
 #define BWG_FLOW_BEH_DATA_S2C 0x08 /* the server did */
 #define BWG_FLOW_BEH_JUDGED 0x10   /* reported to the host table; its host's tag applies */
 /* life, as the policy knows the flow */
-#define BWG_FLOW_MONITOR 0x20      /* its rule is in "mode": "monitor": forwarded, counted */
 #define BWG_FLOW_RULE_COUNTED 0x40 /* counted in its rule's dropped_flows or would_*_flows */
 #define BWG_FLOW_NOTICE_SENT 0x80  /* its rule's notice page was asked for */
 
@@ -78,7 +77,7 @@ struct bwg_flow {
 	uint16_t rule; /* index of the matching rule; rule count = default */
 	uint16_t unit; /* 0 = no unit */
 	uint8_t cls;
-	uint8_t action;
+	uint8_t action; /* enum bwg_action, or the worker's BWG_ACTION_RULE */
 	uint8_t state;
 	uint8_t flags;
 	uint8_t dpi_pkts; /* packets given to nDPI */

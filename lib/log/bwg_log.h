@@ -26,6 +26,7 @@ enum bwg_event_type {
 	BWG_EVENT_FLOW_END, /* a flow of a rule with log: true ended */
 	BWG_EVENT_FLOW,     /* any flow ended (--flows, IPFIX) */
 	BWG_EVENT_FLOW_UPDATE, /* a long flow's periodic record (IPFIX active timeout) */
+	BWG_EVENT_QUOTA,    /* a user reached a rule's quota (this flow's packet did it) */
 	BWG_EVENT_TYPE_MAX,
 };
 extern const char *const bwg_event_names[BWG_EVENT_TYPE_MAX];
@@ -64,6 +65,12 @@ struct bwg_flow_view {
 	bool app_guessed;  /* nDPI named app by port (or not at all), not by a dissector */
 	uint8_t action;    /* the rule's: with monitor, what it would have done */
 	bool monitor;      /* the rule is in "mode": "monitor": the flow was forwarded */
+	/* BWG_EVENT_QUOTA: the quota reached, and the user's usage then */
+	uint8_t quota_period; /* enum bwg_quota_period */
+	bool quota_block;     /* then: block; else held to quota_then_bps */
+	uint64_t quota_bytes, quota_used_bytes, quota_then_bps;
+	uint32_t quota_minutes, quota_used_minutes;
+	char quota_user[48];  /* the user (inside address) */
 	char class_source[16]; /* bwg_class_source_names */
 	char class_match[160]; /* what matched, as bwg_classes_explain() puts it */
 	uint8_t end_reason;    /* enum bwg_flow_end */

@@ -20,6 +20,7 @@ const char *const bwg_event_names[BWG_EVENT_TYPE_MAX] = {
 	[BWG_EVENT_FLOW_END] = "flow_end",
 	[BWG_EVENT_FLOW] = "flow",
 	[BWG_EVENT_FLOW_UPDATE] = "flow_update",
+	[BWG_EVENT_QUOTA] = "quota",
 };
 
 const char *const bwg_flow_end_names[BWG_END_MAX] = {
@@ -162,5 +163,20 @@ bwg_log_event_json(const struct bwg_event *e)
 	json_t *f = bwg_log_flow_json(&e->flow);
 	json_object_update(o, f);
 	json_decref(f);
+	if (e->type == BWG_EVENT_QUOTA) {
+		const struct bwg_flow_view *v = &e->flow;
+		json_t *q = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "user", v->quota_user,
+				      "period", v->quota_period < BWG_PERIOD_MAX
+						    ? bwg_period_names[v->quota_period]
+						    : "",
+				      "bytes", (json_int_t)v->quota_bytes, "used_bytes",
+				      (json_int_t)v->quota_used_bytes, "minutes",
+				      (json_int_t)v->quota_minutes, "used_minutes",
+				      (json_int_t)v->quota_used_minutes);
+		json_object_set_new(q, "then", v->quota_block ? json_string("block")
+							     : json_pack("{s:I}", "rate_bps",
+									 (json_int_t)v->quota_then_bps));
+		json_object_set_new(o, "quota", q);
+	}
 	return o;
 }

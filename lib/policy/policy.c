@@ -489,6 +489,8 @@ static int
 rule_matches(const struct bwg_rule *r, uint8_t cls, uint16_t unit, uint16_t master,
 	     uint16_t app, const char *host, uint32_t sched_mask)
 {
+	if (r->conf->disabled)
+		return 0;
 	if (r->match_classes && !(r->classes & (1u << cls)))
 		return 0;
 	if (r->match_units && !(r->units[unit / 64] & (1ull << (unit % 64))))

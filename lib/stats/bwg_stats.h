@@ -73,6 +73,7 @@ extern const char *const bwg_drop_names[BWG_DROP_MAX];
 	X(RESETS, "resets")                         /* reset pairs the pipeline asked for */      \
 	X(RESETS_THROTTLED, "resets_throttled")     /* reset pairs not asked for: too many */     \
 	X(NOTICES, "notices")                       /* block notice pages asked for */            \
+	X(QUOTAS_REACHED, "quotas_reached")         /* users that reached a rule's quota */       \
 	X(EVENTS, "events")                         /* events queued */                           \
 	X(EVENTS_LOST, "events_lost")               /* event ring full */
 

@@ -27,6 +27,7 @@
 #include "bwg_meter.h"
 #include "bwg_pkt.h"
 #include "bwg_policy.h"
+#include "bwg_quota.h"
 #include "bwg_stats.h"
 
 /* Frames parsed ahead of processing in one go; bursts may be longer. */
@@ -64,6 +65,7 @@ struct bwg_worker_conf {
 	uint32_t aging_budget;    /* records visited per housekeeping tick */
 	struct bwg_dnsnames *names;      /* names learned from DNS, shared; NULL: off */
 	struct bwg_behaviour *behaviour; /* host behaviour, shared; NULL: off */
+	struct bwg_quotas *quotas;       /* quota usage, shared; NULL: quotas not held */
 	uint32_t workers; /* workers sharing the gate's per-host flow caps (0 counts as 1) */
 };
 
@@ -107,9 +109,10 @@ struct bwg_worker {
 	uint32_t sched_mask;
 	uint64_t sched_next_ns;
 	uint64_t clock_ns; /* latest packet time seen: never goes back */
+	int32_t today;     /* local day number of clock_ns in the policy's zone (quotas) */
 
 	struct bwg_intern hosts;  /* key: char[BWG_DPI_HOST_MAX] */
-	struct bwg_intern meters; /* key: struct meter_key, value: struct bwg_meter[2] */
+	struct bwg_intern meters; /* key: struct meter_key, value: struct host_rule */
 	struct bwg_meter rule_meters[BWG_RULE_MAX + 1][2]; /* aggregate scope, per direction */
 	uint32_t rule_meter_gen[BWG_RULE_MAX + 1];
 

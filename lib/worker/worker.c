@@ -39,11 +39,26 @@ struct host_key {
 	uint8_t addr[16];
 };
 
+/*
+ * A flow's action when its rule must be asked about every packet (rule_packet): one in
+ * "mode": "monitor", or with a quota. Never in a record: views show the rule's.
+ */
+#define BWG_ACTION_RULE BWG_ACTION_MAX
+
 /* verdict[action][conforms]: what happens to a packet of a flow under a rule. */
-static const uint8_t verdict_table[BWG_ACTION_MAX][2] = {
+static const uint8_t verdict_table[BWG_ACTION_MAX + 1][2] = {
 	[BWG_ACTION_ALLOW] = {BWG_VERDICT_FORWARD, BWG_VERDICT_FORWARD},
 	[BWG_ACTION_BLOCK] = {BWG_DROP_POLICY_BLOCK, BWG_DROP_POLICY_BLOCK},
 	[BWG_ACTION_LIMIT] = {BWG_DROP_POLICY_LIMIT, BWG_VERDICT_FORWARD},
+	[BWG_ACTION_RULE] = {BWG_VERDICT_FORWARD, BWG_VERDICT_FORWARD}, /* rule_packet decides */
+};
+
+/* What a worker keeps per (rule, user) of per_host limit and quota rules: the user's
+ * token buckets, and its quota usage entry (shared by the workers). */
+struct host_rule {
+	struct bwg_meter m[2]; /* first: flow_meter() takes it as a pair */
+	struct bwg_quota *quota;
+	uint32_t version; /* the policy it was made for */
 };
 
 int
@@ -76,7 +91,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	if ((rc = bwg_flow_table_init(&w->flows, c->flow_capacity, &to)) < 0 ||
 	    (rc = bwg_intern_init(&w->hosts, c->hosts_capacity, BWG_DPI_HOST_MAX, 0)) < 0 ||
 	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
-				  2 * sizeof(struct bwg_meter))) < 0 ||
+				  sizeof(struct host_rule))) < 0 ||
 	    /* As many entries as flows: each is held by a live flow (host_flows_take). */
 	    (rc = bwg_intern_init(&w->host_flows, c->flow_capacity, sizeof(struct host_key),
 				  0)) < 0 ||
@@ -218,9 +233,11 @@ bwg_worker_flow_view(const struct bwg_worker *w, const struct bwg_flow *f,
 	v->host_learned = f->flags & BWG_FLOW_HOST_LEARNED;
 	v->app_guessed = f->flags & BWG_FLOW_GUESSED;
 	v->action = f->action;
-	v->monitor = f->life & BWG_FLOW_MONITOR;
-	if (v->monitor) /* forwarded: the record says what the rule would have done */
+	v->monitor = false;
+	if (f->action == BWG_ACTION_RULE) { /* the record says what the rule does */
 		v->action = (uint8_t)p->rules[f->rule].action;
+		v->monitor = p->rules[f->rule].conf->monitor;
+	}
 	snprintf(v->class_source, sizeof(v->class_source), "%s",
 		 f->cls_src < BWG_SRC_MAX ? bwg_class_source_names[f->cls_src] : "default");
 	v->end_reason = BWG_END_NONE;
@@ -257,6 +274,32 @@ emit(struct bwg_worker *w, const struct bwg_flow *f, enum bwg_event_type type, u
 	bwg_event_ring_publish(&w->events);
 	w->stats.cnt[BWG_CNT_EVENTS]++;
 	return true;
+}
+
+/* A user reached rule r's quota with a packet of f: the audit log says so, once. */
+static void
+emit_quota(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_conf_rule *r,
+	   const struct bwg_quota *q)
+{
+	struct bwg_event *e = bwg_event_ring_reserve(&w->events);
+	if (!e) {
+		w->stats.cnt[BWG_CNT_EVENTS_LOST]++;
+		return;
+	}
+	e->type = BWG_EVENT_QUOTA;
+	bwg_worker_flow_view(w, f, &e->flow);
+	struct bwg_flow_view *v = &e->flow;
+	v->quota_period = (uint8_t)r->quota_period;
+	v->quota_block = r->quota_block;
+	v->quota_bytes = r->quota_bytes;
+	v->quota_minutes = r->quota_minutes;
+	v->quota_then_bps = r->then_rate_bps;
+	v->quota_used_bytes = atomic_load_explicit(&q->bytes, memory_order_relaxed);
+	v->quota_used_minutes = atomic_load_explicit(&q->minutes, memory_order_relaxed);
+	bwg_log_format_ip(q->family, q->addr, v->quota_user, sizeof(v->quota_user));
+	bwg_event_ring_publish(&w->events);
+	w->stats.cnt[BWG_CNT_EVENTS]++;
+	w->stats.cnt[BWG_CNT_QUOTAS_REACHED]++;
 }
 
 /*
@@ -310,6 +353,17 @@ meter_pair_init(struct bwg_meter *pair, const struct bwg_conf_rule *r, uint64_t 
 	bwg_meter_init(&pair[1], r->rate_bps, r->burst_bytes, now);
 }
 
+/* The rule's own buckets (aggregate scope), made ready for f's rule. */
+static void
+rule_meter_ready(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_conf_rule *r)
+{
+	if (w->rule_meter_gen[f->rule] != w->gen) {
+		/* First use since the policy changed: rule indexes may mean another rule. */
+		meter_pair_init(w->rule_meters[f->rule], r, w->clock_ns);
+		w->rule_meter_gen[f->rule] = w->gen;
+	}
+}
+
 /* Bind f to the token bucket of its limit rule: the rule's own, or its client's. */
 static void
 meter_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule *r)
@@ -320,19 +374,57 @@ meter_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule 
 		int created;
 		uint32_t id = bwg_intern_get(&w->meters, &k, &created);
 		if (id != BWG_INTERN_NONE) {
-			if (created)
-				meter_pair_init(bwg_intern_val(&w->meters, id), r, w->clock_ns);
+			struct host_rule *h = bwg_intern_val(&w->meters, id);
+			if (created) {
+				meter_pair_init(h->m, r, w->clock_ns);
+				h->quota = NULL;
+				h->version = 0; /* no policy's: a quota rule binds afresh */
+			}
 			f->meter_id = id + BWG_RULE_MAX + 1;
 			return;
 		}
 		w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++; /* fall back to the rule's bucket */
 	}
-	if (w->rule_meter_gen[f->rule] != w->gen) {
-		/* First use since the policy changed: rule indexes may mean another rule. */
-		meter_pair_init(w->rule_meters[f->rule], r, w->clock_ns);
-		w->rule_meter_gen[f->rule] = w->gen;
-	}
+	rule_meter_ready(w, f, r);
 	f->meter_id = f->rule;
+}
+
+static int inside_side(const struct bwg_worker *w, const struct bwg_flow *f, bool *either);
+
+/*
+ * Bind f to its user's entry of its quota rule: the user is the flow's inside end (its
+ * client when the units do not tell), the key of the per-host buckets too. No entry
+ * (tables full, counted): the flow is held to the rule's action alone.
+ */
+static void
+host_rule_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule *r)
+{
+	bool either;
+	int in = inside_side(w, f, &either);
+	struct meter_key k = {.rule = f->rule, .family = f->family};
+	memcpy(k.addr, f->addr[in], 16);
+	int created;
+	uint32_t id = bwg_intern_get(&w->meters, &k, &created);
+	if (id == BWG_INTERN_NONE) {
+		w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++;
+		if (r->action == BWG_ACTION_LIMIT)
+			rule_meter_ready(w, f, r);
+		f->meter_id = f->rule; /* rule_packet: no user entry */
+		return;
+	}
+	struct host_rule *h = bwg_intern_val(&w->meters, id);
+	if (created || h->version != w->policy->version) {
+		meter_pair_init(h->m, r, w->clock_ns);
+		h->version = w->policy->version;
+		h->quota = w->conf.quotas
+				   ? bwg_quotas_get(w->conf.quotas, bwg_quota_rule_id(r->name),
+						    f->family, f->addr[in],
+						    bwg_quota_period_start(r->quota_period, w->today))
+				   : NULL;
+	}
+	if (r->action == BWG_ACTION_LIMIT && r->scope == BWG_SCOPE_AGGREGATE)
+		rule_meter_ready(w, f, r);
+	f->meter_id = id + BWG_RULE_MAX + 1;
 }
 
 /* (Re)compute f's rule and action from its class, unit, app and host. */
@@ -348,12 +440,13 @@ decide(struct bwg_worker *w, struct bwg_flow *f)
 		f->life &= (uint8_t)~BWG_FLOW_RULE_COUNTED;
 	f->rule = rule;
 	f->decision_gen = w->gen;
-	/* A monitor rule's flow is allowed; the packet path asks its rule what it would do
-	 * (monitor_packet), the meter of a limit rule included. */
-	f->action = (uint8_t)(r->conf->monitor ? BWG_ACTION_ALLOW : r->action);
-	f->life = (uint8_t)(r->conf->monitor ? f->life | BWG_FLOW_MONITOR
-					    : f->life & ~BWG_FLOW_MONITOR);
-	if (r->action == BWG_ACTION_LIMIT)
+	/* A monitor rule's flow, or a quota rule's, asks its rule about each packet
+	 * (rule_packet): what it would do, where its user stands. */
+	bool ask = r->conf->monitor || r->conf->has_quota;
+	f->action = (uint8_t)(ask ? BWG_ACTION_RULE : r->action);
+	if (r->conf->has_quota)
+		host_rule_bind(w, f, r->conf);
+	else if (r->action == BWG_ACTION_LIMIT)
 		meter_bind(w, f, r->conf);
 	if (r->log)
 		f->flags |= BWG_FLOW_LOGGED;
@@ -922,9 +1015,10 @@ frag_host_flow(struct bwg_worker *w, const struct bwg_frag_host *e, uint8_t fami
 
 /* How strict an action is: a host's strictest fragmented flow judges its stray
  * fragments, so a permitted flow cannot launder a blocked one's. */
-static const uint8_t action_rank[BWG_ACTION_MAX] = {
+static const uint8_t action_rank[BWG_ACTION_MAX + 1] = {
 	[BWG_ACTION_ALLOW] = 0,
 	[BWG_ACTION_LIMIT] = 1,
+	[BWG_ACTION_RULE] = 1,
 	[BWG_ACTION_BLOCK] = 2,
 };
 
@@ -1009,6 +1103,10 @@ clock_advance(struct bwg_worker *w, uint64_t ts)
 	if (ts > w->clock_ns)
 		w->clock_ns = ts;
 	if (w->clock_ns >= w->sched_next_ns) {
+		const struct bwg_policy *p = w->policy;
+		int64_t t = (int64_t)(w->clock_ns / 1000000000ull);
+		t += bwg_tz_offset(p->tz, p->n_tz, t);
+		w->today = (int32_t)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
 		uint32_t mask = bwg_policy_schedules_active(w->policy, w->clock_ns,
 							    &w->sched_next_ns);
 		if (mask != w->sched_mask) {
@@ -1077,26 +1175,69 @@ flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
 	return f;
 }
 
-/*
- * A packet of flow f under a monitor rule, forwarded: count what the rule in force would
- * have done with it, exactly as process_one would have (a limit rule's bucket is taken
- * from the same way, so would_limit_packets is what the limit would have dropped).
- */
-static __attribute__((noinline)) void
-monitor_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
+/* The user's quota entry of f (NULL: none, or the rule has no quota). */
+static inline struct bwg_quota *
+flow_quota(struct bwg_worker *w, const struct bwg_flow *f)
 {
-	struct bwg_rule_stats *rs = &w->stats.rules[f->rule];
-	bool first = !(f->life & BWG_FLOW_RULE_COUNTED);
-	if (w->policy->rules[f->rule].action == BWG_ACTION_LIMIT) {
-		if (bwg_meter_take(flow_meter(w, f, dir), w->clock_ns, len))
-			return;
-		rs->would_limit_packets++;
-		rs->would_limit_flows += first;
-	} else {
-		rs->would_block_packets++;
-		rs->would_block_flows += first;
+	if (f->meter_id == BWG_FLOW_NONE || f->meter_id <= BWG_RULE_MAX)
+		return NULL;
+	return ((struct host_rule *)bwg_intern_val(&w->meters,
+						   f->meter_id - (BWG_RULE_MAX + 1)))->quota;
+}
+
+static void emit_quota(struct bwg_worker *w, const struct bwg_flow *f,
+		       const struct bwg_conf_rule *r, const struct bwg_quota *q);
+
+/*
+ * A packet of flow f whose rule is asked about each packet: in "mode": "monitor", or
+ * with a quota. Past its user's quota the quota's then-action applies (block, or the
+ * user's then-limit), else the rule's own; a monitor rule counts what that would have
+ * dropped (its buckets run as in force, so would_limit_packets is exactly what the
+ * limit would drop) and forwards. What is forwarded counts toward the user's quota.
+ * Returns the verdict.
+ */
+static __attribute__((noinline)) uint8_t
+rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
+{
+	const struct bwg_rule *rule = &w->policy->rules[f->rule];
+	const struct bwg_conf_rule *r = rule->conf;
+	struct bwg_quota *q = r->has_quota ? flow_quota(w, f) : NULL;
+	bool over = false;
+	if (q) {
+		bwg_quota_roll(q, bwg_quota_period_start(r->quota_period, w->today));
+		over = bwg_quota_over(q, r);
 	}
-	f->life |= BWG_FLOW_RULE_COUNTED;
+	uint8_t v = BWG_VERDICT_FORWARD;
+	if (over && r->quota_block) {
+		v = BWG_DROP_POLICY_BLOCK;
+	} else if (over) {
+		if (!bwg_quota_then_take(q, r, dir, w->clock_ns, len))
+			v = BWG_DROP_POLICY_LIMIT;
+	} else if (rule->action == BWG_ACTION_BLOCK) {
+		v = BWG_DROP_POLICY_BLOCK;
+	} else if (rule->action == BWG_ACTION_LIMIT) {
+		struct bwg_meter *m = r->scope == BWG_SCOPE_AGGREGATE || f->meter_id <= BWG_RULE_MAX
+					      ? &w->rule_meters[f->rule][dir]
+					      : flow_meter(w, f, dir);
+		if (!bwg_meter_take(m, w->clock_ns, len))
+			v = BWG_DROP_POLICY_LIMIT;
+	}
+	if (v != BWG_VERDICT_FORWARD && r->monitor) {
+		struct bwg_rule_stats *rs = &w->stats.rules[f->rule];
+		bool first = !(f->life & BWG_FLOW_RULE_COUNTED);
+		if (v == BWG_DROP_POLICY_BLOCK) {
+			rs->would_block_packets++;
+			rs->would_block_flows += first;
+		} else {
+			rs->would_limit_packets++;
+			rs->would_limit_flows += first;
+		}
+		f->life |= BWG_FLOW_RULE_COUNTED;
+		v = BWG_VERDICT_FORWARD;
+	}
+	if (q && v == BWG_VERDICT_FORWARD && bwg_quota_count(q, r, len, w->clock_ns))
+		emit_quota(w, f, r, q);
+	return v;
 }
 
 /* A packet of flow f its rule dropped (block, or over a limit). */
@@ -1261,8 +1402,8 @@ account:
 	uint8_t v = verdict_table[f->action][conforms];
 	if (res != BWG_PKT_OK && w->malformed_drop)
 		v = BWG_DROP_MALFORMED;
-	else if (unlikely(f->life & BWG_FLOW_MONITOR))
-		monitor_packet(w, f, dir, len);
+	else if (unlikely(f->action == BWG_ACTION_RULE))
+		v = rule_packet(w, f, dir, len);
 
 	uint16_t app = f->app ? f->app : f->app_master;
 	const struct bwg_policy *pol = w->policy; /* counters by name: slots, not ids */

@@ -56,7 +56,20 @@ CASES = [
      '{f}: rules[1].limit.rate: unknown unit "Mbs" (use bit, Kbit, Mbit, Gbit)'),
     ("misspelt key", with_(["rules", 1, "shedule"], "workhours"),
      "{f}: rules[1].shedule: unknown key (expected one of: name, units, classes, apps, "
-     "hosts, schedule, action, limit, reset, log, mode, notice)"),
+     "hosts, schedule, action, limit, reset, log, mode, notice, quota, enabled)"),
+    ("quota period", with_(["rules", 1, "quota"], {"period": "month", "bytes": "100MB",
+                                                   "then": "block"}),
+     '{f}: rules[1].quota.period: "month" is not one of "day", "week"'),
+    ("quota without volume", with_(["rules", 1, "quota"], {"period": "day", "then": "block"}),
+     '{f}: rules[1].quota: needs "bytes" or "minutes" (or both)'),
+    ("quota then", with_(["rules", 1, "quota"], {"period": "week", "bytes": "2GB",
+                                                 "then": {"rate": "2Mbs"}}),
+     '{f}: rules[1].quota.then.rate: unknown unit "Mbs" (use bit, Kbit, Mbit, Gbit)'),
+    ("quota on block", with_(["rules", 0, "quota"], {"period": "day", "bytes": "100MB",
+                                                     "then": "block"}),
+     '{f}: rules[0].quota: does not apply to "action": "block" (nothing of it passes to '
+     'count)'),
+    ("state_file empty", with_(["state_file"], ""), '{f}: state_file: must not be empty'),
     ("notice without contact", with_(["rules", 0, "notice"], True),
      '{f}: rules[0].notice: needs "notice": {"contact": ...} at the top level (the page '
      'tells users whom to ask)'),
@@ -65,8 +78,8 @@ CASES = [
     ("notice contact too long", with_(["notice"], {"contact": "x" * 201}),
      '{f}: notice.contact: 201 bytes: at most 200 (the page must fit in one frame)'),
     ("monitor on allow", with_(["rules", 0, "mode"], "monitor").replace('"block"', '"allow"'),
-     '{f}: rules[0].mode: "monitor" applies to block and limit rules (an allow rule holds '
-     'nothing back)'),
+     '{f}: rules[0].mode: "monitor" applies to block and limit rules and to rules with a '
+     'quota (an allow rule holds nothing back)'),
     ("unknown mode", with_(["rules", 1, "mode"], "dry-run"),
      '{f}: rules[1].mode: "dry-run" is not one of "enforce", "monitor"'),
     ("missing default action", with_(["default_action"], DELETE),

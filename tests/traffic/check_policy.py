@@ -11,6 +11,9 @@ BWGATE_PCAP with packet timestamps as the clock and asserts what came out:
             counts, rule by rule, exactly what the same rules in force drop
             (would_block_* / would_limit_* against dropped_*), flows included; its
             flow records and events say "monitor".
+  quota     a user downloading past a 100 MB daily quota is held to the quota's rate
+            (within 2%) or blocked from the crossing on, unthrottled the next day; a
+            restart between two captures (the state_file) keeps the usage.
   notice    a block rule with "notice" answers the client's plain-HTTP request with
             its 403 page (Chinese and English: rule, reason, contact), sequenced as
             the server's next segment, with FIN, and resets the server (--replies);
@@ -19,8 +22,10 @@ BWGATE_PCAP with packet timestamps as the clock and asserts what came out:
 Prints each failure, then `N passed, M failed`; exits 0 when nothing failed.
 """
 
+import calendar
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -128,7 +133,7 @@ def check_monitor(c, binary, config, fixtures, outdir):
                 f"{name}: rules' dropped_packets add up to the policy drops")
         for r in ms["rules"]:
             e = erules[r["name"]]
-            c.equal(r["mode"], "monitor" if e["action"] in ("block", "limit") else "enforce",
+            c.equal(r["mode"], "monitor" if e["action"] in ("block", "limit") else e["mode"],
                     f"{name}: rules[{r['name']}].mode")
             if e["action"] not in ("block", "limit"):
                 continue
@@ -238,6 +243,189 @@ def check_notice(c, binary, config, fixtures, outdir):
     c.equal(run["stats"]["counters"]["notices"], 0, "notice: no page for TLS")
 
 
+# --------------------------------------------------------------------------- quota
+
+QUOTA_USER, QUOTA_SERVER = "10.1.0.50", "203.0.113.80"
+QUOTA_BYTES = 100 * 1024 * 1024          # "100MB"
+THEN_BPS = 2_000_000                     # "2Mbit"
+DATA = 1454                              # frame bytes of a full data segment
+# Wednesday 2026-11-25 20:00 in Shanghai (UTC+8): outside working hours.
+DAY1 = calendar.timegm((2026, 11, 25, 12, 0, 0))
+DAY2 = DAY1 + 86400
+
+
+def ip4(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+class Download:
+    """An HTTP download from QUOTA_SERVER to QUOTA_USER, as raw Ethernet frames: the
+    handshake, a GET for www.example.org, then full segments at the rates of `phases`
+    [(seconds, bit/s)], the client acknowledging every tenth."""
+
+    def __init__(self, t0, cport):
+        self.t, self.cport, self.frames = float(t0), cport, []
+        self.seq = {True: 1000, False: 5000}
+        self.frame(True, 0x02, b"")
+        self.frame(False, 0x12, b"")
+        self.frame(True, 0x10, b"")
+        self.frame(True, 0x18, b"GET /big.iso HTTP/1.1\r\nHost: www.example.org\r\n"
+                   b"User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n")
+        self.frame(False, 0x18, b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream"
+                   b"\r\nContent-Length: 900000000\r\n\r\n")
+
+    def frame(self, from_client, flags, payload):
+        src, dst = (QUOTA_USER, QUOTA_SERVER) if from_client else (QUOTA_SERVER, QUOTA_USER)
+        sport, dport = (self.cport, 80) if from_client else (80, self.cport)
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, self.seq[from_client],
+                          self.seq[not from_client], 5 << 4, flags, 65535, 0, 0)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000,
+                         64, 6, 0, ip4(src), ip4(dst))
+        eth = bytes.fromhex("020000000001020000000002" if from_client
+                            else "020000000002020000000001") + b"\x08\x00"
+        self.seq[from_client] = (self.seq[from_client] + len(payload) +
+                                 (1 if flags & 0x03 else 0)) & 0xffffffff
+        self.frames.append((self.t, from_client, eth + ip + tcp + payload))
+        self.t += 0.0002
+
+    def run(self, seconds, bps):
+        gap = DATA * 8 / bps
+        end = self.t + seconds
+        n = 0
+        while self.t < end:
+            t = self.t
+            self.frame(False, 0x10, b"\0" * (DATA - 54))
+            self.t = t + gap
+            n += 1
+            if n % 10 == 0:
+                self.frame(True, 0x10, b"")
+                self.t = t + gap
+        return self
+
+    def write(self, path):
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xa1b23c4d, 2, 4, 0, 0, 65535, 1))
+            for t, _, fr in self.frames:
+                sec = int(t)
+                f.write(struct.pack("<IIII", sec, int(round((t - sec) * 1e9)), len(fr), len(fr)))
+                f.write(fr)
+        return path
+
+
+def frames_ts(path):
+    """[(time in s, frame)] of a nanosecond pcap bwgate-pcap wrote."""
+    reader = RawPcapReader(path)
+    out = []
+    try:
+        for data, meta in reader:
+            out.append((meta.sec + meta.usec / (1e9 if reader.nano else 1e6), bytes(data)))
+    finally:
+        reader.close()
+    return out
+
+
+def with_quota(then):
+    def change(doc):
+        doc["rules"].insert(0, {"name": "quota-web", "classes": ["web"], "action": "allow",
+                                "quota": {"period": "day", "bytes": "100MB", "then": then}})
+    return change
+
+
+def crossing(downloads, used=0):
+    """The time of the frame that takes the user's counted bytes to the quota: bytes of
+    every frame from the request on (nDPI names the flow there), in time order."""
+    for d in downloads:
+        for t, _, fr in d.frames[3:]:
+            used += len(fr)
+            if used >= QUOTA_BYTES:
+                return t, used
+    return None, used
+
+
+def s2c_bytes(frames_out, t_from, t_to):
+    return sum(len(fr) for t, fr in frames_out
+               if t_from <= t < t_to and fr[26:30] == ip4(QUOTA_SERVER))
+
+
+def check_quota(c, binary, config, fixtures, outdir):
+    # One capture: 9 s at 100 Mbit/s (about 107 MB), then 20 s at 10 Mbit/s.
+    whole = Download(DAY1, 40001).run(9, 100e6).run(20, 10e6)
+    cap = whole.write(os.path.join(outdir, "quota-day1.pcap"))
+    t_cross, _ = crossing([whole])
+    c.check(t_cross is not None, "quota: the download passes 100 MB")
+    for then in ({"rate": "2Mbit"}, "block"):
+        tag = "limit" if isinstance(then, dict) else "block"
+        state = os.path.join(outdir, f"quota-{tag}.state")
+        cfg = derive(config, outdir, f"quota-{tag}", with_quota(then))
+        run = replay(binary, cfg, [cap], outdir, f"quota-{tag}", ("--state", state))
+        out = frames_ts(os.path.join(outdir, f"quota-{tag}.out.pcap"))
+        before = sum(1 for t, _, _ in whole.frames if t < t_cross - 0.01)
+        c.equal(sum(1 for t, _ in out if t < t_cross - 0.01), before,
+                f"quota {tag}: everything forwarded before the crossing")
+        got = s2c_bytes(out, t_cross + 1, t_cross + 16)
+        if tag == "limit":
+            want = THEN_BPS / 8 * 15
+            c.check(abs(got - want) / want <= 0.02,
+                    f"quota limit: {got} bytes toward the user in the 15 s from 1 s after "
+                    f"the crossing, want {want:.0f} +- 2% ({(got - want) / want:+.2%})")
+        else:
+            c.equal(sum(1 for t, _ in out if t > t_cross + 0.01), 0,
+                    "quota block: nothing forwarded after the crossing")
+        evs = [e for e in run["events"] if e["event"] == "quota"]
+        c.check(len(evs) == 1 and evs[0]["quota"]["user"] == QUOTA_USER and
+                evs[0]["quota"]["used_bytes"] >= QUOTA_BYTES and
+                abs(evs[0]["time"] - t_cross) < 0.01,
+                f"quota {tag}: one quota event at the crossing ({[e['time'] for e in evs]} "
+                f"vs {t_cross})")
+        q = [x for x in run["stats"]["quotas"] if x["host"] == QUOTA_USER]
+        c.check(len(q) == 1 and q[0]["over"] and q[0]["remaining_bytes"] == 0 and
+                q[0]["period_start"] == "2026-11-25",
+                f"quota {tag}: --stats quotas show the user over ({q})")
+        # The next day: the same user, 10 s at 40 Mbit/s, unthrottled.
+        nxt = Download(DAY2, 40002).run(10, 40e6)
+        cap2 = nxt.write(os.path.join(outdir, "quota-day2.pcap"))
+        run2 = replay(binary, cfg, [cap2], outdir, f"quota-{tag}-day2", ("--state", state))
+        c.equal(run2["out"], len(nxt.frames),
+                f"quota {tag}: the next day everything is forwarded again")
+        q = [x for x in run2["stats"]["quotas"] if x["host"] == QUOTA_USER]
+        c.check(len(q) == 1 and not q[0]["over"] and q[0]["period_start"] == "2026-11-26",
+                f"quota {tag}: the next day's usage starts from zero ({q})")
+
+    # A restart between two captures keeps the usage: 60 MB, then the rest.
+    first = Download(DAY1, 40003).run(5, 100e6)
+    second = Download(first.t + 60, 40004).run(4, 100e6).run(20, 10e6)
+    state = os.path.join(outdir, "quota-restart.state")
+    cfg = derive(config, outdir, "quota-restart", with_quota({"rate": "2Mbit"}))
+    replay(binary, cfg, [first.write(os.path.join(outdir, "quota-a.pcap"))], outdir, "quota-a",
+           ("--state", state))
+    with open(state) as f:
+        saved = json.load(f)
+    used_a = sum(len(fr) for _, _, fr in first.frames[3:])
+    c.equal([(q["host"], q["used_bytes"]) for q in saved["quotas"]], [(QUOTA_USER, used_a)],
+            "quota restart: the state file holds the first capture's usage")
+    run = replay(binary, cfg, [second.write(os.path.join(outdir, "quota-b.pcap"))], outdir,
+                 "quota-b", ("--state", state))
+    t_cross, _ = crossing([second], used_a)
+    out = frames_ts(os.path.join(outdir, "quota-b.out.pcap"))
+    got = s2c_bytes(out, t_cross + 1, t_cross + 16)
+    want = THEN_BPS / 8 * 15
+    c.check(t_cross is not None and abs(got - want) / want <= 0.02,
+            f"quota restart: throttled from the crossing the two captures make together "
+            f"({got} bytes, want {want:.0f} +- 2%)")
+    evs = [e for e in run["events"] if e["event"] == "quota"]
+    c.check(len(evs) == 1 and abs(evs[0]["time"] - t_cross) < 0.01,
+            "quota restart: the crossing event in the second capture")
+    # A corrupt state file is reported and the gate starts with no usage.
+    with open(state, "w") as f:
+        f.write("{not json")
+    proc = subprocess.run([binary, "-c", cfg, "--stats", os.path.join(outdir, "q.json"),
+                           "--state", state, os.path.join(outdir, "quota-a.pcap")],
+                          capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT_S)
+    c.check(proc.returncode == 0 and "starting with no quota usage" in proc.stderr,
+            f"quota: a corrupt state file is reported, not fatal ({proc.stderr.strip()})")
+
+
 def main(argv):
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
@@ -248,7 +436,7 @@ def main(argv):
         fixtures = os.path.join(tmp, "fixtures")
         subprocess.run(["/usr/bin/python3", gen, fixtures], check=True,
                        stdout=subprocess.DEVNULL, timeout=120)
-        for check in (check_monitor, check_notice):
+        for check in (check_monitor, check_notice, check_quota):
             try:
                 check(c, binary, config, fixtures, tmp)
             except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as e:
