@@ -400,7 +400,18 @@ get_top(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 	set_json(rs, 200, bwg_api_top_json(st->snap, (enum bwg_api_top_by)b, (uint32_t)limit));
 }
 
-/* GET /api/v1/hosts/ADDR: one user. */
+/* A user's usage of the policy's quotas, in the period holding now (its time zone). */
+static json_t *
+quotas_json(const struct bwg_api_state *st, uint8_t family, const uint8_t *addr)
+{
+	const struct bwg_policy *p = st->policy;
+	int64_t t = (int64_t)(st->now_ns / 1000000000ull);
+	t += bwg_tz_offset(p->tz, p->n_tz, t);
+	int64_t today = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	return bwg_quotas_host_json(st->quotas, p->conf, family, addr, today);
+}
+
+/* GET /api/v1/hosts/ADDR: one user, and its quotas when the policy has any. */
 static void
 get_host(const struct bwg_api_state *st, const char *text, size_t len,
 	 struct bwg_api_response *rs)
@@ -432,7 +443,10 @@ get_host(const struct bwg_api_state *st, const char *text, size_t len,
 				      "/api/v1/top?by=hosts)", b);
 		return;
 	}
-	set_json(rs, 200, bwg_api_host_json(st->snap, st->users, x, st->flows));
+	json_t *doc = bwg_api_host_json(st->snap, st->users, x, st->flows);
+	if (doc && st->policy && bwg_quotas_in_use(st->policy->conf))
+		json_object_set_new(doc, "quotas", quotas_json(st, family, a));
+	set_json(rs, 200, doc);
 }
 
 /* GET /api/v1/units/NAME: one unit and its users. */
@@ -718,13 +732,7 @@ get_quotas(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 					: "");
 		return;
 	}
-	const struct bwg_policy *p = st->policy;
-	int64_t t = (int64_t)(st->now_ns / 1000000000ull);
-	t += bwg_tz_offset(p->tz, p->n_tz, t);
-	int64_t today = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-	set_json(rs, 200,
-		 json_pack("{s:s, s:o}", "host", h,
-			   "quotas", bwg_quotas_host_json(st->quotas, p->conf, family, addr, today)));
+	set_json(rs, 200, json_pack("{s:s, s:o}", "host", h, "quotas", quotas_json(st, family, addr)));
 }
 
 void
