@@ -92,6 +92,16 @@ pair(const char *name, const void *a, uint32_t na, const void *b, uint32_t nb)
 	return show(&s, S2C, b, nb);
 }
 
+/* pair(), with the server on port `sport`. */
+static int
+pair_port(const char *name, const void *a, uint32_t na, const void *b, uint32_t nb,
+	  uint16_t sport)
+{
+	struct sim s = flow(name, UDP, false);
+	assert_false(show_port(&s, C2S, a, na, sport));
+	return show_port(&s, S2C, b, nb, sport);
+}
+
 /* Every strict prefix of b as a flow's first payload: no crash, no read past the end;
  * returns how many matched (for the caller to bound). */
 static int
@@ -1389,6 +1399,30 @@ http_media(const char *url, const char *content_type)
 }
 
 static void
+test_mudfish(void **state)
+{
+	(void)state;
+	/* The node discovery over TCP: exactly "UN v2\r\n" from the client. */
+	static const char disc[] = "UN v2\r\n";
+	assert_true(first("mudfish", TCP, disc, 7));
+	assert_false(first("mudfish", TCP, disc, 6));
+	assert_false(first("mudfish", TCP, "UN v3\r\n", 7));
+	assert_false(first("mudfish", TCP, "UN v2\r\nX", 8));
+	struct sim s = flow("mudfish", TCP, true);
+	s.st.seen[C2S] = 1;
+	assert_false(show(&s, S2C, disc, 7)); /* from the server it says nothing */
+	/* The node ping over UDP: "P" each way, a node port on either side. */
+	assert_true(pair_port("mudfish", "P", 1, "P", 1, 10007));
+	assert_true(pair_port("mudfish", "P", 1, "P", 1, 10000));
+	/* Off the node ports, another byte, a longer datagram or answer. */
+	assert_false(pair_port("mudfish", "P", 1, "P", 1, 10011));
+	assert_false(pair_port("mudfish", "Q", 1, "P", 1, 10007));
+	assert_false(pair_port("mudfish", "PP", 2, "P", 1, 10007));
+	assert_false(pair_port("mudfish", "P", 1, "PONG", 4, 10007));
+	assert_int_equal(prefixes("mudfish", TCP, C2S, disc, 7), 0);
+}
+
+static void
 test_http_media(void **state)
 {
 	(void)state;
@@ -1469,6 +1503,7 @@ main(void)
 		cmocka_unit_test(test_lagofast),
 		cmocka_unit_test(test_gearup_booster),
 		cmocka_unit_test(test_ultrasurf),
+		cmocka_unit_test(test_mudfish),
 		cmocka_unit_test(test_http_media),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

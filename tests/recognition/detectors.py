@@ -264,6 +264,8 @@ def detector_flows(b):
           "GearUP Booster relay probe", "tunnel", "gearup_booster")
     b.tcp(50053, [(False, bytes.fromhex("cc1c30415ba43866") + rng.randbytes(1300)),
                   (True, rng.randbytes(60))], "UltraSurf proxy", "tunnel", "ultrasurf")
+    b.tcp(10010, [(True, b"UN v2\r\n"), (False, b"INET UDP 192.0.2.54 10007 1\r\n")],
+          "Mudfish node discovery", "tunnel", "mudfish")
     # --- video
     host = "media.example.net"
     playlist = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:6.0,\nseg-1.ts\n"
