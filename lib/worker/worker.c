@@ -594,16 +594,22 @@ socket_class(const struct bwg_worker *w, const struct bwg_flow *f)
 static void
 class_decide(struct bwg_worker *w, struct bwg_flow *f, bool settled)
 {
+	/* The name a DNS answer gave the server; or the one the client's other flow to it
+	 * gave, when there was no answer, or the answer's name (a CDN's, say) is in no list
+	 * and the other flow's is. */
 	bool from_flow = false;
 	if (f->host_id == BWG_FLOW_NONE && w->conf.names && name_learnable(f, settled)) {
-		char name[BWG_DPI_HOST_MAX];
-		if (bwg_dnsnames_lookup(w->conf.names, f->family, f->addr[1], w->clock_ns, name,
-					sizeof(name))) {
-			host_set(w, f, name, true);
-		} else if (bwg_dnsnames_taught(w->conf.names, f->family, f->addr[0], f->addr[1],
-					       w->clock_ns, name, sizeof(name))) {
-			host_set(w, f, name, true);
+		char name[BWG_DPI_HOST_MAX], taught[BWG_DPI_HOST_MAX];
+		bool dns = bwg_dnsnames_lookup(w->conf.names, f->family, f->addr[1], w->clock_ns,
+					       name, sizeof(name));
+		if ((!dns || !bwg_hostset_lookup(&w->policy->classes.hosts, name)) &&
+		    bwg_dnsnames_taught(w->conf.names, f->family, f->addr[0], f->addr[1],
+					w->clock_ns, taught, sizeof(taught)) &&
+		    (!dns || bwg_hostset_lookup(&w->policy->classes.hosts, taught))) {
+			host_set(w, f, taught, true);
 			from_flow = true;
+		} else if (dns) {
+			host_set(w, f, name, true);
 		}
 	}
 	struct bwg_class_evidence e;

@@ -10,6 +10,9 @@ Names other flows gave (class source flow_name), each scenario its own client:
            flow_name, host the SNI, blocked; the same client's UDP flow to another
            server learns nothing
   other    another client's UDP flow to that server: not named (names are the client's)
+  cdn      DNS named the server edge.cdn.example.net (in no list), then TLS with a game
+           SNI to it: the UDP flow takes the SNI (flow_name); where DNS gave a listed
+           name (www.iqiyi.com, video) that name wins (dns)
 Socket affinity (class source socket):
   sock     UDP from one socket to a chat address (addresses/chat.txt), then from the
            same socket to a peer nobody named: chat by socket, blocked; from another
@@ -52,6 +55,14 @@ class Capture:
         gf.tls_exchange(s, sni)
         self._done(s)
 
+    def dns(self, client, name, cname, addr):
+        """A lookup of `name` answered with the CNAME `cname` and the address `addr`."""
+        f = self._at(gf.UdpFlow(self.fx, client, self.fx.port(), "192.0.2.53", 53))
+        q, raw = gf.dns_query(self.fx.rng, name)
+        f.send(True, raw)
+        f.send(False, gf.dns_answer(q, name, cname, [addr]))
+        self._done(f)
+
     def udp(self, client, cport, server, sport, gap_us=2000):
         """Six datagrams of text each way: nothing any detector names."""
         f = self._at(gf.UdpFlow(self.fx, client, cport, server, sport), gap_us)
@@ -76,6 +87,13 @@ def main(argv):
     c.udp("10.2.0.10", 50010, GAME_SERVER, 49004)
     c.udp("10.2.0.10", 50011, "203.0.113.91", 49004)
     c.udp("10.2.0.11", 50012, GAME_SERVER, 49004)
+    # cdn
+    c.dns("10.2.0.40", "edge.cdn-example.net", "a1.cdn-example.net", "203.0.113.95")
+    c.tls("10.2.0.40", "203.0.113.95", GAME_SNI)
+    c.udp("10.2.0.40", 50040, "203.0.113.95", 49004)
+    c.dns("10.2.0.41", "www.iqiyi.com", "a2.cdn-example.net", "203.0.113.96")
+    c.tls("10.2.0.41", "203.0.113.96", GAME_SNI)
+    c.udp("10.2.0.41", 50041, "203.0.113.96", 49004)
     # sock
     c.udp("10.2.0.20", 50020, CHAT_SERVER, 529)
     c.udp("10.2.0.20", 50020, PEER, 40020)
@@ -122,6 +140,10 @@ def main(argv):
     want(r, "other: another client learns nothing", "unknown", "default", "allow")
     ck.ok(r.get("host") == "", "other: no host", repr(r.get("host")))
 
+    want(rec("UDP", "10.2.0.40", 50040, "203.0.113.95", 49004),
+         "cdn: an unlisted DNS name gives way to the SNI", "game", "flow_name", "block", GAME_SNI)
+    want(rec("UDP", "10.2.0.41", 50041, "203.0.113.96", 49004),
+         "cdn: a listed DNS name wins", "video", "dns", "block", "www.iqiyi.com")
     want(rec("UDP", "10.2.0.20", 50020, CHAT_SERVER, 529), "sock: the chat flow", "chat",
          "host_list", "block")
     r = rec("UDP", "10.2.0.20", 50020, PEER, 40020)
@@ -139,11 +161,11 @@ def main(argv):
          "unknown", "default", "allow")
 
     srcs = stats.get("class_sources", {})
-    ck.ok(srcs.get("flow_name") == 1 and srcs.get("socket") == 1, "stats class_sources",
+    ck.ok(srcs.get("flow_name") == 2 and srcs.get("socket") == 1, "stats class_sources",
           repr(srcs))
-    # Taught: the TLS flow's SNI; the sockets of the game UDP flow and of the chat flow
-    # (the business one teaches nothing).
-    ck.ok(stats.get("dns", {}).get("taught") == 3, "stats dns.taught",
+    # Taught: the three TLS flows' SNIs; the sockets of the three UDP flows classed by a
+    # learned name and of the chat flow (the business one teaches nothing).
+    ck.ok(stats.get("dns", {}).get("taught") == 7, "stats dns.taught",
           repr(stats.get("dns")))
     return reclib.finish(ck, work)
 
