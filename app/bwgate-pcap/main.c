@@ -281,6 +281,8 @@ write_stats(const char *path, struct bwg_worker *w, const struct bwg_policy *pol
 	json_object_set_new(doc, "policy", json_pack("{s:s, s:i}", "file", pol->conf->path,
 						     "version", (int)pol->version));
 	json_object_set_new(doc, "quotas", bwg_quotas_json(w->conf.quotas, pol->conf, w->today));
+	json_object_set_new(doc, "penalties",
+			    bwg_penalties_json(w->conf.quotas, pol->conf, w->clock_ns));
 	if (ipfix) {
 		struct bwg_ipfix_stats is;
 		bwg_ipfix_stats(ipfix, &is);

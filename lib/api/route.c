@@ -732,7 +732,11 @@ get_quotas(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 					: "");
 		return;
 	}
-	set_json(rs, 200, json_pack("{s:s, s:o}", "host", h, "quotas", quotas_json(st, family, addr)));
+	set_json(rs, 200,
+		 json_pack("{s:s, s:o, s:o}", "host", h, "quotas", quotas_json(st, family, addr),
+			   "penalties",
+			   bwg_penalties_host_json(st->quotas, st->policy->conf, family, addr,
+						   st->now_ns)));
 }
 
 void

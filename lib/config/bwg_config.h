@@ -122,6 +122,12 @@ struct bwg_conf_rule {
 	bool quota_block;       /* then: "block"; else held to the rate below, per user */
 	uint64_t then_rate_bps;
 	uint64_t then_burst_bytes;
+	/* penalty lane: a user above pen_above_bps for pen_for minutes in a row is held to
+	 * pen_rate_bps for pen_lasts minutes */
+	bool has_penalty;
+	uint64_t pen_above_bps;
+	uint32_t pen_for, pen_lasts; /* minutes */
+	uint64_t pen_rate_bps, pen_burst_bytes;
 };
 
 struct bwg_config {

@@ -1131,6 +1131,88 @@ parse_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *r, in
 }
 
 /*
+ * A limit object that holds one user (a quota's or a penalty's "then"), by the limit's
+ * own parser into a scratch rule `t`: the rule keeps its own limit. `why` says why only
+ * per_host applies.
+ */
+static int
+parse_user_limit(struct ctx *x, const char *p, json_t *l, struct bwg_conf_rule *t,
+		 const char *why)
+{
+	int rc = parse_limit(x, p, l, t, BWG_SCOPE_PER_HOST);
+	if (rc == 0 && t->scope != BWG_SCOPE_PER_HOST) {
+		char ps[PATH_MAX_LEN];
+		join(ps, p, "scope");
+		return fail(x, ps, "\"aggregate\" does not apply: %s (\"per_host\")", why);
+	}
+	return rc;
+}
+
+/* What a rule holds each user to (`key`: quota, penalty), where it applies. */
+static int
+parse_per_user(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r,
+	       const char *key, const char *verb,
+	       int (*parse)(struct ctx *, const char *, json_t *, struct bwg_conf_rule *))
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	char pk[PATH_MAX_LEN];
+	join(pk, p, key);
+	if (r->action == BWG_ACTION_BLOCK)
+		return fail(x, pk, "does not apply to \"action\": \"block\" (nothing of it "
+			    "passes to %s)", verb);
+	return parse(x, pk, v, r);
+}
+
+/*
+ * A rule's penalty lane: {"above": RATE, "for": MINUTES, "then": LIMIT, "lasts": MINUTES}.
+ */
+static int
+parse_penalty(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r)
+{
+	static const char *const keys[] = {"above", "for", "then", "lasts", NULL};
+	char msg[BWG_CONFIG_ERR_MAX], pa[PATH_MAX_LEN], pt[PATH_MAX_LEN];
+	int rc;
+	if ((rc = want_object(x, p, o)) || (rc = check_keys(x, p, o, keys)))
+		return rc;
+	r->has_penalty = true;
+	json_t *above = json_object_get(o, "above");
+	join(pa, p, "above");
+	if (!above)
+		return fail(x, pa, "is required (the rate a user must stay above, e.g. \"20Mbit\")");
+	if (!json_is_string(above))
+		return fail(x, pa, "must be a string such as \"20Mbit\", not %s",
+			    json_type_name(above));
+	if (bwg_config_parse_rate(json_string_value(above), &r->pen_above_bps, msg,
+				  sizeof(msg)) < 0)
+		return fail(x, pa, "%s", msg);
+	char pf[PATH_MAX_LEN], pl[PATH_MAX_LEN];
+	join(pf, p, "for");
+	join(pl, p, "lasts");
+	if (!json_object_get(o, "for"))
+		return fail(x, pf, "is required (minutes in a row above the rate)");
+	if (!json_object_get(o, "lasts"))
+		return fail(x, pl, "is required (minutes the penalty lasts)");
+	if ((rc = get_uint(x, o, p, "for", &r->pen_for, 0, 1, 1440)) ||
+	    (rc = get_uint(x, o, p, "lasts", &r->pen_lasts, 0, 1, 10080)))
+		return rc;
+	json_t *then = json_object_get(o, "then");
+	join(pt, p, "then");
+	if (!then)
+		return fail(x, pt, "is required: a limit object such as {\"rate\": \"1Mbit\"}");
+	struct bwg_conf_rule t = {0};
+	if ((rc = parse_user_limit(x, pt, then, &t, "a penalty holds one user")))
+		return rc;
+	if (t.rate_bps >= r->pen_above_bps)
+		return fail(x, pt, "rate %s is not below \"above\": the penalty would hold "
+			    "nothing back", json_string_value(json_object_get(then, "rate")));
+	r->pen_rate_bps = t.rate_bps;
+	r->pen_burst_bytes = t.burst_bytes;
+	return 0;
+}
+
+/*
  * A rule's quota: {"period", "bytes" and/or "minutes", "then"}. Past it the rule's flows
  * of that user are blocked ("then": "block") or held to a rate per user ("then": a limit
  * object as a limit rule's, scope per_host, the only one that means something here).
@@ -1175,16 +1257,10 @@ parse_quota(struct ctx *x, const char *p, json_t *q, struct bwg_conf_rule *r)
 	if (!json_is_object(then))
 		return fail(x, pt, "must be \"block\" or a limit object, not %s",
 			    json_type_name(then));
-	/* The limit's own parser, into a scratch rule: the rule keeps its own limit. */
 	struct bwg_conf_rule t = {0};
-	if ((rc = parse_limit(x, pt, then, &t, BWG_SCOPE_PER_HOST)))
+	if ((rc = parse_user_limit(x, pt, then, &t,
+				   "past the quota each user is held to the rate on its own")))
 		return rc;
-	if (t.scope != BWG_SCOPE_PER_HOST) {
-		char ps[PATH_MAX_LEN];
-		join(ps, pt, "scope");
-		return fail(x, ps, "\"aggregate\" does not apply: past the quota each user is "
-			    "held to the rate on its own (\"per_host\")");
-	}
 	r->then_rate_bps = t.rate_bps;
 	r->then_burst_bytes = t.burst_bytes;
 	return 0;
@@ -1195,7 +1271,7 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 {
 	static const char *const keys[] = {"name", "units", "classes", "apps", "hosts",
 					   "schedule", "action", "limit", "reset", "log", "mode",
-					   "notice", "quota", "enabled", NULL};
+					   "notice", "quota", "penalty", "enabled", NULL};
 	static const char *const actions[] = {"allow", "block", "limit", NULL};
 	static const char *const modes[] = {"enforce", "monitor", NULL};
 	struct bwg_config *c = x->c;
@@ -1323,24 +1399,17 @@ parse_rule(struct ctx *x, const char *p, json_t *o, struct bwg_conf_rule *r, uin
 		join(pr, p, "reset");
 		return fail(x, pr, "only applies to \"action\": \"block\"");
 	}
-	json_t *quota = json_object_get(o, "quota");
-	if (quota) {
-		char pq[PATH_MAX_LEN];
-		join(pq, p, "quota");
-		if (r->action == BWG_ACTION_BLOCK)
-			return fail(x, pq, "does not apply to \"action\": \"block\" (nothing of "
-				    "it passes to count)");
-		if ((rc = parse_quota(x, pq, quota, r)))
-			return rc;
-	}
+	if ((rc = parse_per_user(x, p, o, r, "quota", "count", parse_quota)) ||
+	    (rc = parse_per_user(x, p, o, r, "penalty", "measure", parse_penalty)))
+		return rc;
 	if ((rc = get_enum(x, o, p, "mode", &mode, 0, modes)))
 		return rc;
 	r->monitor = mode == 1;
-	if (r->monitor && r->action == BWG_ACTION_ALLOW && !r->has_quota) {
+	if (r->monitor && r->action == BWG_ACTION_ALLOW && !r->has_quota && !r->has_penalty) {
 		char pm[PATH_MAX_LEN];
 		join(pm, p, "mode");
 		return fail(x, pm, "\"monitor\" applies to block and limit rules and to rules "
-			    "with a quota (an allow rule holds nothing back)");
+			    "with a quota or a penalty (an allow rule holds nothing back)");
 	}
 	return 0;
 }

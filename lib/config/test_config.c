@@ -507,7 +507,7 @@ test_rule_faults(void **state)
 	cfg_fails(RULE("'shedule': 'office', 'action': 'block'"),
 		  NAME ": rules[0].shedule: unknown key (expected one of: name, units, classes, "
 		       "apps, hosts, schedule, action, limit, reset, log, mode, notice, quota, "
-		       "enabled)");
+		       "penalty, enabled)");
 	cfg_fails(RULE("'action': 'limit', 'limit': {'rate': '2Mbs', 'scope': 'aggregate'}"),
 		  NAME ": rules[0].limit.rate: unknown unit \"Mbs\" (use bit, Kbit, Mbit, Gbit)");
 	cfg_fails(RULE("'classes': ['video'], 'action': 'block'"),
@@ -529,11 +529,25 @@ test_rule_faults(void **state)
 		  NAME ": rules[0].reset: only applies to \"action\": \"block\"");
 	cfg_fails(RULE("'action': 'allow', 'mode': 'monitor'"),
 		  NAME ": rules[0].mode: \"monitor\" applies to block and limit rules and to "
-		       "rules with a quota (an allow rule holds nothing back)");
+		       "rules with a quota or a penalty (an allow rule holds nothing back)");
 	cfg_fails(RULE("'action': 'block', 'quota': {'period': 'day', 'bytes': '1MB', "
 		       "'then': 'block'}"),
 		  NAME ": rules[0].quota: does not apply to \"action\": \"block\" (nothing of it "
 		       "passes to count)");
+	cfg_fails(RULE("'action': 'allow', 'penalty': {'above': '2Mbit', 'for': 5, "
+		       "'then': {'rate': '4Mbit'}, 'lasts': 30}"),
+		  NAME ": rules[0].penalty.then: rate 4Mbit is not below \"above\": the penalty "
+		       "would hold nothing back");
+	cfg_fails(RULE("'action': 'allow', 'penalty': {'above': '2Mbit', "
+		       "'then': {'rate': '1Mbit'}, 'lasts': 30}"),
+		  NAME ": rules[0].penalty.for: is required (minutes in a row above the rate)");
+	cfg_fails(RULE("'action': 'allow', 'penalty': {'above': '2Mbit', 'for': 0, "
+		       "'then': {'rate': '1Mbit'}, 'lasts': 30}"),
+		  NAME ": rules[0].penalty.for: 0 is out of range (1..1440)");
+	cfg_fails(RULE("'action': 'block', 'penalty': {'above': '2Mbit', 'for': 5, "
+		       "'then': {'rate': '1Mbit'}, 'lasts': 30}"),
+		  NAME ": rules[0].penalty: does not apply to \"action\": \"block\" (nothing of "
+		       "it passes to measure)");
 	cfg_fails(RULE("'action': 'allow', 'quota': {'period': 'month', 'bytes': '1MB', "
 		       "'then': 'block'}"),
 		  NAME ": rules[0].quota.period: \"month\" is not one of \"day\", \"week\"");

@@ -27,6 +27,8 @@ enum bwg_event_type {
 	BWG_EVENT_FLOW,     /* any flow ended (--flows, IPFIX) */
 	BWG_EVENT_FLOW_UPDATE, /* a long flow's periodic record (IPFIX active timeout) */
 	BWG_EVENT_QUOTA,    /* a user reached a rule's quota (this flow's packet did it) */
+	BWG_EVENT_PENALTY_START, /* a user entered a rule's penalty lane */
+	BWG_EVENT_PENALTY_END,   /* and left it (dated when it ran out) */
 	BWG_EVENT_TYPE_MAX,
 };
 extern const char *const bwg_event_names[BWG_EVENT_TYPE_MAX];
@@ -70,7 +72,10 @@ struct bwg_flow_view {
 	bool quota_block;     /* then: block; else held to quota_then_bps */
 	uint64_t quota_bytes, quota_used_bytes, quota_then_bps;
 	uint32_t quota_minutes, quota_used_minutes;
-	char quota_user[48];  /* the user (inside address) */
+	char quota_user[48];  /* the user (inside address); also of penalty events */
+	/* BWG_EVENT_PENALTY_*: the rule's lane and the penalty's span (ns) */
+	uint64_t pen_above_bps, pen_rate_bps, pen_since, pen_until;
+	uint32_t pen_for, pen_lasts;
 	char class_source[16]; /* bwg_class_source_names */
 	char class_match[160]; /* what matched, as bwg_classes_explain() puts it */
 	uint8_t end_reason;    /* enum bwg_flow_end */

@@ -21,6 +21,8 @@ const char *const bwg_event_names[BWG_EVENT_TYPE_MAX] = {
 	[BWG_EVENT_FLOW] = "flow",
 	[BWG_EVENT_FLOW_UPDATE] = "flow_update",
 	[BWG_EVENT_QUOTA] = "quota",
+	[BWG_EVENT_PENALTY_START] = "penalty_start",
+	[BWG_EVENT_PENALTY_END] = "penalty_end",
 };
 
 const char *const bwg_flow_end_names[BWG_END_MAX] = {
@@ -177,6 +179,16 @@ bwg_log_event_json(const struct bwg_event *e)
 							     : json_pack("{s:I}", "rate_bps",
 									 (json_int_t)v->quota_then_bps));
 		json_object_set_new(o, "quota", q);
+	}
+	if (e->type == BWG_EVENT_PENALTY_START || e->type == BWG_EVENT_PENALTY_END) {
+		const struct bwg_flow_view *v = &e->flow;
+		json_object_set_new(
+		    o, "penalty",
+		    json_pack("{s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "user", v->quota_user,
+			      "above_bps", (json_int_t)v->pen_above_bps, "for_minutes",
+			      (int)v->pen_for, "rate_bps", (json_int_t)v->pen_rate_bps,
+			      "lasts_minutes", (int)v->pen_lasts, "since", ts_json(v->pen_since),
+			      "until", ts_json(v->pen_until)));
 	}
 	return o;
 }

@@ -41,10 +41,25 @@ struct bwg_quota {
 	_Atomic uint64_t bytes;      /* forwarded, both directions */
 	_Atomic int64_t last_minute; /* Unix minute of the last counted packet */
 	_Atomic uint32_t crossed;    /* the crossing event was sent for this period */
-	atomic_flag lock;            /* the then-limit's buckets */
+	atomic_flag lock;            /* the then-limit's and the penalty's buckets */
 	uint64_t then_rate, then_burst;
 	struct bwg_meter then[2];    /* per direction, as a limit rule's */
+	/* penalty lane: the user's rate minute by minute (Unix minutes) */
+	_Atomic int64_t pen_minute;   /* the minute pen_bytes counts in */
+	_Atomic uint64_t pen_bytes;   /* forwarded in it */
+	_Atomic uint32_t pen_streak;  /* minutes in a row above the rule's rate */
+	_Atomic uint64_t pen_since;   /* when the penalty began (ns), 0: none */
+	_Atomic uint64_t pen_until;   /* when it ends (ns) */
+	uint64_t pen_rate, pen_burst;
+	struct bwg_meter pen[2];
 } __attribute__((aligned(64)));
+
+/* What a packet's count did to the user's penalty lane. */
+enum bwg_penalty_change {
+	BWG_PENALTY_NONE,
+	BWG_PENALTY_START, /* the user entered it: pen_since..pen_until */
+	BWG_PENALTY_END,   /* it ended, at pen_until (the caller reports it, dated so) */
+};
 
 struct bwg_quotas {
 	struct bwg_quota *v; /* [mask + 1] */
@@ -105,6 +120,31 @@ bool bwg_quota_count(struct bwg_quota *e, const struct bwg_conf_rule *r, uint32_
 /* Past the quota: take a frame of `bytes` from the user's then-limit. */
 bool bwg_quota_then_take(struct bwg_quota *e, const struct bwg_conf_rule *r, int dir,
 			 uint64_t now_ns, uint32_t bytes);
+
+/*
+ * Penalty lane: count `bytes` forwarded at now_ns toward the user's rate; at each new
+ * minute the last one is judged (above r's rate or not), and after r->pen_for minutes
+ * in a row above it the user is held to r's penalty rate for r->pen_lasts minutes.
+ * Returns what changed (START or END once each, to one caller), with *at the moment it
+ * changed (START: now_ns; END: when the penalty ran out, which may be earlier). *active
+ * tells whether the penalty holds now.
+ */
+enum bwg_penalty_change bwg_penalty_count(struct bwg_quota *e, const struct bwg_conf_rule *r,
+					  uint32_t bytes, uint64_t now_ns, bool *active,
+					  uint64_t *at);
+/* In the penalty: take a frame of `bytes` from the user's penalty buckets. */
+bool bwg_penalty_take(struct bwg_quota *e, const struct bwg_conf_rule *r, int dir,
+		      uint64_t now_ns, uint32_t bytes);
+/* The user's penalty state under rule r, at now_ns: {"rule", "above_bps", "for_minutes",
+ * "rate_bps", "lasts_minutes", "active", "since", "until", "minutes_above"}. */
+json_t *bwg_penalty_json(const struct bwg_quota *e, const struct bwg_conf_rule *r,
+			 uint64_t now_ns);
+/* Every live entry of c's penalty rules, as above with "host" (offline --stats). */
+json_t *bwg_penalties_json(const struct bwg_quotas *q, const struct bwg_config *c,
+			   uint64_t now_ns);
+/* Every penalty rule of c for (family, addr), at now_ns. */
+json_t *bwg_penalties_host_json(const struct bwg_quotas *q, const struct bwg_config *c,
+				uint8_t family, const uint8_t *addr, uint64_t now_ns);
 
 /* The local day number the period of `p` holding local day `day` began. */
 static inline int32_t

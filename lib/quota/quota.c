@@ -154,22 +154,112 @@ bwg_quota_count(struct bwg_quota *e, const struct bwg_conf_rule *r, uint32_t byt
 	return atomic_exchange_explicit(&e->crossed, 1, memory_order_relaxed) == 0;
 }
 
+/*
+ * Take a frame from one of the user's bucket pairs (the quota's then-limit, the
+ * penalty's) under the entry's lock; a pair set for another rate (first use, or the
+ * policy changed it) starts full at the new one.
+ */
+static bool
+user_take(struct bwg_quota *e, struct bwg_meter *pair, uint64_t *rate, uint64_t *burst,
+	  uint64_t want_rate, uint64_t want_burst, int dir, uint64_t now_ns, uint32_t bytes)
+{
+	while (atomic_flag_test_and_set_explicit(&e->lock, memory_order_acquire))
+		;
+	if (*rate != want_rate || *burst != want_burst) {
+		*rate = want_rate;
+		*burst = want_burst;
+		bwg_meter_init(&pair[0], want_rate, want_burst, now_ns);
+		bwg_meter_init(&pair[1], want_rate, want_burst, now_ns);
+	}
+	bool ok = bwg_meter_take(&pair[dir], now_ns, bytes);
+	atomic_flag_clear_explicit(&e->lock, memory_order_release);
+	return ok;
+}
+
 bool
 bwg_quota_then_take(struct bwg_quota *e, const struct bwg_conf_rule *r, int dir,
 		    uint64_t now_ns, uint32_t bytes)
 {
-	while (atomic_flag_test_and_set_explicit(&e->lock, memory_order_acquire))
-		;
-	if (e->then_rate != r->then_rate_bps || e->then_burst != r->then_burst_bytes) {
-		/* First use, or the policy changed the rate: full buckets at the new one. */
-		e->then_rate = r->then_rate_bps;
-		e->then_burst = r->then_burst_bytes;
-		bwg_meter_init(&e->then[0], r->then_rate_bps, r->then_burst_bytes, now_ns);
-		bwg_meter_init(&e->then[1], r->then_rate_bps, r->then_burst_bytes, now_ns);
+	return user_take(e, e->then, &e->then_rate, &e->then_burst, r->then_rate_bps,
+			 r->then_burst_bytes, dir, now_ns, bytes);
+}
+
+enum bwg_penalty_change
+bwg_penalty_count(struct bwg_quota *e, const struct bwg_conf_rule *r, uint32_t bytes,
+		  uint64_t now_ns, bool *active, uint64_t *at)
+{
+	enum bwg_penalty_change ch = BWG_PENALTY_NONE;
+	uint64_t until = atomic_load_explicit(&e->pen_until, memory_order_relaxed);
+	if (until && now_ns >= until &&
+	    atomic_compare_exchange_strong_explicit(&e->pen_until, &until, 0,
+						    memory_order_relaxed, memory_order_relaxed)) {
+		/* Ended: the lane starts measuring afresh. */
+		*at = until;
+		atomic_store_explicit(&e->pen_streak, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->pen_bytes, 0, memory_order_relaxed);
+		atomic_store_explicit(&e->pen_minute, (int64_t)(now_ns / 60000000000ull),
+				      memory_order_relaxed);
+		ch = BWG_PENALTY_END;
 	}
-	bool ok = bwg_meter_take(&e->then[dir], now_ns, bytes);
-	atomic_flag_clear_explicit(&e->lock, memory_order_release);
-	return ok;
+	until = atomic_load_explicit(&e->pen_until, memory_order_relaxed);
+	*active = until != 0;
+	if (*active)
+		return ch; /* held to the penalty rate: nothing to measure */
+	int64_t minute = (int64_t)(now_ns / 60000000000ull);
+	int64_t cur = atomic_load_explicit(&e->pen_minute, memory_order_relaxed);
+	if (minute != cur &&
+	    atomic_compare_exchange_strong_explicit(&e->pen_minute, &cur, minute,
+						    memory_order_relaxed, memory_order_relaxed)) {
+		/* This caller judges the minute that ended. */
+		uint64_t last = atomic_exchange_explicit(&e->pen_bytes, 0, memory_order_relaxed);
+		bool above = cur && last * 8 > r->pen_above_bps * 60;
+		uint32_t streak = above && minute == cur + 1
+					  ? atomic_load_explicit(&e->pen_streak,
+								 memory_order_relaxed) + 1
+					  : 0;
+		atomic_store_explicit(&e->pen_streak, streak, memory_order_relaxed);
+		if (streak >= r->pen_for) {
+			atomic_store_explicit(&e->pen_streak, 0, memory_order_relaxed);
+			atomic_store_explicit(&e->pen_since, now_ns, memory_order_relaxed);
+			atomic_store_explicit(&e->pen_until,
+					      now_ns + (uint64_t)r->pen_lasts * 60000000000ull,
+					      memory_order_relaxed);
+			*active = true;
+			*at = now_ns;
+			return BWG_PENALTY_START;
+		}
+	}
+	atomic_fetch_add_explicit(&e->pen_bytes, bytes, memory_order_relaxed);
+	return ch;
+}
+
+bool
+bwg_penalty_take(struct bwg_quota *e, const struct bwg_conf_rule *r, int dir, uint64_t now_ns,
+		 uint32_t bytes)
+{
+	return user_take(e, e->pen, &e->pen_rate, &e->pen_burst, r->pen_rate_bps,
+			 r->pen_burst_bytes, dir, now_ns, bytes);
+}
+
+json_t *
+bwg_penalty_json(const struct bwg_quota *e, const struct bwg_conf_rule *r, uint64_t now_ns)
+{
+	uint64_t until = e ? atomic_load_explicit(&e->pen_until, memory_order_relaxed) : 0;
+	bool active = until && now_ns < until;
+	json_t *o = json_pack("{s:s, s:I, s:i, s:I, s:i, s:b, s:i}", "rule", r->name, "above_bps",
+			      (json_int_t)r->pen_above_bps, "for_minutes", (int)r->pen_for,
+			      "rate_bps", (json_int_t)r->pen_rate_bps, "lasts_minutes",
+			      (int)r->pen_lasts, "active", active, "minutes_above",
+			      e ? (int)atomic_load_explicit(&e->pen_streak, memory_order_relaxed)
+				: 0);
+	if (active) {
+		json_object_set_new(
+		    o, "since",
+		    json_real((double)(atomic_load_explicit(&e->pen_since, memory_order_relaxed) /
+				       1000) / 1e6));
+		json_object_set_new(o, "until", json_real((double)(until / 1000) / 1e6));
+	}
+	return o;
 }
 
 /* ---- documents -------------------------------------------------------------------------- */
@@ -229,49 +319,76 @@ usage_json(const struct bwg_quota *e, const struct bwg_conf_rule *r, int64_t tod
 	return o;
 }
 
-json_t *
-bwg_quotas_host_json(const struct bwg_quotas *q, const struct bwg_config *c, uint8_t family,
-		     const uint8_t *addr, int64_t today)
+/*
+ * One user's state under every rule of c in use with a quota (`penalty` false: `when`
+ * is the local day number) or a penalty (`when`: now, ns).
+ */
+static json_t *
+host_rules_json(const struct bwg_quotas *q, const struct bwg_config *c, uint8_t family,
+		const uint8_t *addr, bool penalty, int64_t when)
 {
 	json_t *a = json_array();
 	for (uint32_t i = 0; i < c->n_rules; i++) {
 		const struct bwg_conf_rule *r = &c->rules[i];
-		if (!r->has_quota)
+		if (r->disabled || !(penalty ? r->has_penalty : r->has_quota))
 			continue;
 		const struct bwg_quota *e =
 			q ? bwg_quotas_find(q, bwg_quota_rule_id(r->name), family, addr) : NULL;
-		json_array_append_new(a, usage_json(e, r, today));
+		json_array_append_new(a, penalty ? bwg_penalty_json(e, r, (uint64_t)when)
+						 : usage_json(e, r, when));
 	}
 	return a;
 }
 
-/* The quota rule of c with id `rule`, or NULL. */
+json_t *
+bwg_quotas_host_json(const struct bwg_quotas *q, const struct bwg_config *c, uint8_t family,
+		     const uint8_t *addr, int64_t today)
+{
+	return host_rules_json(q, c, family, addr, false, today);
+}
+
+json_t *
+bwg_penalties_host_json(const struct bwg_quotas *q, const struct bwg_config *c, uint8_t family,
+			const uint8_t *addr, uint64_t now_ns)
+{
+	return host_rules_json(q, c, family, addr, true, (int64_t)now_ns);
+}
+
+/* The quota (or `penalty`) rule of c with id `rule`, or NULL. */
 static const struct bwg_conf_rule *
-rule_of(const struct bwg_config *c, uint64_t rule)
+rule_of(const struct bwg_config *c, uint64_t rule, bool penalty)
 {
 	for (uint32_t i = 0; i < c->n_rules; i++)
-		if (c->rules[i].has_quota && bwg_quota_rule_id(c->rules[i].name) == rule)
+		if ((penalty ? c->rules[i].has_penalty : c->rules[i].has_quota) &&
+		    bwg_quota_rule_id(c->rules[i].name) == rule)
 			return &c->rules[i];
 	return NULL;
 }
 
-json_t *
-bwg_quotas_json(const struct bwg_quotas *q, const struct bwg_config *c, int64_t today)
+/* Every live entry of c's quota (or penalty) rules, with its "host". */
+static json_t *
+entries_json(const struct bwg_quotas *q, const struct bwg_config *c, bool penalty, int64_t when)
 {
 	json_t *a = json_array();
 	for (uint32_t i = 0; q && i <= q->mask; i++) {
 		const struct bwg_quota *e = &q->v[i];
 		const struct bwg_conf_rule *r;
 		if (atomic_load_explicit(&e->state, memory_order_acquire) != SLOT_LIVE ||
-		    !(r = rule_of(c, e->rule)))
+		    !(r = rule_of(c, e->rule, penalty)))
 			continue;
 		char host[64];
 		bwg_log_format_ip(e->family, e->addr, host, sizeof(host));
-		json_t *o = usage_json(e, r, today);
+		json_t *o = penalty ? bwg_penalty_json(e, r, (uint64_t)when) : usage_json(e, r, when);
 		json_object_set_new(o, "host", json_string(host));
 		json_array_append_new(a, o);
 	}
 	return a;
+}
+
+json_t *
+bwg_quotas_json(const struct bwg_quotas *q, const struct bwg_config *c, int64_t today)
+{
+	return entries_json(q, c, false, today);
 }
 
 bool
@@ -281,6 +398,12 @@ bwg_quotas_in_use(const struct bwg_config *c)
 		if (c->rules[i].has_quota && !c->rules[i].disabled)
 			return true;
 	return false;
+}
+
+json_t *
+bwg_penalties_json(const struct bwg_quotas *q, const struct bwg_config *c, uint64_t now_ns)
+{
+	return entries_json(q, c, true, (int64_t)now_ns);
 }
 
 /* ---- state file ------------------------------------------------------------------------- */
@@ -294,7 +417,7 @@ bwg_quotas_save(const struct bwg_quotas *q, const struct bwg_config *c, const ch
 		const struct bwg_quota *e = &q->v[i];
 		const struct bwg_conf_rule *r;
 		if (atomic_load_explicit(&e->state, memory_order_acquire) != SLOT_LIVE ||
-		    !(r = rule_of(c, e->rule)))
+		    !(r = rule_of(c, e->rule, false)))
 			continue;
 		char host[64], date[16];
 		bwg_log_format_ip(e->family, e->addr, host, sizeof(host));
@@ -412,7 +535,7 @@ bwg_quotas_load(struct bwg_quotas *q, const struct bwg_config *c, const char *pa
 				       i);
 			break;
 		}
-		const struct bwg_conf_rule *r = rule_of(c, bwg_quota_rule_id(rule));
+		const struct bwg_conf_rule *r = rule_of(c, bwg_quota_rule_id(rule), false);
 		if (!r || strcmp(r->name, rule) != 0 ||
 		    strcmp(period, bwg_period_names[r->quota_period]) != 0)
 			continue; /* a rule the policy no longer holds to this quota */

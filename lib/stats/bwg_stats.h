@@ -74,6 +74,8 @@ extern const char *const bwg_drop_names[BWG_DROP_MAX];
 	X(RESETS_THROTTLED, "resets_throttled")     /* reset pairs not asked for: too many */     \
 	X(NOTICES, "notices")                       /* block notice pages asked for */            \
 	X(QUOTAS_REACHED, "quotas_reached")         /* users that reached a rule's quota */       \
+	X(PENALTIES, "penalties")                   /* users put in a penalty lane */             \
+	X(PENALTIES_ENDED, "penalties_ended")       /* penalties that ran out (as seen) */        \
 	X(EVENTS, "events")                         /* events queued */                           \
 	X(EVENTS_LOST, "events_lost")               /* event ring full */
 

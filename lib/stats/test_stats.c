@@ -81,7 +81,7 @@ static const char golden[] =
 	"\"flow_table_full\":0,\"flows_created\":7,\"flows_evicted_unestablished\":0,"
 	"\"flows_expired\":3,\"forwarded_bytes\":60000,\"forwarded_packets\":90,"
 	"\"fragments\":0,\"fragments_by_host\":0,\"fragments_unmatched\":0,"
-	"\"host_table_full\":0,\"meter_table_full\":0,\"non_ip\":0,\"notices\":0,\"policy_updates\":0,\"quotas_reached\":0,"
+	"\"host_table_full\":0,\"meter_table_full\":0,\"non_ip\":0,\"notices\":0,\"penalties\":0,\"penalties_ended\":0,\"policy_updates\":0,\"quotas_reached\":0,"
 	"\"resets\":0,\"resets_throttled\":0,\"rx_bytes\":64000,\"rx_packets\":100,"
 	"\"tunnels\":0,\"tx_full_bytes\":0},"
 	"\"dns\":{\"busy\":0,\"evictions\":0,\"learned\":8,\"malformed\":1,\"responses\":5,"

@@ -302,6 +302,33 @@ emit_quota(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_conf
 	w->stats.cnt[BWG_CNT_QUOTAS_REACHED]++;
 }
 
+/* A user entered (or left) rule r's penalty lane, at `at`: the audit log says so. */
+static void
+emit_penalty(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_conf_rule *r,
+	     const struct bwg_quota *q, enum bwg_penalty_change ch, uint64_t at)
+{
+	struct bwg_event *e = bwg_event_ring_reserve(&w->events);
+	if (!e) {
+		w->stats.cnt[BWG_CNT_EVENTS_LOST]++;
+		return;
+	}
+	e->type = ch == BWG_PENALTY_START ? BWG_EVENT_PENALTY_START : BWG_EVENT_PENALTY_END;
+	bwg_worker_flow_view(w, f, &e->flow);
+	struct bwg_flow_view *v = &e->flow;
+	v->event_ts = at;
+	v->pen_above_bps = r->pen_above_bps;
+	v->pen_rate_bps = r->pen_rate_bps;
+	v->pen_for = r->pen_for;
+	v->pen_lasts = r->pen_lasts;
+	uint64_t span = (uint64_t)r->pen_lasts * 60000000000ull;
+	v->pen_since = ch == BWG_PENALTY_START ? at : at - span;
+	v->pen_until = ch == BWG_PENALTY_START ? at + span : at;
+	bwg_log_format_ip(q->family, q->addr, v->quota_user, sizeof(v->quota_user));
+	bwg_event_ring_publish(&w->events);
+	w->stats.cnt[BWG_CNT_EVENTS]++;
+	w->stats.cnt[ch == BWG_PENALTY_START ? BWG_CNT_PENALTIES : BWG_CNT_PENALTIES_ENDED]++;
+}
+
 /*
  * Aging sweep, on a flow that stays: a long flow whose last record is
  * conf.active_timeout_ns old gets a periodic one with what it did since. A full event ring
@@ -442,9 +469,9 @@ decide(struct bwg_worker *w, struct bwg_flow *f)
 	f->decision_gen = w->gen;
 	/* A monitor rule's flow, or a quota rule's, asks its rule about each packet
 	 * (rule_packet): what it would do, where its user stands. */
-	bool ask = r->conf->monitor || r->conf->has_quota;
-	f->action = (uint8_t)(ask ? BWG_ACTION_RULE : r->action);
-	if (r->conf->has_quota)
+	bool per_user = r->conf->has_quota || r->conf->has_penalty;
+	f->action = (uint8_t)(r->conf->monitor || per_user ? BWG_ACTION_RULE : r->action);
+	if (per_user)
 		host_rule_bind(w, f, r->conf);
 	else if (r->action == BWG_ACTION_LIMIT)
 		meter_bind(w, f, r->conf);
@@ -1193,6 +1220,9 @@ flow_quota(struct bwg_worker *w, const struct bwg_flow *f)
 
 static void emit_quota(struct bwg_worker *w, const struct bwg_flow *f,
 		       const struct bwg_conf_rule *r, const struct bwg_quota *q);
+static void emit_penalty(struct bwg_worker *w, const struct bwg_flow *f,
+			 const struct bwg_conf_rule *r, const struct bwg_quota *q,
+			 enum bwg_penalty_change ch, uint64_t at);
 
 /*
  * A packet of flow f whose rule is asked about each packet: in "mode": "monitor", or
@@ -1207,17 +1237,27 @@ rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
 {
 	const struct bwg_rule *rule = &w->policy->rules[f->rule];
 	const struct bwg_conf_rule *r = rule->conf;
-	struct bwg_quota *q = r->has_quota ? flow_quota(w, f) : NULL;
-	bool over = false;
-	if (q) {
+	struct bwg_quota *q = r->has_quota || r->has_penalty ? flow_quota(w, f) : NULL;
+	bool over = false, pen = false;
+	if (q && r->has_quota) {
 		bwg_quota_roll(q, bwg_quota_period_start(r->quota_period, w->today));
 		over = bwg_quota_over(q, r);
+	}
+	if (q && r->has_penalty) {
+		/* The lane measures what the user's flows of the rule offer. */
+		uint64_t at = 0;
+		enum bwg_penalty_change ch = bwg_penalty_count(q, r, len, w->clock_ns, &pen, &at);
+		if (ch != BWG_PENALTY_NONE)
+			emit_penalty(w, f, r, q, ch, at);
 	}
 	uint8_t v = BWG_VERDICT_FORWARD;
 	if (over && r->quota_block) {
 		v = BWG_DROP_POLICY_BLOCK;
 	} else if (over) {
 		if (!bwg_quota_then_take(q, r, dir, w->clock_ns, len))
+			v = BWG_DROP_POLICY_LIMIT;
+	} else if (pen) {
+		if (!bwg_penalty_take(q, r, dir, w->clock_ns, len))
 			v = BWG_DROP_POLICY_LIMIT;
 	} else if (rule->action == BWG_ACTION_BLOCK) {
 		v = BWG_DROP_POLICY_BLOCK;
@@ -1241,7 +1281,8 @@ rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
 		f->life |= BWG_FLOW_RULE_COUNTED;
 		v = BWG_VERDICT_FORWARD;
 	}
-	if (q && v == BWG_VERDICT_FORWARD && bwg_quota_count(q, r, len, w->clock_ns))
+	if (q && r->has_quota && v == BWG_VERDICT_FORWARD &&
+	    bwg_quota_count(q, r, len, w->clock_ns))
 		emit_quota(w, f, r, q);
 	return v;
 }

@@ -56,7 +56,7 @@ CASES = [
      '{f}: rules[1].limit.rate: unknown unit "Mbs" (use bit, Kbit, Mbit, Gbit)'),
     ("misspelt key", with_(["rules", 1, "shedule"], "workhours"),
      "{f}: rules[1].shedule: unknown key (expected one of: name, units, classes, apps, "
-     "hosts, schedule, action, limit, reset, log, mode, notice, quota, enabled)"),
+     "hosts, schedule, action, limit, reset, log, mode, notice, quota, penalty, enabled)"),
     ("quota period", with_(["rules", 1, "quota"], {"period": "month", "bytes": "100MB",
                                                    "then": "block"}),
      '{f}: rules[1].quota.period: "month" is not one of "day", "week"'),
@@ -69,6 +69,14 @@ CASES = [
                                                      "then": "block"}),
      '{f}: rules[0].quota: does not apply to "action": "block" (nothing of it passes to '
      'count)'),
+    ("penalty without lasts", with_(["rules", 1, "penalty"], {"above": "20Mbit", "for": 5,
+                                                              "then": {"rate": "2Mbit"}}),
+     '{f}: rules[1].penalty.lasts: is required (minutes the penalty lasts)'),
+    ("penalty then above", with_(["rules", 1, "penalty"], {"above": "2Mbit", "for": 5,
+                                                           "then": {"rate": "2Mbit"},
+                                                           "lasts": 10}),
+     '{f}: rules[1].penalty.then: rate 2Mbit is not below "above": the penalty would hold '
+     'nothing back'),
     ("state_file empty", with_(["state_file"], ""), '{f}: state_file: must not be empty'),
     ("notice without contact", with_(["rules", 0, "notice"], True),
      '{f}: rules[0].notice: needs "notice": {"contact": ...} at the top level (the page '
@@ -79,7 +87,7 @@ CASES = [
      '{f}: notice.contact: 201 bytes: at most 200 (the page must fit in one frame)'),
     ("monitor on allow", with_(["rules", 0, "mode"], "monitor").replace('"block"', '"allow"'),
      '{f}: rules[0].mode: "monitor" applies to block and limit rules and to rules with a '
-     'quota (an allow rule holds nothing back)'),
+     'quota or a penalty (an allow rule holds nothing back)'),
     ("unknown mode", with_(["rules", 1, "mode"], "dry-run"),
      '{f}: rules[1].mode: "dry-run" is not one of "enforce", "monitor"'),
     ("missing default action", with_(["default_action"], DELETE),

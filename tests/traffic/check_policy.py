@@ -14,6 +14,9 @@ BWGATE_PCAP with packet timestamps as the clock and asserts what came out:
   quota     a user downloading past a 100 MB daily quota is held to the quota's rate
             (within 2%) or blocked from the crossing on, unthrottled the next day; a
             restart between two captures (the state_file) keeps the usage.
+  penalty   a user above 1 Mbit/s for two minutes in a row enters the penalty lane
+            (256 Kbit/s for two minutes, within 2%) and leaves it: both logged, at the
+            minute boundary and two minutes later; unthrottled before and after.
   notice    a block rule with "notice" answers the client's plain-HTTP request with
             its 403 page (Chinese and English: rule, reason, contact), sequenced as
             the server's next segment, with FIN, and resets the server (--replies);
@@ -162,6 +165,60 @@ def check_monitor(c, binary, config, fixtures, outdir):
                 f"{name}: monitor's block/limit events say mode monitor")
         c.check(all("mode" not in e for e in enf["events"]),
                 f"{name}: events of rules in force carry no mode")
+
+
+# --------------------------------------------------------------------------- penalty
+
+PEN_BPS = 256_000
+
+
+def with_penalty(doc):
+    doc["rules"].insert(0, {"name": "penalty-web", "classes": ["web"], "action": "allow",
+                            "penalty": {"above": "1Mbit", "for": 2,
+                                        "then": {"rate": "256Kbit"}, "lasts": 2}})
+
+
+def check_penalty(c, binary, config, fixtures, outdir):
+    # 5.5 minutes at 2 Mbit/s from half a second past a minute boundary.
+    dl = Download(DAY1 + 0.5, 40010).run(330, 2e6)
+    cap = dl.write(os.path.join(outdir, "penalty.pcap"))
+    cfg = derive(config, outdir, "penalty", with_penalty)
+    run = replay(binary, cfg, [cap], outdir, "penalty")
+    out = frames_ts(os.path.join(outdir, "penalty.out.pcap"))
+    starts = [e for e in run["events"] if e["event"] == "penalty_start"]
+    ends = [e for e in run["events"] if e["event"] == "penalty_end"]
+    c.check(len(starts) == 1 and len(ends) == 1,
+            f"penalty: one entry and one exit logged ({len(starts)}, {len(ends)})")
+    if len(starts) != 1 or len(ends) != 1:
+        return
+    t_in, t_out = starts[0]["time"], ends[0]["time"]
+    # Minute m0 (partly) and m0 + 1 above the rate: judged at the first packet after
+    # the second boundary, two minutes after the start.
+    c.check(DAY1 + 120 <= t_in < DAY1 + 120.1,
+            f"penalty: entry at the end of the second minute above 1 Mbit/s ({t_in - DAY1:.3f} "
+            "s after the first boundary, want 120)")
+    c.check(abs(t_out - t_in - 120) < 0.001,
+            f"penalty: exit two minutes after the entry ({t_out - t_in:.3f} s)")
+    p = starts[0]["penalty"]
+    c.equal((p["user"], p["above_bps"], p["for_minutes"], p["rate_bps"], p["lasts_minutes"]),
+            (QUOTA_USER, 1_000_000, 2, PEN_BPS, 2), "penalty: the entry event's lane")
+    c.check(abs(p["until"] - t_out) < 0.001, "penalty: the entry event says when it ends")
+    before = sum(1 for t, _, _ in dl.frames if t < t_in - 0.001)
+    c.equal(sum(1 for t, _ in out if t < t_in - 0.001), before,
+            "penalty: everything forwarded before the entry")
+    got = s2c_bytes(out, t_in + 1, t_out - 1)
+    want = PEN_BPS / 8 * (t_out - t_in - 2)
+    c.check(abs(got - want) / want <= 0.02,
+            f"penalty: {got} bytes toward the user inside the lane, want {want:.0f} +- 2% "
+            f"({(got - want) / want:+.2%})")
+    after = sum(1 for t, _, _ in dl.frames if t > t_out + 0.001)
+    c.equal(sum(1 for t, _ in out if t > t_out + 0.001), after,
+            "penalty: everything forwarded after the exit")
+    cnt = run["stats"]["counters"]
+    c.equal((cnt["penalties"], cnt["penalties_ended"]), (1, 1),
+            "penalty: counters penalties, penalties_ended")
+    pens = [x for x in run["stats"]["penalties"] if x["host"] == QUOTA_USER]
+    c.check(len(pens) == 1 and not pens[0]["active"], f"penalty: --stats penalties ({pens})")
 
 
 # --------------------------------------------------------------------------- notice
@@ -436,7 +493,7 @@ def main(argv):
         fixtures = os.path.join(tmp, "fixtures")
         subprocess.run(["/usr/bin/python3", gen, fixtures], check=True,
                        stdout=subprocess.DEVNULL, timeout=120)
-        for check in (check_monitor, check_notice, check_quota):
+        for check in (check_monitor, check_notice, check_quota, check_penalty):
             try:
                 check(c, binary, config, fixtures, tmp)
             except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as e:
