@@ -45,9 +45,9 @@ enum bwg_flow_state {
 #define BWG_FLOW_BEH_DATA_C2S 0x04 /* the client sent payload while nDPI inspected */
 #define BWG_FLOW_BEH_DATA_S2C 0x08 /* the server did */
 #define BWG_FLOW_BEH_JUDGED 0x10   /* reported to the host table; its host's tag applies */
-/* life, as the policy knows the flow */
-#define BWG_FLOW_RULE_COUNTED 0x40 /* counted in its rule's dropped_flows or would_*_flows */
-#define BWG_FLOW_NOTICE_SENT 0x80  /* its rule's notice page was asked for */
+/* life, as the worker's counter folding knows the flow (lib/worker/worker.c); 0x20 is free */
+#define BWG_FLOW_UNFOLDED 0x40   /* has packets not yet in the class, unit and app counters */
+#define BWG_FLOW_FOLD_EPOCH 0x80 /* the publication epoch it was last made UNFOLDED in */
 
 /*
  * The steady-state record of a flow: 128 bytes, two cache lines; the first holds the
@@ -83,7 +83,7 @@ struct bwg_flow {
 	uint8_t dpi_pkts; /* packets given to nDPI */
 	uint8_t cls_src;  /* enum bwg_class_source of cls */
 	uint8_t det;      /* bwgate payload detector that matched (bwg_classify.h), or 0 */
-	uint8_t life;     /* BWG_FLOW_HOST_COUNTED, BWG_FLOW_RESET_SENT, BWG_FLOW_BEH_* */
+	uint8_t life;     /* BWG_FLOW_HOST_COUNTED, _RESET_SENT, _BEH_*, _UNFOLDED, _FOLD_EPOCH */
 	uint16_t rst_tick; /* when the last reset pair was due, in 2^26 ns ticks (wraps) */
 } __attribute__((aligned(64)));
 

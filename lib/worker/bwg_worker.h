@@ -100,6 +100,25 @@ struct bwg_flow_export {
 /* Unestablished flows looked at to find one to evict, and detection states to reclaim. */
 #define BWG_EVICT_PROBES 8
 
+/*
+ * What a flow's packets count toward besides its own record, and how much of them
+ * already does: one per flow record, beside the table, touched only when the flow is
+ * folded or drops a packet (dropped bytes and its rule's counts are counted then, out
+ * of line). The established path counts a packet in its flow alone; the class, unit and
+ * app counters receive the difference when the flow ends, when what it counts toward
+ * changes, and when the worker publishes its counters (bwg_worker_publish_step).
+ */
+struct bwg_fold {
+	uint64_t pkts, bytes;
+	uint32_t dropped;
+	uint16_t class_slot, unit_slot; /* counter slots: policy->class_slot[cls], ... */
+	uint16_t app;                   /* nDPI id, BWG_FOLD_NO_APP when not counted */
+	bool rule_counted;              /* in its rule's dropped_flows or would_*_flows */
+	bool notice_sent;               /* its rule's notice page was asked for */
+};
+
+#define BWG_FOLD_NO_APP UINT16_MAX
+
 struct bwg_worker {
 	struct bwg_flow_table flows;
 	struct bwg_dpi *dpi; /* owned */
@@ -127,6 +146,15 @@ struct bwg_worker {
 	struct bwg_event_ring events;
 	struct bwg_flow_export *exported; /* [flow capacity] with an active timeout, else NULL */
 	uint8_t end_cause; /* enum bwg_flow_end of the flows ended now; 0: the aging sweep's */
+
+	struct bwg_fold *fold; /* [flow capacity], by record index */
+	uint8_t fold_mark;     /* life bits of a flow counted in this epoch: UNFOLDED | epoch */
+	/* The flow whose packet is being decided (its counters already hold the packet,
+	 * which counts toward what the decision makes of it), or NULL. */
+	const struct bwg_flow *deciding;
+	uint32_t deciding_len;
+	struct bwg_stats *pub; /* the publication under way, or NULL */
+	uint32_t pub_cursor, pub_end;
 
 	struct bwg_worker_conf conf;
 	uint16_t name_apps[4]; /* nDPI ids of TLS, QUIC, DTLS, HTTP: their names teach */
@@ -166,6 +194,21 @@ bwg_worker_tx_failed(struct bwg_worker *w, uint32_t bytes)
 	s->cnt[BWG_CNT_DROPPED_PACKETS]++;
 	s->cnt[BWG_CNT_DROPPED_BYTES] += bytes;
 }
+
+/*
+ * Publish the worker's counters into *pub exactly as they stand at the first call: the
+ * totals, and per class, unit and app what the aggregates hold plus what flows have
+ * counted and not yet folded. The first call copies the counters and opens a new
+ * epoch; every call then folds up to `budget` flow records of the old one (a flow
+ * counted again before its turn is folded first). Returns true when *pub is complete;
+ * the caller may then read it until it passes it to the next first call. pub's app
+ * array must be as long as w->stats'. Worker thread, between bursts.
+ */
+bool bwg_worker_publish_step(struct bwg_worker *w, struct bwg_stats *pub, uint32_t budget);
+
+/* Fold every flow's pending counts into w->stats, which is then exact (offline replay,
+ * tests, shut-down). Visits every record; an unfinished publication completes. */
+void bwg_worker_fold_all(struct bwg_worker *w);
 
 /*
  * Housekeeping tick at `now_ns`: expire idle flows (conf.aging_budget records at most)

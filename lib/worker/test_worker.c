@@ -301,7 +301,9 @@ test_bittorrent_blocked(void **state)
 	assert_int_equal(s->cnt[BWG_CNT_EVENTS], 1);
 	assert_int_equal(s->cnt[BWG_CNT_EVENTS_LOST], 0);
 
-	/* Counters: conservation, the drop reason, per class, per app, per unit. */
+	/* Counters: conservation, the drop reason, per class, per app, per unit (folded in
+	 * from the flow, as a publication or the flow's end would). */
+	bwg_worker_fold_all(w);
 	assert_conservation(w);
 	assert_int_equal(s->cnt[BWG_CNT_RX_PACKETS], n);
 	assert_int_equal(bwg_stats_tx_packets(s->cnt, s->drops), first_block);
@@ -312,18 +314,22 @@ test_bittorrent_blocked(void **state)
 	assert_int_equal(s->classes[p2p].packets, blocked);
 	assert_int_equal(s->classes[p2p].bytes, bytes_after);
 	assert_int_equal(s->classes[p2p].dropped_packets, blocked);
+	assert_int_equal(s->classes[p2p].dropped_bytes, bytes_after);
 	assert_int_equal(s->classes[p2p].flows, 1);
 	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].packets, first_block);
 	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].bytes, bytes_before);
 	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].dropped_packets, 0);
+	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].dropped_bytes, 0);
 	assert_int_equal(s->classes[BWG_CLASS_UNKNOWN].flows, 0);
 	int bt = bwg_dpi_app_id(w->dpi, "BitTorrent");
 	assert_int_equal(s->apps[bt].packets, blocked);
 	assert_int_equal(s->apps[bt].dropped_packets, blocked);
+	assert_int_equal(s->apps[bt].dropped_bytes, bytes_after);
 	assert_int_equal(s->apps[bt].flows, 1);
 	assert_int_equal(s->units[BWG_UNIT_NONE].packets, n);
 	assert_int_equal(s->units[BWG_UNIT_NONE].flows, 1);
 	assert_int_equal(s->units[BWG_UNIT_NONE].dropped_packets, blocked);
+	assert_int_equal(s->units[BWG_UNIT_NONE].dropped_bytes, bytes_after);
 
 	/* The flow record carries it too. */
 	int dir;
@@ -375,6 +381,7 @@ test_block_with_reset(void **state)
 	assert_int_equal(r.w->stats.cnt[BWG_CNT_RESETS], 2);
 	assert_int_equal(r.w->stats.drops[BWG_DROP_POLICY_BLOCK], 3);
 	assert_int_equal(event_count(r.w), 2); /* one per blocked flow */
+	bwg_worker_fold_all(r.w);
 	assert_int_equal(r.w->stats.units[1].flows, 2);
 	assert_int_equal(r.w->stats.units[1].dropped_packets, 3);
 	assert_conservation(r.w);
@@ -1444,6 +1451,104 @@ test_policy_swap_recomputes_class(void **state)
 	assert_int_equal(v, BWG_DROP_POLICY_BLOCK);
 }
 
+/* ---- counters folded in from flows ---------------------------------------------------------- */
+
+/* Packets over every class, unit and app counter of s: [0] classes, [1] units, [2] apps. */
+static void
+obj_packets(const struct bwg_stats *s, uint64_t out[3])
+{
+	out[0] = out[1] = out[2] = 0;
+	for (int i = 0; i < BWG_CLASS_SLOTS; i++)
+		out[0] += s->classes[i].packets;
+	for (int i = 0; i < BWG_UNIT_SLOTS; i++)
+		out[1] += s->units[i].packets;
+	for (uint32_t i = 0; i < s->app_count; i++)
+		out[2] += s->apps[i].packets;
+}
+
+/*
+ * A publication holds the counters as they stood when it began, exactly, however the
+ * flows move while it is folded in small steps: counted again (their old counts go in
+ * first), ended by aging, new ones created. Every frame here is a flow's, so classes,
+ * units and apps each add up to rx_packets.
+ */
+static void
+test_publish_exact(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow',"
+		    " 'flows': {'capacity': 1024, 'timeouts': {'udp_unreplied': 10}},"
+		    " 'units': {'a': ['10.1.0.0/16'], 'b': ['10.2.0.0/16']},"
+		    " 'classes': {'near': {'addresses': ['198.51.100.0/25']}}, 'rules': []}",
+		    false);
+	struct bwg_worker *w = r.w;
+	struct bwg_stats pub;
+	assert_int_equal(bwg_stats_init(&pub, w->stats.app_count), 0);
+	struct frame f;
+	char src[32], dst[32];
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 200; i++) {
+			snprintf(src, sizeof(src), "10.%d.0.%d", 1 + i % 2, i / 2);
+			snprintf(dst, sizeof(dst), "198.51.100.%d", i);
+			udp4(&f, src, (uint16_t)(1000 + i), dst, 4433, 20 + (uint32_t)i % 7);
+			run1(w, &f, T0 + (uint64_t)k * MSEC);
+		}
+	const uint64_t rx = w->stats.cnt[BWG_CNT_RX_PACKETS], rx_bytes = w->stats.cnt[BWG_CNT_RX_BYTES];
+	assert_int_equal(rx, 600);
+	const uint16_t near = 1, unit_a = 1, unit_b = 2;
+	assert_string_equal(r.p->class_names[near], "near");
+
+	/* Begin, then move the flows between steps of 7 records. */
+	assert_false(bwg_worker_publish_step(w, &pub, 7));
+	int steps = 1;
+	for (int i = 0; i < 250; i++) {
+		snprintf(src, sizeof(src), "10.%d.0.%d", 1 + i % 2, i / 2);
+		snprintf(dst, sizeof(dst), "198.51.100.%d", i);
+		udp4(&f, src, (uint16_t)(1000 + i), dst, 4433, 20);
+		run1(w, &f, T0 + 5 * SEC);
+		if (i % 10 == 0 && !bwg_worker_publish_step(w, &pub, 7))
+			steps++;
+		if (i == 120) /* the first 200 flows were never answered: they end */
+			assert_true(bwg_worker_housekeeping(w, T0 + 12 * SEC) > 0);
+	}
+	while (!bwg_worker_publish_step(w, &pub, 7))
+		steps++;
+	assert_true(steps > 5);
+
+	uint64_t sums[3];
+	obj_packets(&pub, sums);
+	assert_int_equal(pub.cnt[BWG_CNT_RX_PACKETS], rx);
+	assert_int_equal(sums[0], rx);
+	assert_int_equal(sums[1], rx);
+	assert_int_equal(sums[2], rx);
+	uint64_t bytes = 0;
+	for (int i = 0; i < BWG_CLASS_SLOTS; i++)
+		bytes += pub.classes[i].bytes;
+	assert_int_equal(bytes, rx_bytes);
+	/* Flows to .0-.127 are "near", the others unknown; units alternate. */
+	assert_int_equal(pub.classes[near].packets, 3 * 128);
+	assert_int_equal(pub.classes[BWG_CLASS_UNKNOWN].packets, 3 * 72);
+	assert_int_equal(pub.units[unit_a].packets, 300);
+	assert_int_equal(pub.units[unit_b].packets, 300);
+
+	/* The worker's own counters, settled, add up to everything since. */
+	bwg_worker_fold_all(w);
+	obj_packets(&w->stats, sums);
+	assert_int_equal(w->stats.cnt[BWG_CNT_RX_PACKETS], 850);
+	assert_int_equal(sums[0], 850);
+	assert_int_equal(sums[1], 850);
+	assert_int_equal(sums[2], 850);
+	/* And a second publication, at once, equals them. */
+	assert_true(bwg_worker_publish_step(w, &pub, UINT32_MAX));
+	obj_packets(&pub, sums);
+	assert_int_equal(sums[0], 850);
+	assert_int_equal(pub.units[unit_a].packets + pub.units[unit_b].packets, 850);
+	bwg_stats_fini(&pub);
+	free_worker(&r);
+}
+
 /* Bytes the C library has handed out and not had back. */
 static size_t
 heap_in_use(void)
@@ -1631,6 +1736,7 @@ main(void)
 		cmocka_unit_test(test_policy_swap_changes_action),
 		cmocka_unit_test(test_policy_swap_recomputes_unit),
 		cmocka_unit_test(test_policy_swap_recomputes_class),
+		cmocka_unit_test(test_publish_exact),
 		cmocka_unit_test(test_destroy_releases_detection_state),
 		cmocka_unit_test(test_evict_unestablished),
 		cmocka_unit_test(test_dpi_reclaim),

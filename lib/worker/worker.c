@@ -24,6 +24,9 @@
 #ifndef unlikely
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #endif
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#endif
 
 struct meter_key {
 	uint16_t rule;
@@ -99,6 +102,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	    (rc = bwg_event_ring_init(&w->events, conf->event_ring_size)) < 0 ||
 	    (conf->export_flows && conf->active_timeout_ns &&
 	     !(w->exported = calloc(c->flow_capacity, sizeof(*w->exported)))) ||
+	    !(w->fold = bwg_table_alloc((size_t)c->flow_capacity * sizeof(*w->fold))) ||
 	    !(w->det = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->det))) ||
 	    !(w->slot_flow = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->slot_flow)))) {
 		if (rc == 0)
@@ -132,6 +136,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	w->policy = policy;
 	w->gen = 1;
 	w->stats.rules_version = policy->version;
+	w->fold_mark = BWG_FLOW_UNFOLDED;
 	*out = w;
 	return 0;
 }
@@ -153,6 +158,7 @@ bwg_worker_destroy(struct bwg_worker *w)
 	bwg_event_ring_fini(&w->events);
 	free(w->exported);
 	bwg_dpi_destroy(w->dpi);
+	free(w->fold);
 	free(w->det);
 	free(w->slot_flow);
 	free(w);
@@ -353,6 +359,121 @@ active_check(struct bwg_worker *w, struct bwg_flow *f)
 	x->dropped = f->dropped_pkts;
 }
 
+/* ---- counters: folding ------------------------------------------------------------------ */
+
+static inline void
+obj_add(struct bwg_obj_stats *o, uint64_t pkts, uint64_t bytes, uint64_t dropped)
+{
+	o->packets += pkts;
+	o->bytes += bytes;
+	o->dropped_packets += dropped;
+}
+
+/*
+ * Move what f counted since its last fold into the class, unit and app counters its
+ * fold record names. The packet being decided stays in the flow: it counts toward what
+ * the decision makes of the flow. A flow of the epoch a publication is folding (it was
+ * counted before the publication began and not since) goes into the publication too.
+ */
+static void
+flow_fold(struct bwg_worker *w, struct bwg_flow *f)
+{
+	if (!(f->life & BWG_FLOW_UNFOLDED))
+		return;
+	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	uint64_t pkts = f->pkts[0] + f->pkts[1], bytes = f->bytes[0] + f->bytes[1];
+	bool deciding = f == w->deciding;
+	if (deciding) {
+		pkts--;
+		bytes -= w->deciding_len;
+	}
+	uint64_t dp = pkts - b->pkts, db = bytes - b->bytes, dd = f->dropped_pkts - b->dropped;
+	struct bwg_stats *to[2] = {&w->stats, NULL};
+	if ((f->life & BWG_FLOW_FOLD_EPOCH) != (w->fold_mark & BWG_FLOW_FOLD_EPOCH))
+		to[1] = w->pub;
+	for (int i = 0; i < 2 && to[i]; i++) {
+		obj_add(&to[i]->classes[b->class_slot], dp, db, dd);
+		obj_add(&to[i]->units[b->unit_slot], dp, db, dd);
+		if (b->app != BWG_FOLD_NO_APP)
+			obj_add(&to[i]->apps[b->app], dp, db, dd);
+	}
+	b->pkts = pkts;
+	b->bytes = bytes;
+	b->dropped = f->dropped_pkts;
+	if (!deciding)
+		f->life &= (uint8_t)~BWG_FLOW_UNFOLDED;
+}
+
+/*
+ * f is counted a packet in an epoch it was not counted in yet: fold what it counted in
+ * the old one first (that belongs to the publication being made), then mark it.
+ */
+static __attribute__((noinline)) void
+flow_touch(struct bwg_worker *w, struct bwg_flow *f)
+{
+	flow_fold(w, f);
+	f->life = (uint8_t)((f->life & ~(BWG_FLOW_UNFOLDED | BWG_FLOW_FOLD_EPOCH)) | w->fold_mark);
+}
+
+/* What f counts toward changed (or was just decided): fold what it counted toward
+ * before, then count toward the new class, unit and app. */
+static void
+flow_attr_sync(struct bwg_worker *w, struct bwg_flow *f)
+{
+	const struct bwg_policy *p = w->policy;
+	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	uint16_t app = f->app ? f->app : f->app_master;
+	if (app >= w->stats.app_count)
+		app = BWG_FOLD_NO_APP;
+	uint16_t cs = p->class_slot[f->cls], us = p->unit_slot[f->unit];
+	if (b->class_slot == cs && b->unit_slot == us && b->app == app)
+		return;
+	flow_fold(w, f);
+	b->class_slot = cs;
+	b->unit_slot = us;
+	b->app = app;
+}
+
+bool
+bwg_worker_publish_step(struct bwg_worker *w, struct bwg_stats *pub, uint32_t budget)
+{
+	if (!w->pub) {
+		/* The counters now, then a new epoch: every flow counted before this point
+		 * and not folded since is of the old one, and owes the publication. */
+		struct bwg_obj_stats *apps = pub->apps;
+		memcpy(pub, &w->stats, sizeof(*pub));
+		pub->apps = apps;
+		memcpy(apps, w->stats.apps, w->stats.app_count * sizeof(*apps));
+		w->fold_mark ^= BWG_FLOW_FOLD_EPOCH;
+		w->pub = pub;
+		w->pub_cursor = 0;
+		w->pub_end = w->flows.high_water;
+	}
+	const uint8_t old = (uint8_t)(w->fold_mark ^ BWG_FLOW_FOLD_EPOCH);
+	const uint8_t mask = BWG_FLOW_UNFOLDED | BWG_FLOW_FOLD_EPOCH;
+	uint32_t end = w->pub_end - w->pub_cursor > budget ? w->pub_cursor + budget : w->pub_end;
+	for (uint32_t i = w->pub_cursor; i < end; i++) {
+		struct bwg_flow *f = &w->flows.flows[i];
+		if ((f->life & mask) == old && f->state != BWG_FLOW_FREE)
+			flow_fold(w, f);
+	}
+	w->pub_cursor = end;
+	if (end < w->pub_end)
+		return false;
+	w->pub = NULL;
+	return true;
+}
+
+void
+bwg_worker_fold_all(struct bwg_worker *w)
+{
+	if (w->pub)
+		bwg_worker_publish_step(w, w->pub, UINT32_MAX);
+	for (uint32_t i = 0; i < w->flows.high_water; i++)
+		if (w->flows.flows[i].state != BWG_FLOW_FREE)
+			flow_fold(w, &w->flows.flows[i]);
+}
+
 /* ---- decisions ------------------------------------------------------------------------ */
 
 static void
@@ -464,7 +585,7 @@ decide(struct bwg_worker *w, struct bwg_flow *f)
 	const struct bwg_rule *r = &p->rules[rule];
 	meter_release(w, f);
 	if (rule != f->rule)
-		f->life &= (uint8_t)~BWG_FLOW_RULE_COUNTED;
+		w->fold[bwg_flow_index(&w->flows, f)].rule_counted = false;
 	f->rule = rule;
 	f->decision_gen = w->gen;
 	/* A monitor rule's flow, or a quota rule's, asks its rule about each packet
@@ -657,6 +778,7 @@ class_decide(struct bwg_worker *w, struct bwg_flow *f, bool settled)
 		f->cls = d.cls;
 		f->cls_src = d.source;
 	}
+	flow_attr_sync(w, f);
 }
 
 /*
@@ -949,6 +1071,8 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 		f->flags |= BWG_FLOW_DNS;
 	w->stats.units[p->unit_slot[f->unit]].flows++;
 	w->stats.cnt[BWG_CNT_FLOWS_CREATED]++;
+	/* Nothing counted yet; class_decide below names what the flow counts toward. */
+	w->fold[bwg_flow_index(&w->flows, f)] = (struct bwg_fold){.app = BWG_FOLD_NO_APP};
 	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT && dpi_reclaim(w, f))
 		f->dpi_slot = bwg_dpi_slot_get(w->dpi);
@@ -977,6 +1101,7 @@ static void
 flow_end(struct bwg_flow *f, void *ctx)
 {
 	struct bwg_worker *w = ctx;
+	flow_fold(w, f); /* its packets count toward what it was when they passed */
 	if (f->state == BWG_FLOW_DETECTING) {
 		struct bwg_dpi_result r;
 		bwg_dpi_giveup(w->dpi, f->dpi_slot, &r);
@@ -1158,13 +1283,9 @@ drop(struct bwg_worker *w, enum bwg_drop why, uint32_t bytes)
 	return (uint8_t)why;
 }
 
-static inline uint8_t
-forward(struct bwg_worker *w, uint32_t bytes)
-{
-	w->stats.cnt[BWG_CNT_FORWARDED_PACKETS]++;
-	w->stats.cnt[BWG_CNT_FORWARDED_BYTES] += bytes;
-	return BWG_VERDICT_FORWARD;
-}
+/* Not a verdict: the frame goes on to its flow (frame_unusual). */
+#define VERDICT_CONTINUE 0xfe
+_Static_assert(BWG_DROP_MAX < BWG_VERDICT_RESET, "drop reasons fit below the reset bit");
 
 /*
  * A packet p of no known flow: count it against its client's cap, take a record
@@ -1197,7 +1318,7 @@ flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
 	struct bwg_flow *f = bwg_flow_insert(&w->flows, p, hash);
 	if (!f) {
 		w->stats.cnt[BWG_CNT_FLOW_TABLE_FULL]++;
-		*v = w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len) : forward(w, len);
+		*v = w->full_drop ? drop(w, BWG_DROP_FLOW_TABLE_FULL, len) : BWG_VERDICT_FORWARD;
 		return NULL;
 	}
 	if (cap) {
@@ -1270,7 +1391,8 @@ rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
 	}
 	if (v != BWG_VERDICT_FORWARD && r->monitor) {
 		struct bwg_rule_stats *rs = &w->stats.rules[f->rule];
-		bool first = !(f->life & BWG_FLOW_RULE_COUNTED);
+		struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+		bool first = !b->rule_counted;
 		if (v == BWG_DROP_POLICY_BLOCK) {
 			rs->would_block_packets++;
 			rs->would_block_flows += first;
@@ -1278,7 +1400,7 @@ rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
 			rs->would_limit_packets++;
 			rs->would_limit_flows += first;
 		}
-		f->life |= BWG_FLOW_RULE_COUNTED;
+		b->rule_counted = true;
 		v = BWG_VERDICT_FORWARD;
 	}
 	if (q && r->has_quota && v == BWG_VERDICT_FORWARD &&
@@ -1292,9 +1414,10 @@ static inline void
 rule_dropped(struct bwg_worker *w, struct bwg_flow *f)
 {
 	struct bwg_rule_stats *rs = &w->stats.rules[f->rule];
+	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
 	rs->dropped_packets++;
-	rs->dropped_flows += !(f->life & BWG_FLOW_RULE_COUNTED);
-	f->life |= BWG_FLOW_RULE_COUNTED;
+	rs->dropped_flows += !b->rule_counted;
+	b->rule_counted = true;
 }
 
 /* A reset pair (or a notice) for blocked flow f: at most one per flow per interval, and
@@ -1325,11 +1448,11 @@ static __attribute__((noinline)) uint8_t
 block_answer(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int dir)
 {
 	const struct bwg_rule *r = &w->policy->rules[f->rule];
-	if (r->notice.text && dir == 0 && !(f->life & BWG_FLOW_NOTICE_SENT) && p->l4_payload &&
-	    !p->cut &&
+	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	if (r->notice.text && dir == 0 && !b->notice_sent && p->l4_payload && !p->cut &&
 	    bwg_pkt_http_request(p->l3 + p->l3_len - p->l4_payload, p->l4_payload) &&
 	    reset_due(w, f)) {
-		f->life |= BWG_FLOW_NOTICE_SENT;
+		b->notice_sent = true;
 		w->stats.cnt[BWG_CNT_NOTICES]++;
 		return BWG_VERDICT_NOTICE;
 	}
@@ -1353,65 +1476,66 @@ bwg_worker_notice(struct bwg_worker *w, const uint8_t *frame, uint32_t len)
 	return &w->policy->rules[f->rule].notice;
 }
 
-static uint8_t
-process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_pkt *p,
-	    enum bwg_pkt_result res, uint32_t hash)
+/*
+ * The counters and the flow of a frame off the common path: not IP, malformed, an IP
+ * fragment, a tunnel. Returns the frame's verdict, or VERDICT_CONTINUE for a frame that
+ * goes on to its flow: *fp is then the flow of a later fragment, or NULL (look it up).
+ */
+static __attribute__((noinline)) uint8_t
+frame_unusual(struct bwg_worker *w, const struct bwg_pkt *p, enum bwg_pkt_result res,
+	      uint32_t len, struct bwg_flow **fp, int *dir)
 {
 	struct bwg_stats *s = &w->stats;
-	const uint32_t len = fr->wire_len;
-
-	s->cnt[BWG_CNT_RX_PACKETS]++;
-	s->cnt[BWG_CNT_RX_BYTES] += len;
-	clock_advance(w, fr->ts_ns);
-
+	*fp = NULL;
 	if (res == BWG_PKT_NON_IP) {
 		s->cnt[BWG_CNT_NON_IP]++;
-		return w->non_ip_drop ? drop(w, BWG_DROP_NON_IP, len) : forward(w, len);
+		return w->non_ip_drop ? drop(w, BWG_DROP_NON_IP, len) : BWG_VERDICT_FORWARD;
 	}
 	if (res != BWG_PKT_OK) {
 		s->malformed[res]++;
 		if (!bwg_pkt_has_ip(res))
 			return w->malformed_drop ? drop(w, BWG_DROP_MALFORMED, len)
-						 : forward(w, len);
+						 : BWG_VERDICT_FORWARD;
 		/* A bad L4 header: still its flow's packet (and nDPI's, as in ndpiReader),
 		 * but the malformed-frame policy decides its fate. */
 	}
 	if (p->tunnels)
 		s->cnt[BWG_CNT_TUNNELS]++;
-
-	struct bwg_flow *f;
-	int dir = 0;
 	if (p->frag != BWG_FRAG_NONE) {
 		s->cnt[BWG_CNT_FRAGMENTS]++;
 		if (p->frag == BWG_FRAG_LATER) {
-			f = frag_flow(w, p, &dir);
-			if (!f && (f = frag_host_match(w, p, &dir)))
+			*fp = frag_flow(w, p, dir);
+			if (!*fp && (*fp = frag_host_match(w, p, dir)))
 				s->cnt[BWG_CNT_FRAGMENTS_BY_HOST]++;
-			if (!f) {
+			if (!*fp) {
 				s->cnt[BWG_CNT_FRAGMENTS_UNMATCHED]++;
 				return w->unmatched_frag_drop
 					       ? drop(w, BWG_DROP_FRAGMENT_UNMATCHED, len)
-					       : forward(w, len);
+					       : BWG_VERDICT_FORWARD;
 			}
-			goto account;
 		}
 	}
+	return VERDICT_CONTINUE;
+}
 
-	f = bwg_flow_lookup(&w->flows, p, hash, &dir);
-	if (unlikely(!f) && !(f = flow_new(w, p, hash, fr)))
-		return w->refused;
-	if (p->frag == BWG_FRAG_FIRST)
-		frag_remember(w, p, f);
-
-account:
-	f->pkts[dir]++;
-	f->bytes[dir] += len;
-	f->last_ts = w->clock_ns;
-	if (p->tcp_flags & BWG_TCP_RST)
-		f->flags |= BWG_FLOW_RST;
-	if (p->tcp_flags & BWG_TCP_FIN)
-		f->flags |= dir ? BWG_FLOW_FIN_S2C : BWG_FLOW_FIN_C2S;
-
+/*
+ * What f's packet p may change: the decision, when the policy or the schedules moved
+ * since it was made (first, so that unit and class are of the policy in force before
+ * anything is decided from them); the classification, while nDPI inspects the flow;
+ * the names cache, for a DNS answer. The packet is already in f's counters and counts
+ * toward what comes out of this (w->deciding).
+ */
+static __attribute__((noinline)) void
+flow_inspect(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int dir,
+	     uint32_t len)
+{
+	struct bwg_stats *s = &w->stats;
+	w->deciding = f;
+	w->deciding_len = len;
+	if (f->decision_gen != w->gen) {
+		s->cnt[BWG_CNT_POLICY_UPDATES]++;
+		reevaluate(w, f);
+	}
 	/* Like ndpiReader, nDPI sees whole captured packets only, never later fragments. */
 	if (f->state == BWG_FLOW_DETECTING && !p->cut && p->frag != BWG_FRAG_LATER) {
 		struct bwg_dpi_result r;
@@ -1434,39 +1558,26 @@ account:
 	/* DNS answers teach the names cache, whatever the state of their flow. Only answers
 	 * to the flow's client: its first packet was the query, so a datagram an outsider
 	 * sends from port 53 unasked teaches nothing. */
-	if (unlikely(f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 && dir == 1 &&
+	if ((f->flags & BWG_FLOW_DNS) && w->conf.names && p->port[0] == 53 && dir == 1 &&
 	    p->l4_payload && !p->cut && p->frag == BWG_FRAG_NONE) {
 		bwg_dnsnames_learn(w->conf.names, p->l3 + p->l3_len - p->l4_payload, p->l4_payload,
 				   p->proto == 6, w->clock_ns, &s->dns);
 	}
-	if (f->decision_gen != w->gen) {
-		s->cnt[BWG_CNT_POLICY_UPDATES]++;
-		reevaluate(w, f);
-	}
+	w->deciding = NULL;
+}
 
-	int conforms = f->action != BWG_ACTION_LIMIT ||
-		       bwg_meter_take(flow_meter(w, f, dir), w->clock_ns, len);
-	uint8_t v = verdict_table[f->action][conforms];
-	if (res != BWG_PKT_OK && w->malformed_drop)
-		v = BWG_DROP_MALFORMED;
-	else if (unlikely(f->action == BWG_ACTION_RULE))
-		v = rule_packet(w, f, dir, len);
-
-	uint16_t app = f->app ? f->app : f->app_master;
-	const struct bwg_policy *pol = w->policy; /* counters by name: slots, not ids */
-	struct bwg_obj_stats *objs[3] = {&s->classes[pol->class_slot[f->cls]],
-					 &s->units[pol->unit_slot[f->unit]],
-					 app < s->app_count ? &s->apps[app] : NULL};
-	for (int i = 0; i < 3; i++) {
-		if (!objs[i])
-			continue;
-		objs[i]->packets++;
-		objs[i]->bytes += len;
-		objs[i]->dropped_packets += v != BWG_VERDICT_FORWARD;
-		objs[i]->dropped_bytes += v != BWG_VERDICT_FORWARD ? len : 0;
-	}
-	if (v == BWG_VERDICT_FORWARD)
-		return forward(w, len);
+/* f's packet p is dropped with verdict v: count it; a block may be answered with resets. */
+static __attribute__((noinline)) uint8_t
+flow_drop(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int dir,
+	  uint8_t v, uint32_t len)
+{
+	/* Dropped bytes reach the counters the flow's packets are folded into now; its
+	 * packets and dropped packets follow when it is folded. */
+	const struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	w->stats.classes[b->class_slot].dropped_bytes += len;
+	w->stats.units[b->unit_slot].dropped_bytes += len;
+	if (b->app != BWG_FOLD_NO_APP)
+		w->stats.apps[b->app].dropped_bytes += len;
 	f->dropped_pkts++;
 	if (v == BWG_DROP_POLICY_BLOCK || v == BWG_DROP_POLICY_LIMIT)
 		rule_dropped(w, f);
@@ -1477,19 +1588,78 @@ account:
 	return v;
 }
 
+/*
+ * One frame. The established path: lookup, the flow's own counters, a compare of the
+ * decision's generation, the verdict table (and for a limit, the meter). Everything else
+ * is out of line. Totals are the burst's (bwg_worker_burst); class, unit and app counts
+ * are folded in from the flow later (flow_fold).
+ */
+static inline uint8_t
+process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_pkt *p,
+	    enum bwg_pkt_result res, uint32_t hash)
+{
+	const uint32_t len = fr->wire_len;
+	clock_advance(w, fr->ts_ns);
+
+	struct bwg_flow *f;
+	int dir = 0;
+	if (unlikely(res != BWG_PKT_OK || p->frag != BWG_FRAG_NONE || p->tunnels)) {
+		uint8_t v = frame_unusual(w, p, res, len, &f, &dir);
+		if (v != VERDICT_CONTINUE)
+			return v;
+		if (f)
+			goto account;
+	}
+	f = bwg_flow_lookup(&w->flows, p, hash, &dir);
+	if (unlikely(!f) && !(f = flow_new(w, p, hash, fr)))
+		return w->refused;
+	if (unlikely(p->frag == BWG_FRAG_FIRST))
+		frag_remember(w, p, f);
+
+account:
+	if (unlikely((f->life & (BWG_FLOW_UNFOLDED | BWG_FLOW_FOLD_EPOCH)) != w->fold_mark))
+		flow_touch(w, f);
+	f->pkts[dir]++;
+	f->bytes[dir] += len;
+	f->last_ts = w->clock_ns;
+	if (unlikely(p->tcp_flags & (BWG_TCP_RST | BWG_TCP_FIN)))
+		f->flags |= (p->tcp_flags & BWG_TCP_RST ? BWG_FLOW_RST : 0) |
+			    (p->tcp_flags & BWG_TCP_FIN ? (dir ? BWG_FLOW_FIN_S2C : BWG_FLOW_FIN_C2S)
+							: 0);
+	if (unlikely(f->state == BWG_FLOW_DETECTING || f->decision_gen != w->gen ||
+		     (f->flags & BWG_FLOW_DNS)))
+		flow_inspect(w, f, p, dir, len);
+
+	int conforms = f->action != BWG_ACTION_LIMIT ||
+		       bwg_meter_take(flow_meter(w, f, dir), w->clock_ns, len);
+	uint8_t v = verdict_table[f->action][conforms];
+	if (unlikely(res != BWG_PKT_OK) && w->malformed_drop)
+		v = BWG_DROP_MALFORMED;
+	else if (unlikely(f->action == BWG_ACTION_RULE))
+		v = rule_packet(w, f, dir, len);
+	if (likely(v == BWG_VERDICT_FORWARD))
+		return v;
+	return flow_drop(w, f, p, dir, v, len);
+}
+
 void
 bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t n,
 		 uint8_t *verdict)
 {
 	/* Parse and hash the whole burst first and prefetch each flow's bucket and record,
 	 * so the lookups below find them in cache instead of waiting on memory one by one. */
+	struct bwg_stats *s = &w->stats;
 	struct bwg_pkt pkts[BWG_BURST_MAX];
 	enum bwg_pkt_result res[BWG_BURST_MAX];
 	uint32_t hash[BWG_BURST_MAX];
+	const uint64_t dropped0 = s->cnt[BWG_CNT_DROPPED_PACKETS];
+	const uint64_t dropped_bytes0 = s->cnt[BWG_CNT_DROPPED_BYTES];
+	uint64_t bytes = 0;
 	for (uint16_t base = 0; base < n; base += BWG_BURST_MAX) {
 		uint16_t m = n - base < BWG_BURST_MAX ? n - base : BWG_BURST_MAX;
 		for (uint16_t i = 0; i < m; i++) {
 			const struct bwg_frame *fr = &frames[base + i];
+			bytes += fr->wire_len;
 			res[i] = bwg_pkt_parse(&pkts[i], fr->data, fr->caplen, fr->wire_len,
 					       w->conf.link, w->parse_flags);
 			hash[i] = 0;
@@ -1505,7 +1675,14 @@ bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t 
 			verdict[base + i] = process_one(w, &frames[base + i], &pkts[i], res[i],
 							hash[i]);
 	}
-	w->stats.flows_active = w->flows.active;
+	/* Every frame of the burst was received, and forwarded unless counted as a drop. */
+	uint64_t dropped = s->cnt[BWG_CNT_DROPPED_PACKETS] - dropped0;
+	uint64_t dropped_bytes = s->cnt[BWG_CNT_DROPPED_BYTES] - dropped_bytes0;
+	s->cnt[BWG_CNT_RX_PACKETS] += n;
+	s->cnt[BWG_CNT_RX_BYTES] += bytes;
+	s->cnt[BWG_CNT_FORWARDED_PACKETS] += n - dropped;
+	s->cnt[BWG_CNT_FORWARDED_BYTES] += bytes - dropped_bytes;
+	s->flows_active = w->flows.active;
 }
 
 /* The aging sweep's visit to a flow that stays. */
