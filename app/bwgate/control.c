@@ -3,10 +3,11 @@
  * What the control thread (main lcore) does while the workers run, and the final
  * document once they stopped.
  *
- * It only reads worker memory: counters are plain per-worker stores summed here into a
- * snapshot (a counter read mid-burst may be one burst behind, never torn on 64-bit
- * targets), except rx, tx and drops, taken as each worker published them at its last
- * tick, TX drained, so that they conserve exactly and never go back; events leave each worker's single-producer ring through the consumer side;
+ * It only reads worker memory: the API's counters are each worker's publication, asked
+ * for every snapshot period and made at its housekeeping ticks, TX drained and every
+ * flow's counts folded in (stats_collect), so that they are exact, conserve and never go
+ * back; the summary line reads rx, tx and drops as each worker published them at its
+ * last tick; events leave each worker's single-producer ring through the consumer side;
  * loop counters feed the stall detector. The API's documents and the final stats document
  * come from one snapshot, filled here (snapshot_fill), by lib/api's pure functions.
  *
@@ -110,7 +111,15 @@ static int
 slots_bind(struct bwg_control *ctl, struct bwg_policy *p)
 {
 	bwg_control_snapshot(ctl);
+	/* A slot is free for another name once no live policy names it and no worker has
+	 * packets not yet counted toward it (flows fold their counts later). */
 	uint32_t live = oldest_live(ctl);
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		uint32_t v = atomic_load_explicit(&ctl->lcores[i].policy_counted,
+						  memory_order_relaxed);
+		if (v < live)
+			live = v;
+	}
 	/* All or nothing: the class table as it was, should the units not fit. */
 	struct bwg_stats_slots *cs = &ctl->class_slots;
 	char names[BWG_CLASS_SLOTS][BWG_NAME_MAX];
@@ -260,6 +269,15 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
+	if (!(ctl->wstats = calloc(n, sizeof(*ctl->wstats)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (bwg_stats_init(&ctl->wstats[i], ctl->snap.app_count) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
 	ctl->flows_front = -1;
 	uint64_t now = bwg_control_now_ns();
 	ctl->last_ns = ctl->idle_since_ns = now;
@@ -297,6 +315,10 @@ bwg_control_fini(struct bwg_control *ctl)
 	if (ctl->history_on)
 		bwg_history_fini(&ctl->history);
 	ctl->history_on = false;
+	for (uint32_t i = 0; ctl->wstats && i < ctl->n; i++)
+		bwg_stats_fini(&ctl->wstats[i]);
+	free(ctl->wstats);
+	ctl->wstats = NULL;
 	for (uint32_t i = 0; i < ctl->n_retired; i++)
 		bwg_policy_free(ctl->retired[i].policy);
 	ctl->n_retired = 0;
@@ -691,21 +713,18 @@ snapshot_fill(struct bwg_control *ctl, struct bwg_api_snapshot *s, uint64_t now_
 	for (uint32_t i = 0; i < ctl->n; i++) {
 		const struct bwg_dp_lcore *lc = &ctl->lcores[i];
 		const struct bwg_worker *w = lc->w;
+		const struct bwg_stats *ws = &ctl->wstats[i]; /* as published: exact */
 		struct bwg_api_worker *aw = &s->workers[i];
-		bwg_stats_add(&s->cur, &w->stats);
+		bwg_stats_add(&s->cur, ws);
 		s->flow_capacity += w->flows.capacity;
-		/* cnt[] and drops[] are read once: totals are the sum of workers[] exactly. */
 		aw->id = i;
 		aw->lcore = lc->lcore;
 		aw->queue = lc->queue;
 		aw->alive = !ctl->watch[i].stalled;
-		memcpy(aw->cnt, w->stats.cnt, sizeof(aw->cnt));
-		memcpy(aw->drops, w->stats.drops, sizeof(aw->drops));
-		/* rx, tx and drops as the worker published them, with no frame in flight. */
-		struct bwg_stats_totals t;
-		bwg_dp_totals_read(lc, &t);
-		bwg_stats_totals_put(aw->cnt, aw->drops, &t);
-		aw->flows_active = w->stats.flows_active;
+		aw->policy_version = atomic_load_explicit(&lc->policy_seen, memory_order_relaxed);
+		memcpy(aw->cnt, ws->cnt, sizeof(aw->cnt));
+		memcpy(aw->drops, ws->drops, sizeof(aw->drops));
+		aw->flows_active = ws->flows_active;
 		aw->flow_capacity = w->flows.capacity;
 		aw->loops_prev = f ? f->workers[i].loops : 0;
 		aw->busy_prev = f ? f->workers[i].busy_loops : 0;
@@ -722,14 +741,6 @@ snapshot_fill(struct bwg_control *ctl, struct bwg_api_snapshot *s, uint64_t now_
 #undef LOAD
 	}
 	s->cur.behaviour.active = behaviour_active(ctl);
-	memset(s->cur.cnt, 0, sizeof(s->cur.cnt));
-	memset(s->cur.drops, 0, sizeof(s->cur.drops));
-	for (uint32_t i = 0; i < ctl->n; i++) {
-		for (int k = 0; k < BWG_CNT_MAX; k++)
-			s->cur.cnt[k] += s->workers[i].cnt[k];
-		for (int d = 0; d < BWG_DROP_MAX; d++)
-			s->cur.drops[d] += s->workers[i].drops[d];
-	}
 	s->n_ports = 0;
 	for (int r = 0; r < BWG_PORT_ROLE_MAX && r < BWG_API_PORTS; r++) {
 		const struct bwg_port *pt = &ctl->ports->port[r];
@@ -807,11 +818,23 @@ snapshot_publish(struct bwg_control *ctl, uint64_t now_ns)
 	ctl->snap_mono_ns = now_ns;
 }
 
-/* The final document: the snapshot the API would serve now, by the same functions. */
+/*
+ * The final document: the snapshot the API would serve now, by the same functions. The
+ * workers are stopped and their flows ended (every flow folded in): their own counters
+ * are final, with rx, tx and drops as they published them, TX drained.
+ */
 json_t *
 bwg_control_stats_json(struct bwg_control *ctl)
 {
 	uint64_t now = bwg_control_now_ns();
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		struct bwg_stats *ws = &ctl->wstats[i];
+		struct bwg_stats_totals t;
+		bwg_stats_clear(ws);
+		bwg_stats_add(ws, &ctl->lcores[i].w->stats);
+		bwg_dp_totals_read(&ctl->lcores[i], &t);
+		bwg_stats_totals_put(ws->cnt, ws->drops, &t);
+	}
 	int back = ctl->front == 0 ? 1 : 0;
 	snapshot_fill(ctl, &ctl->snaps[back], now);
 	return bwg_api_stats_json(&ctl->snaps[back]);
@@ -1084,6 +1107,42 @@ flows_collect(struct bwg_control *ctl, uint64_t now_ns)
 	ctl->flows_asking = false;
 }
 
+/*
+ * Ask the workers for their counters every BWG_CTL_SNAPSHOT_NS, take each answer as it
+ * comes, and publish a snapshot once all answered (or, should one be stalled, when the
+ * period is over, with its last answer). The first snapshot, before any answer, is of
+ * zeroes.
+ */
+static void
+stats_collect(struct bwg_control *ctl, uint64_t now_ns)
+{
+	if (ctl->front < 0)
+		snapshot_publish(ctl, now_ns);
+	if (!ctl->stats_asking) {
+		if (now_ns - ctl->stats_asked_ns < BWG_CTL_SNAPSHOT_NS)
+			return;
+		ctl->stats_seq++;
+		ctl->stats_asking = true;
+		ctl->stats_asked_ns = now_ns;
+		for (uint32_t i = 0; i < ctl->n; i++)
+			atomic_store_explicit(&ctl->lcores[i].stats_req, ctl->stats_seq,
+					      memory_order_release);
+	}
+	uint32_t answered = 0;
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		const struct bwg_dp_lcore *lc = &ctl->lcores[i];
+		if (atomic_load_explicit(&lc->stats_done, memory_order_acquire) != ctl->stats_seq)
+			continue;
+		answered++;
+		bwg_stats_clear(&ctl->wstats[i]);
+		bwg_stats_add(&ctl->wstats[i], &lc->stats);
+	}
+	if (answered < ctl->n && now_ns - ctl->stats_asked_ns < BWG_CTL_SNAPSHOT_NS)
+		return;
+	snapshot_publish(ctl, now_ns);
+	ctl->stats_asking = false;
+}
+
 void
 bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns)
 {
@@ -1095,8 +1154,7 @@ bwg_control_api_tick(struct bwg_control *ctl, uint64_t now_ns)
 			api_start(ctl, err, sizeof(err));
 		return;
 	}
-	if (ctl->front < 0 || now_ns - ctl->snap_mono_ns >= BWG_CTL_SNAPSHOT_NS)
-		snapshot_publish(ctl, now_ns);
+	stats_collect(ctl, now_ns);
 	if (ctl->flows_asking)
 		flows_collect(ctl, now_ns);
 	else if (ctl->flows_seq == 0 || now_ns - ctl->flows_asked_ns >= BWG_CTL_FLOWS_NS)

@@ -68,6 +68,13 @@ struct bwg_control {
 	struct bwg_api_snapshot snaps[2];
 	int front;              /* snaps[front] is published; -1 before the first */
 	uint64_t snap_mono_ns;  /* when it was taken */
+	/* Each worker's latest publication of its counters (bwg_dp_lcore.stats), asked for
+	 * every BWG_CTL_SNAPSHOT_NS; a snapshot sums them once all answered, or when the
+	 * period is over (a stalled worker's last one stays). */
+	struct bwg_stats *wstats; /* [n] */
+	uint32_t stats_seq;
+	bool stats_asking;
+	uint64_t stats_asked_ns;
 	const char **app_names; /* [app count], from the DPI context */
 	/* GET /api/v1/flows: lists refreshed every BWG_CTL_FLOWS_NS, two buffers as snaps */
 	struct bwg_api_flows flow_lists[2];

@@ -82,6 +82,9 @@ bwg_dp_lcore_init(struct bwg_dp_lcore *lc, struct bwg_worker *w, unsigned lcore,
 	bwg_dp_clock_init(&lc->clock);
 	atomic_init(&lc->policy_next, w->policy);
 	atomic_init(&lc->policy_seen, w->policy->version);
+	atomic_init(&lc->policy_counted, w->policy->version);
+	if (bwg_stats_init(&lc->stats, w->stats.app_count) < 0)
+		return -ENOMEM;
 	lc->flows.views = rte_zmalloc_socket("bwg_flowviews",
 					     BWG_DP_FLOWS_MAX * sizeof(struct bwg_flow_view), 0,
 					     (int)rte_lcore_to_socket_id(lcore));
@@ -114,6 +117,7 @@ bwg_dp_lcore_fini(struct bwg_dp_lcore *lc)
 	}
 	rte_free(lc->flows.views);
 	lc->flows.views = NULL;
+	bwg_stats_fini(&lc->stats);
 }
 
 static inline void
@@ -284,6 +288,22 @@ bwg_dp_totals_read(const struct bwg_dp_lcore *lc, struct bwg_stats_totals *t)
 /* ---- housekeeping requests ------------------------------------------------------------ */
 
 #define FLOWS_SCAN_STEP 4096 /* flow records visited per housekeeping tick */
+#define STATS_FOLD_STEP 1024 /* flow records a publication visits per tick */
+
+/* One bounded step of the counters the control thread asked for, when it asked. */
+static inline void
+stats_step(struct bwg_dp_lcore *lc)
+{
+	uint32_t req = atomic_load_explicit(&lc->stats_req, memory_order_acquire);
+	if (likely(req == atomic_load_explicit(&lc->stats_done, memory_order_relaxed)))
+		return;
+	if (!lc->w->pub)
+		lc->stats_version = lc->w->policy->version;
+	if (!bwg_worker_publish_step(lc->w, &lc->stats, STATS_FOLD_STEP))
+		return;
+	atomic_store_explicit(&lc->policy_counted, lc->stats_version, memory_order_relaxed);
+	atomic_store_explicit(&lc->stats_done, req, memory_order_release);
+}
 
 /* Adopt the policy the control thread published, and say so. */
 static inline void
@@ -411,6 +431,7 @@ bwg_dp_lcore_run(void *arg)
 		if (c.loops % HOUSEKEEPING == 0) {
 			tx_drain(lc);
 			totals_publish(lc);
+			stats_step(lc);
 			policy_follow(lc);
 			bwg_worker_housekeeping(lc->w, bwg_dp_clock_ns(&lc->clock, rte_rdtsc()));
 			flows_step(lc);

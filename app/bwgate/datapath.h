@@ -86,6 +86,17 @@ struct bwg_dp_lcore {
 	 * worker no longer reads the policy it replaced. */
 	const struct bwg_policy *_Atomic policy_next;
 	_Atomic uint32_t policy_seen;
+	/* The worker's whole counters at one housekeeping tick, TX drained, class, unit
+	 * and app counts folded in exactly (bwg_worker_publish_step): the control thread
+	 * asks by bumping stats_req; the worker fills `stats` over a few ticks, then stores
+	 * stats_done = stats_req (release). The control thread reads `stats` only while
+	 * stats_done == stats_req. policy_counted: the policy version in force when that
+	 * publication began; no flow of this worker still has uncounted packets toward a
+	 * counter slot only older policies name (the control thread may reuse it). */
+	_Atomic uint32_t stats_req, stats_done;
+	_Atomic uint32_t policy_counted;
+	uint32_t stats_version; /* worker-private: the version in force at the beginning */
+	struct bwg_stats stats;
 	struct bwg_dp_flows flows;
 	_Atomic bool quit; /* set by the control thread */
 } __attribute__((aligned(64)));

@@ -123,10 +123,10 @@ bwg_api_workers_json(const struct bwg_api_snapshot *s)
 	for (uint32_t i = 0; i < s->n_workers; i++) {
 		const struct bwg_api_worker *w = &s->workers[i];
 		json_t *o = json_pack(
-		    "{s:i, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:f}",
+		    "{s:i, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:I, s:f}",
 		    "id", (int)w->id, "lcore", (int)w->lcore, "queue", (int)w->queue, "alive",
-		    w->alive, "rx_packets", (json_int_t)w->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
+		    w->alive, "policy_version", (json_int_t)w->policy_version, "rx_packets", (json_int_t)w->cnt[BWG_CNT_RX_PACKETS], "rx_bytes",
 		    (json_int_t)w->cnt[BWG_CNT_RX_BYTES], "tx_packets",
 		    (json_int_t)bwg_stats_tx_packets(w->cnt, w->drops), "tx_bytes",
 		    (json_int_t)bwg_stats_tx_bytes(w->cnt), "dropped_packets",

@@ -52,6 +52,7 @@ struct bwg_api_worker {
 	uint32_t lcore;
 	uint32_t queue;
 	bool alive; /* its loop counter moved within ports.stall_timeout_ms */
+	uint32_t policy_version; /* the policy it runs (acknowledged) */
 	uint64_t cnt[BWG_CNT_MAX];
 	uint64_t drops[BWG_DROP_MAX];
 	uint64_t flows_active;
