@@ -254,8 +254,8 @@ parse_ethertype(struct bwg_pkt *p, uint16_t type, const uint8_t *b, uint32_t off
 }
 
 enum bwg_pkt_result
-bwg_pkt_parse(struct bwg_pkt *p, const uint8_t *b, uint32_t caplen, uint32_t wire_len,
-	      enum bwg_link link, unsigned flags)
+bwg_pkt_parse_full(struct bwg_pkt *p, const uint8_t *b, uint32_t caplen, uint32_t wire_len,
+		   enum bwg_link link, unsigned flags)
 {
 	if (wire_len < caplen)
 		wire_len = caplen;

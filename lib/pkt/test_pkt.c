@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Frame parser tests: hand-built frames for every link type and encapsulation the
- * parser knows, the malformed results, and a walk over every prefix of valid frames
+ * parser knows, the malformed results, a walk over every prefix of valid frames
  * (each prefix in its own exact-size heap buffer, so valgrind or ASan flag any read
- * past the captured length).
+ * past the captured length), and the inline path against the whole parser.
  */
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1194,6 +1195,103 @@ test_every_prefix(void **state)
 	}
 }
 
+/* ---- the inline path against the whole parser ------------------------------------------- */
+
+static void
+assert_same_parse(const uint8_t *b, uint32_t caplen, uint32_t wire, enum bwg_link link,
+		  const char *what)
+{
+	struct bwg_pkt a, z;
+	memset(&a, 0xa5, sizeof(a));
+	memset(&z, 0xa5, sizeof(z));
+	enum bwg_pkt_result ra = bwg_pkt_parse(&a, b, caplen, wire, link, 0);
+	enum bwg_pkt_result rz = bwg_pkt_parse_full(&z, b, caplen, wire, link, 0);
+	if (ra != rz)
+		fail_msg("%s (cap %u, wire %u): inline %s, full %s", what, caplen, wire,
+			 bwg_pkt_result_names[ra], bwg_pkt_result_names[rz]);
+	if (!bwg_pkt_has_ip(ra))
+		return;
+	bool same = memcmp(a.addr, z.addr, sizeof(a.addr)) == 0 &&
+		    memcmp(a.port, z.port, sizeof(a.port)) == 0 && a.vlan == z.vlan &&
+		    a.proto == z.proto && a.family == z.family && a.l3 == z.l3 &&
+		    a.l3_len == z.l3_len && a.l3_cap == z.l3_cap && a.cut == z.cut &&
+		    a.l4_off == z.l4_off && a.tcp_flags == z.tcp_flags && a.frag == z.frag &&
+		    a.tunnels == z.tunnels && a.l4_payload == z.l4_payload &&
+		    (a.frag == BWG_FRAG_NONE || a.frag_id == z.frag_id);
+	if (!same)
+		fail_msg("%s (cap %u, wire %u): inline and full parses differ", what, caplen, wire);
+}
+
+/*
+ * The inline path (the common frame) and the whole parser agree on every frame: the
+ * samples, frames of the common shapes, every prefix of them under three wire lengths,
+ * and each of their first 80 bytes set to a few telling values.
+ */
+static void
+test_inline_equals_full(void **state)
+{
+	(void)state;
+	static struct sample s[24];
+	size_t n;
+	make_samples(s, &n);
+	struct fb *f;
+	uint32_t ip;
+#define ADD(nm) (s[n] = (struct sample){.name = nm, .link = BWG_LINK_ETHER}, &s[n++].f)
+	f = ADD("eth ipv4 udp");
+	eth(f, 0x0800);
+	ip = ip4(f, 17, "10.0.0.1", "10.0.0.2", 0, 0, 1);
+	udp(f, 5000, 53, "query-ish payload");
+	ip4_done(f, ip);
+	f = ADD("eth ipv4 udp padded");
+	eth(f, 0x0800);
+	ip = ip4(f, 17, "10.0.0.1", "10.0.0.2", 0, 0, 1);
+	udp(f, 5000, 53, NULL);
+	ip4_done(f, ip);
+	while (f->n < 60)
+		put8(f, 0);
+	f = ADD("vlan ipv4 tcp syn");
+	eth(f, 0x8100);
+	vlan_tag(f, 0x2007, 0x0800);
+	ip = ip4(f, 6, "10.0.0.1", "10.0.0.2", 0, 0x4000, 1);
+	tcp(f, 40000, 443, BWG_TCP_SYN, 12, NULL);
+	ip4_done(f, ip);
+	f = ADD("eth ipv6 tcp");
+	eth(f, 0x86dd);
+	ip = ip6(f, 6, "2001:db8::1", "2001:db8::2");
+	tcp(f, 40000, 443, BWG_TCP_ACK | BWG_TCP_FIN, 0, "data data");
+	ip6_done(f, ip);
+	f = ADD("vlan ipv6 udp");
+	eth(f, 0x8100);
+	vlan_tag(f, 9, 0x86dd);
+	ip = ip6(f, 17, "2001:db8::1", "2001:db8::2");
+	udp(f, 443, 50000, "quic-ish bytes here");
+	ip6_done(f, ip);
+	f = ADD("eth ipv4 icmp");
+	eth(f, 0x0800);
+	ip = ip4(f, 1, "10.0.0.1", "10.0.0.2", 0, 0, 1);
+	icmp_echo(f);
+	ip4_done(f, ip);
+#undef ADD
+	static const uint8_t values[] = {0x00, 0x01, 0x05, 0x06, 0x11, 0x14, 0x20, 0x40,
+					 0x45, 0x50, 0x60, 0x81, 0x86, 0xdd, 0xf0, 0xff};
+	for (size_t i = 0; i < n; i++) {
+		const struct fb *g = &s[i].f;
+		for (uint32_t len = 0; len <= g->n; len++) {
+			assert_same_parse(g->b, len, len, s[i].link, s[i].name);
+			assert_same_parse(g->b, len, g->n, s[i].link, s[i].name);
+			assert_same_parse(g->b, len, g->n + 100, s[i].link, s[i].name);
+		}
+		struct fb m = *g;
+		for (uint32_t pos = 0; pos < 80 && pos < g->n; pos++)
+			for (size_t v = 0; v < sizeof(values); v++) {
+				m.b[pos] = values[v];
+				assert_same_parse(m.b, m.n, m.n, s[i].link, s[i].name);
+				assert_same_parse(m.b, m.n, m.n + 7, s[i].link, s[i].name);
+				m.b[pos] = g->b[pos];
+			}
+	}
+}
+
 int
 main(void)
 {
@@ -1227,6 +1325,7 @@ main(void)
 		cmocka_unit_test(test_tcp_bad_offset),
 		cmocka_unit_test(test_result_names),
 		cmocka_unit_test(test_every_prefix),
+		cmocka_unit_test(test_inline_equals_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
