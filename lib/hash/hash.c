@@ -10,6 +10,10 @@
 #include <errno.h>
 #include <sys/random.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "bwg_hash.h"
 
 struct bwg_hash_key bwg_hash_secret;
@@ -105,4 +109,88 @@ uint64_t
 bwg_siphash13_lower(const struct bwg_hash_key *k, const char *s, size_t len)
 {
 	return siphash(k, (const uint8_t *)s, len, 1, 3, 1);
+}
+
+/* ---- many messages at once ---------------------------------------------------------- */
+
+static void
+batch_scalar(const struct bwg_hash_key *k, const uint64_t *m, size_t stride, unsigned words,
+	     uint64_t *out, unsigned from, unsigned n)
+{
+	uint64_t w[8];
+	for (unsigned i = from; i < n; i++) {
+		for (unsigned j = 0; j < words; j++)
+			w[j] = m[j * stride + i];
+		out[i] = bwg_siphash13_words(k, w, words);
+	}
+}
+
+#if defined(__x86_64__)
+/* The SipHash round on four lanes. Rotations by 32 and 16 are byte shuffles. */
+#define V_ROTL(x, b) _mm256_or_si256(_mm256_slli_epi64(x, b), _mm256_srli_epi64(x, 64 - (b)))
+#define V_ROUND(v0, v1, v2, v3, rot16)                                                             \
+	do {                                                                                       \
+		v0 = _mm256_add_epi64(v0, v1);                                                     \
+		v1 = V_ROTL(v1, 13);                                                               \
+		v1 = _mm256_xor_si256(v1, v0);                                                     \
+		v0 = _mm256_shuffle_epi32(v0, 0xb1);                                               \
+		v2 = _mm256_add_epi64(v2, v3);                                                     \
+		v3 = _mm256_shuffle_epi8(v3, rot16);                                               \
+		v3 = _mm256_xor_si256(v3, v2);                                                     \
+		v0 = _mm256_add_epi64(v0, v3);                                                     \
+		v3 = V_ROTL(v3, 21);                                                               \
+		v3 = _mm256_xor_si256(v3, v0);                                                     \
+		v2 = _mm256_add_epi64(v2, v1);                                                     \
+		v1 = V_ROTL(v1, 17);                                                               \
+		v1 = _mm256_xor_si256(v1, v2);                                                     \
+		v2 = _mm256_shuffle_epi32(v2, 0xb1);                                               \
+	} while (0)
+
+__attribute__((target("avx2"))) static unsigned
+batch_avx2(const struct bwg_hash_key *k, const uint64_t *m, size_t stride, unsigned words,
+	   uint64_t *out, unsigned n)
+{
+	const __m256i rot16 = _mm256_setr_epi8(6, 7, 0, 1, 2, 3, 4, 5, 14, 15, 8, 9, 10, 11, 12,
+					       13, 6, 7, 0, 1, 2, 3, 4, 5, 14, 15, 8, 9, 10, 11,
+					       12, 13);
+	const __m256i k0 = _mm256_set1_epi64x((long long)k->k0);
+	const __m256i k1 = _mm256_set1_epi64x((long long)k->k1);
+	const __m256i last = _mm256_set1_epi64x((long long)((uint64_t)(8 * words) << 56));
+	const __m256i ff = _mm256_set1_epi64x(0xff);
+	unsigned i = 0;
+	for (; i + 4 <= n; i += 4) {
+		__m256i v0 = _mm256_xor_si256(k0, _mm256_set1_epi64x(0x736f6d6570736575ll));
+		__m256i v1 = _mm256_xor_si256(k1, _mm256_set1_epi64x(0x646f72616e646f6dll));
+		__m256i v2 = _mm256_xor_si256(k0, _mm256_set1_epi64x(0x6c7967656e657261ll));
+		__m256i v3 = _mm256_xor_si256(k1, _mm256_set1_epi64x(0x7465646279746573ll));
+		for (unsigned j = 0; j < words; j++) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(m + j * stride + i));
+			v3 = _mm256_xor_si256(v3, x);
+			V_ROUND(v0, v1, v2, v3, rot16);
+			v0 = _mm256_xor_si256(v0, x);
+		}
+		v3 = _mm256_xor_si256(v3, last);
+		V_ROUND(v0, v1, v2, v3, rot16);
+		v0 = _mm256_xor_si256(v0, last);
+		v2 = _mm256_xor_si256(v2, ff);
+		V_ROUND(v0, v1, v2, v3, rot16);
+		V_ROUND(v0, v1, v2, v3, rot16);
+		V_ROUND(v0, v1, v2, v3, rot16);
+		__m256i h = _mm256_xor_si256(_mm256_xor_si256(v0, v1), _mm256_xor_si256(v2, v3));
+		_mm256_storeu_si256((__m256i *)(out + i), h);
+	}
+	return i;
+}
+#endif
+
+void
+bwg_siphash13_batch(const struct bwg_hash_key *k, const uint64_t *m, size_t stride,
+		    unsigned words, uint64_t *out, unsigned n)
+{
+	unsigned done = 0;
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("avx2"))
+		done = batch_avx2(k, m, stride, words, out, n);
+#endif
+	batch_scalar(k, m, stride, words, out, done, n);
 }

@@ -2,7 +2,8 @@
 /*
  * SipHash tests: the specification's SipHash-2-4 vectors, SipHash-1-3 against OpenSSL's
  * SIPHASH MAC (c-rounds 1, d-rounds 3), the five-word flow form against the generic one,
- * the lower-casing variant, and a secret that really is drawn.
+ * the lower-casing variant, many messages at once against one at a time, and a secret
+ * that really is drawn.
  */
 
 #include <setjmp.h>
@@ -69,6 +70,31 @@ test_lower(void **state)
 		    bwg_siphash13(&spec_key, a, strlen(a)));
 }
 
+/* Many messages at once equal one at a time, for every count around the lane width. */
+static void
+test_batch_equals_words(void **state)
+{
+	(void)state;
+	enum { N = 19, STRIDE = 24 };
+	uint64_t m[8 * STRIDE], out[N], x = 0x243f6a8885a308d3ull;
+	for (unsigned i = 0; i < 8 * STRIDE; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		m[i] = x;
+	}
+	struct bwg_hash_key k = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+	for (unsigned words = 1; words <= 8; words++)
+		for (unsigned n = 0; n <= N; n++) {
+			memset(out, 0, sizeof(out));
+			bwg_siphash13_batch(&k, m, STRIDE, words, out, n);
+			for (unsigned i = 0; i < n; i++) {
+				uint64_t w[8];
+				for (unsigned j = 0; j < words; j++)
+					w[j] = m[j * STRIDE + i];
+				assert_true(out[i] == bwg_siphash13_words(&k, w, words));
+			}
+		}
+}
+
 static void
 test_secret_drawn(void **state)
 {
@@ -91,6 +117,7 @@ main(void)
 		cmocka_unit_test(test_siphash13_vectors),
 		cmocka_unit_test(test_five_words_equal_generic),
 		cmocka_unit_test(test_lower),
+		cmocka_unit_test(test_batch_equals_words),
 		cmocka_unit_test(test_secret_drawn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
