@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bwg_pkt.h"
 #include "bwg_slotmap.h"
@@ -88,6 +89,13 @@ struct bwg_flow {
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct bwg_flow) <= 128, "flow record must stay within two cache lines");
+#define BWG_FLOW_KEY_BYTES 40 /* addr, port, vlan, proto, family */
+_Static_assert(offsetof(struct bwg_flow, family) + 1 == BWG_FLOW_KEY_BYTES &&
+		       offsetof(struct bwg_pkt, family) + 1 == BWG_FLOW_KEY_BYTES &&
+		       offsetof(struct bwg_flow, port) == offsetof(struct bwg_pkt, port) &&
+		       offsetof(struct bwg_flow, vlan) == offsetof(struct bwg_pkt, vlan) &&
+		       offsetof(struct bwg_flow, proto) == offsetof(struct bwg_pkt, proto),
+	       "a packet's key and a flow's are laid out alike");
 
 struct bwg_flow_timeouts {
 	uint64_t tcp_ns;
@@ -119,12 +127,17 @@ void bwg_flow_table_fini(struct bwg_flow_table *t);
 /* Symmetric hash: both directions of a flow hash the same. */
 uint32_t bwg_flow_hash(const struct bwg_pkt *p);
 
+/* hash[idx[j]] = bwg_flow_hash(&p[idx[j]]) for j < n, a burst at a time (the SipHash
+ * rounds of several keys side by side, bwg_siphash13_batch). */
+void bwg_flow_hash_burst(const struct bwg_pkt *p, const uint16_t *idx, uint16_t n,
+			 uint32_t *hash);
+
 /*
  * Find the flow of packet p. On a hit *dir is 0 when p goes client->server, 1 otherwise.
- * Returns NULL on a miss.
+ * Returns NULL on a miss. Inline (below).
  */
-struct bwg_flow *bwg_flow_lookup(struct bwg_flow_table *t, const struct bwg_pkt *p,
-				 uint32_t hash, int *dir);
+static inline struct bwg_flow *bwg_flow_lookup(struct bwg_flow_table *t,
+					       const struct bwg_pkt *p, uint32_t hash, int *dir);
 
 /* Insert a zeroed flow keyed on p (p's sender becomes the client). NULL when full. */
 struct bwg_flow *bwg_flow_insert(struct bwg_flow_table *t, const struct bwg_pkt *p,
@@ -197,6 +210,52 @@ static inline uint32_t
 bwg_flow_index(const struct bwg_flow_table *t, const struct bwg_flow *f)
 {
 	return (uint32_t)(f - t->flows);
+}
+
+/* ---- inline implementation (hot path) -------------------------------------------- */
+
+static inline uint64_t
+bwg_flow_ld64(const void *b)
+{
+	uint64_t v;
+	memcpy(&v, b, sizeof(v));
+	return v;
+}
+
+/* 0: p goes client->server, 1: server->client, -1: another flow's packet. */
+static inline int
+bwg_flow_key_match(const struct bwg_flow *f, const struct bwg_pkt *p)
+{
+	const uint8_t *a = f->addr[0], *b = p->addr[0];
+	uint64_t f0 = bwg_flow_ld64(a), f1 = bwg_flow_ld64(a + 8), f2 = bwg_flow_ld64(a + 16);
+	uint64_t f3 = bwg_flow_ld64(a + 24), f4 = bwg_flow_ld64(a + 32);
+	uint64_t p0 = bwg_flow_ld64(b), p1 = bwg_flow_ld64(b + 8), p2 = bwg_flow_ld64(b + 16);
+	uint64_t p3 = bwg_flow_ld64(b + 24), p4 = bwg_flow_ld64(b + 32);
+	if (((f0 ^ p0) | (f1 ^ p1) | (f2 ^ p2) | (f3 ^ p3) | (f4 ^ p4)) == 0)
+		return 0;
+	/* The other way: addresses and ports swapped (ports are the word's low 32 bits). */
+	uint32_t ports = (uint32_t)p4;
+	uint64_t r4 = (p4 & ~0xffffffffull) | (uint32_t)(ports << 16 | ports >> 16);
+	if (((f0 ^ p2) | (f1 ^ p3) | (f2 ^ p0) | (f3 ^ p1) | (f4 ^ r4)) == 0)
+		return 1;
+	return -1;
+}
+
+static inline struct bwg_flow *
+bwg_flow_lookup(struct bwg_flow_table *t, const struct bwg_pkt *p, uint32_t hash, int *dir)
+{
+	BWG_SLOTMAP_FOREACH(&t->index, hash, pos) {
+		const struct bwg_slot *s = &t->index.slots[pos];
+		if (s->hash != hash)
+			continue;
+		struct bwg_flow *f = &t->flows[s->idx];
+		int d = bwg_flow_key_match(f, p);
+		if (d >= 0) {
+			*dir = d;
+			return f;
+		}
+	}
+	return NULL;
 }
 
 #endif

@@ -63,13 +63,12 @@ load64(const uint8_t *b)
 }
 
 /*
- * SipHash-1-3 under the process secret of the key with its endpoints in a canonical
- * order (the lower address and port first), so both directions hash the same and
- * nobody without the secret can aim packets at one probe chain. An IPv4 key packs into
- * two words (six rounds), an IPv6 key into five (nine).
+ * The flow key as SipHash's message: both endpoints in a canonical order (the lower
+ * address and port first), so both directions hash the same. An IPv4 key packs into
+ * two words, an IPv6 key into five. Returns the number of words.
  */
-uint32_t
-bwg_flow_hash(const struct bwg_pkt *p)
+static inline unsigned
+key_words(const struct bwg_pkt *p, uint64_t *m, size_t stride)
 {
 	uint64_t p0 = p->port[0], p1 = p->port[1];
 	uint64_t tail = (uint64_t)p->vlan << 16 | (uint64_t)p->proto << 8 | p->family;
@@ -82,8 +81,9 @@ bwg_flow_hash(const struct bwg_pkt *p)
 			uint64_t t = e0;
 			e0 = e1, e1 = t;
 		}
-		const uint64_t m[2] = {e0 << 16 | e1 >> 32, (e1 & 0xffffffffu) << 32 | tail};
-		return (uint32_t)bwg_siphash13_words(&bwg_hash_secret, m, 2);
+		m[0] = e0 << 16 | e1 >> 32;
+		m[stride] = (e1 & 0xffffffffu) << 32 | tail;
+		return 2;
 	}
 	uint64_t a0 = load64(p->addr[0]), a0h = load64(p->addr[0] + 8);
 	uint64_t a1 = load64(p->addr[1]), a1h = load64(p->addr[1] + 8);
@@ -93,46 +93,51 @@ bwg_flow_hash(const struct bwg_pkt *p)
 		t = a0h, a0h = a1h, a1h = t;
 		t = p0, p0 = p1, p1 = t;
 	}
-	const uint64_t m[5] = {a0, a0h, a1, a1h, p0 << 48 | p1 << 32 | tail};
-	return (uint32_t)bwg_siphash13_words(&bwg_hash_secret, m, 5);
+	m[0] = a0;
+	m[stride] = a0h;
+	m[2 * stride] = a1;
+	m[3 * stride] = a1h;
+	m[4 * stride] = p0 << 48 | p1 << 32 | tail;
+	return 5;
 }
 
-static inline int
-addr_eq(const uint8_t *a, const uint8_t *b)
+/*
+ * SipHash-1-3 of the flow key under the process secret: nobody without the secret can
+ * aim packets at one probe chain. Six rounds for an IPv4 key, nine for IPv6.
+ */
+uint32_t
+bwg_flow_hash(const struct bwg_pkt *p)
 {
-	return load64(a) == load64(b) && load64(a + 8) == load64(b + 8);
+	uint64_t m[5];
+	unsigned n = key_words(p, m, 1);
+	return (uint32_t)bwg_siphash13_words(&bwg_hash_secret, m, n);
 }
 
-/* 0: same direction, 1: reversed, -1: different flow. */
-static inline int
-key_match(const struct bwg_flow *f, const struct bwg_pkt *p)
+void
+bwg_flow_hash_burst(const struct bwg_pkt *p, const uint16_t *idx, uint16_t n, uint32_t *hash)
 {
-	if (f->proto != p->proto || f->vlan != p->vlan || f->family != p->family)
-		return -1;
-	if (f->port[0] == p->port[0] && f->port[1] == p->port[1] &&
-	    addr_eq(f->addr[0], p->addr[0]) && addr_eq(f->addr[1], p->addr[1]))
-		return 0;
-	if (f->port[0] == p->port[1] && f->port[1] == p->port[0] &&
-	    addr_eq(f->addr[0], p->addr[1]) && addr_eq(f->addr[1], p->addr[0]))
-		return 1;
-	return -1;
-}
-
-struct bwg_flow *
-bwg_flow_lookup(struct bwg_flow_table *t, const struct bwg_pkt *p, uint32_t hash, int *dir)
-{
-	BWG_SLOTMAP_FOREACH(&t->index, hash, pos) {
-		const struct bwg_slot *b = &t->index.slots[pos];
-		if (b->hash != hash)
-			continue;
-		struct bwg_flow *f = &t->flows[b->idx];
-		int d = key_match(f, p);
-		if (d >= 0) {
-			*dir = d;
-			return f;
+	enum { CHUNK = 32 };
+	uint64_t m4[2 * CHUNK], m6[5 * CHUNK], h4[CHUNK], h6[CHUNK];
+	uint16_t i4[CHUNK], i6[CHUNK];
+	for (uint16_t base = 0; base < n; base += CHUNK) {
+		uint16_t end = n - base < CHUNK ? n : base + CHUNK, n4 = 0, n6 = 0;
+		for (uint16_t j = base; j < end; j++) {
+			const struct bwg_pkt *q = &p[idx[j]];
+			if (q->family == 4) {
+				key_words(q, m4 + n4, CHUNK);
+				i4[n4++] = idx[j];
+			} else {
+				key_words(q, m6 + n6, CHUNK);
+				i6[n6++] = idx[j];
+			}
 		}
+		bwg_siphash13_batch(&bwg_hash_secret, m4, CHUNK, 2, h4, n4);
+		bwg_siphash13_batch(&bwg_hash_secret, m6, CHUNK, 5, h6, n6);
+		for (uint16_t j = 0; j < n4; j++)
+			hash[i4[j]] = (uint32_t)h4[j];
+		for (uint16_t j = 0; j < n6; j++)
+			hash[i6[j]] = (uint32_t)h6[j];
 	}
-	return NULL;
 }
 
 struct bwg_flow *

@@ -1655,22 +1655,23 @@ bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t 
 	const uint64_t dropped0 = s->cnt[BWG_CNT_DROPPED_PACKETS];
 	const uint64_t dropped_bytes0 = s->cnt[BWG_CNT_DROPPED_BYTES];
 	uint64_t bytes = 0;
+	uint16_t keyed[BWG_BURST_MAX];
 	for (uint16_t base = 0; base < n; base += BWG_BURST_MAX) {
-		uint16_t m = n - base < BWG_BURST_MAX ? n - base : BWG_BURST_MAX;
+		uint16_t m = n - base < BWG_BURST_MAX ? n - base : BWG_BURST_MAX, nk = 0;
 		for (uint16_t i = 0; i < m; i++) {
 			const struct bwg_frame *fr = &frames[base + i];
 			bytes += fr->wire_len;
 			res[i] = bwg_pkt_parse(&pkts[i], fr->data, fr->caplen, fr->wire_len,
 					       w->conf.link, w->parse_flags);
 			hash[i] = 0;
-			if (bwg_pkt_has_ip(res[i]) && pkts[i].frag != BWG_FRAG_LATER) {
-				hash[i] = bwg_flow_hash(&pkts[i]);
-				bwg_flow_prefetch_bucket(&w->flows, hash[i]);
-			}
+			if (bwg_pkt_has_ip(res[i]) && pkts[i].frag != BWG_FRAG_LATER)
+				keyed[nk++] = i;
 		}
-		for (uint16_t i = 0; i < m; i++)
-			if (hash[i])
-				bwg_flow_prefetch_record(&w->flows, hash[i]);
+		bwg_flow_hash_burst(pkts, keyed, nk, hash);
+		for (uint16_t j = 0; j < nk; j++)
+			bwg_flow_prefetch_bucket(&w->flows, hash[keyed[j]]);
+		for (uint16_t j = 0; j < nk; j++)
+			bwg_flow_prefetch_record(&w->flows, hash[keyed[j]]);
 		for (uint16_t i = 0; i < m; i++)
 			verdict[base + i] = process_one(w, &frames[base + i], &pkts[i], res[i],
 							hash[i]);
