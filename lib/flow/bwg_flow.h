@@ -157,8 +157,10 @@ static inline void
 bwg_flow_prefetch_record(const struct bwg_flow_table *t, uint32_t hash)
 {
 	uint32_t idx = t->index.slots[hash & t->index.mask].idx;
-	if (idx != BWG_SLOT_EMPTY)
+	if (idx != BWG_SLOT_EMPTY) {
 		__builtin_prefetch(&t->flows[idx]);
+		__builtin_prefetch((const char *)&t->flows[idx] + 64);
+	}
 }
 
 /* Remove f from the table; its record is free for reuse. */

@@ -1642,6 +1642,9 @@ account:
 	return flow_drop(w, f, p, dir, v, len);
 }
 
+/* Records are asked for this many frames before their turn, once their buckets are in. */
+#define AHEAD 8
+
 void
 bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t n,
 		 uint8_t *verdict)
@@ -1670,11 +1673,14 @@ bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t 
 		bwg_flow_hash_burst(pkts, keyed, nk, hash);
 		for (uint16_t j = 0; j < nk; j++)
 			bwg_flow_prefetch_bucket(&w->flows, hash[keyed[j]]);
-		for (uint16_t j = 0; j < nk; j++)
+		for (uint16_t j = 0; j < nk && j < AHEAD; j++)
 			bwg_flow_prefetch_record(&w->flows, hash[keyed[j]]);
-		for (uint16_t i = 0; i < m; i++)
+		for (uint16_t i = 0, j = AHEAD; i < m; i++) {
+			if (j < nk && keyed[j] <= i + AHEAD)
+				bwg_flow_prefetch_record(&w->flows, hash[keyed[j++]]);
 			verdict[base + i] = process_one(w, &frames[base + i], &pkts[i], res[i],
 							hash[i]);
+		}
 	}
 	/* Every frame of the burst was received, and forwarded unless counted as a drop. */
 	uint64_t dropped = s->cnt[BWG_CNT_DROPPED_PACKETS] - dropped0;

@@ -2,13 +2,16 @@
 /*
  * bench_pipeline: the established path of the pipeline, alone, in one thread.
  *
- *   bench_pipeline CONFIG.json [--flows N] [--rounds R] [--ipv6] [--callgrind]
+ *   bench_pipeline CONFIG.json [--flows N] [--rounds R] [--ipv6] [--shuffle] [--callgrind]
  *
  * Builds a worker for CONFIG (as bwgate-pcap does), makes N distinct UDP flows of one
  * 60-byte frame each (80 over IPv6) (10.1.x.y:p -> 198.51.100.z:4433, zero payload nDPI cannot name; or
  * the same over IPv6), runs them through until nDPI has given up on every one, then
  * times R rounds over all of them in bursts of 32 with the TSC and prints cycles per
- * packet (best round). With --callgrind the timed part is the only part valgrind's
+ * packet (best round). With --shuffle the timed rounds take the flows in a random order
+ * (fixed seed) instead of the order they were made in, whose records lie side by side:
+ * a table much larger than the caches is then read as live traffic reads it (the frames
+ * themselves stay in order, as a burst's frames are fresh in cache). With --callgrind the timed part is the only part valgrind's
  * callgrind instruments (run it under `valgrind --tool=callgrind --collect-atstart=no`):
  * instructions per packet are then exact and repeatable, whatever else the machine does.
  */
@@ -43,7 +46,8 @@ frame_make(uint8_t *f, uint32_t i, int ipv6)
 		f[12] = 0x08, f[13] = 0x00;
 		uint8_t *ip = f + 14;
 		ip[0] = 0x45, ip[3] = 46, ip[8] = 64, ip[9] = 17;
-		ip[12] = 10, ip[13] = 1, ip[14] = (uint8_t)(i >> 8), ip[15] = (uint8_t)i;
+		ip[12] = 10, ip[13] = (uint8_t)(1 + (i >> 16)), ip[14] = (uint8_t)(i >> 8);
+		ip[15] = (uint8_t)i;
 		ip[16] = 198, ip[17] = 51, ip[18] = 100, ip[19] = (uint8_t)(1 + i % 200);
 		l4 = ip + 20;
 	} else {
@@ -51,7 +55,7 @@ frame_make(uint8_t *f, uint32_t i, int ipv6)
 		uint8_t *ip = f + 14;
 		ip[0] = 0x60, ip[5] = 8 + 18, ip[6] = 17, ip[7] = 64;
 		memcpy(ip + 8, "\x20\x01\x0d\xb8\x00\x10\x00\x01", 8);
-		ip[22] = (uint8_t)(i >> 8), ip[23] = (uint8_t)i;
+		ip[21] = (uint8_t)(i >> 16), ip[22] = (uint8_t)(i >> 8), ip[23] = (uint8_t)i;
 		memcpy(ip + 24, "\x20\x01\x0d\xb8\x02\x00\x00\x00", 8);
 		ip[39] = (uint8_t)(1 + i % 200);
 		l4 = ip + 40;
@@ -68,7 +72,7 @@ main(int argc, char **argv)
 {
 	const char *config = NULL;
 	uint32_t nflows = 4096, rounds = 200;
-	int ipv6 = 0, callgrind = 0;
+	int ipv6 = 0, callgrind = 0, shuffle = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--flows") == 0 && i + 1 < argc)
 			nflows = (uint32_t)strtoul(argv[++i], NULL, 10);
@@ -78,12 +82,14 @@ main(int argc, char **argv)
 			ipv6 = 1;
 		else if (strcmp(argv[i], "--callgrind") == 0)
 			callgrind = 1;
+		else if (strcmp(argv[i], "--shuffle") == 0)
+			shuffle = 1;
 		else
 			config = argv[i];
 	}
-	if (!config || nflows == 0 || nflows > 65536 || rounds == 0) {
-		fprintf(stderr, "usage: bench_pipeline CONFIG.json [--flows N<=65536] [--rounds R] "
-				"[--ipv6] [--callgrind]\n");
+	if (!config || nflows == 0 || nflows > (1u << 22) || rounds == 0) {
+		fprintf(stderr, "usage: bench_pipeline CONFIG.json [--flows N<=4194304] [--rounds R] "
+				"[--ipv6] [--shuffle] [--callgrind]\n");
 		return 2;
 	}
 	char err[1024];
@@ -130,6 +136,26 @@ main(int argc, char **argv)
 		}
 		ts += 1000000;
 	}
+	if (w->flows.active != nflows)
+		fprintf(stderr, "bench_pipeline: %u flows of %u fit the table (flows.capacity %u)\n",
+			w->flows.active, nflows, w->flows.capacity);
+	if (shuffle) {
+		/* The frames stay where they are (live, a burst's frames are fresh in cache);
+		 * which flow each one belongs to is shuffled. */
+		uint32_t *perm = malloc((size_t)nflows * sizeof(*perm));
+		uint64_t x = 0x9e3779b97f4a7c15ull;
+		for (uint32_t i = 0; i < nflows; i++)
+			perm[i] = i;
+		for (uint32_t i = nflows - 1; i > 0; i--) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint32_t j = (uint32_t)(x % (i + 1)), t = perm[i];
+			perm[i] = perm[j];
+			perm[j] = t;
+		}
+		for (uint32_t i = 0; i < nflows; i++)
+			frame_make(frames + (size_t)i * FRAME, perm[i], ipv6);
+		free(perm);
+	}
 	uint64_t best = UINT64_MAX, pkts = 0;
 	if (callgrind)
 		CALLGRIND_START_INSTRUMENTATION;
@@ -146,8 +172,9 @@ main(int argc, char **argv)
 	}
 	if (callgrind)
 		CALLGRIND_STOP_INSTRUMENTATION;
-	printf("flows %u (%s), rounds %u, packets %llu: best round %.1f cycles/packet\n", nflows,
-	       ipv6 ? "IPv6" : "IPv4", rounds, (unsigned long long)pkts, (double)best / nflows);
+	printf("flows %u (%s%s), rounds %u, packets %llu: best round %.1f cycles/packet\n", nflows,
+	       ipv6 ? "IPv6" : "IPv4", shuffle ? ", shuffled" : "", rounds,
+	       (unsigned long long)pkts, (double)best / nflows);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);
 	bwg_dnsnames_destroy(names);
