@@ -108,7 +108,11 @@ struct bwg_flow_timeouts {
 
 struct bwg_flow_table {
 	struct bwg_flow *flows;
-	struct bwg_slotmap index;
+	struct bwg_slotmap index; /* by the keyed flow hash (bwg_flow_hash): every flow */
+	struct bwg_slotmap nic;   /* by the NIC's hash, flows near its home only; .slots NULL
+				   * until bwg_flow_table_nic_init() */
+	uint64_t *nic_hash;       /* [capacity]: BWG_FLOW_NIC_ON | the hash a record is in
+				   * `nic` under, 0 when it is not there */
 	uint32_t *free_stack;
 	uint32_t free_top;
 	uint32_t capacity;
@@ -123,6 +127,17 @@ struct bwg_flow_table {
 int bwg_flow_table_init(struct bwg_flow_table *t, uint32_t capacity,
 			const struct bwg_flow_timeouts *timeouts);
 void bwg_flow_table_fini(struct bwg_flow_table *t);
+
+/*
+ * A second index, by the hash the NIC computed for RSS (symmetric: both directions of a
+ * flow get the same). Established packets that carry one are found without the keyed
+ * hash. The NIC's hash is not keyed against flooding (symmetric Toeplitz maps every
+ * flow with the same source ^ destination to one value), so a flow enters this index
+ * only within BWG_FLOW_NIC_PROBES slots of its home; past that it is found by the keyed
+ * hash alone, and a lookup here never walks further. Returns 0 or -ENOMEM.
+ */
+int bwg_flow_table_nic_init(struct bwg_flow_table *t);
+#define BWG_FLOW_NIC_PROBES 4
 
 /* Symmetric hash: both directions of a flow hash the same. */
 uint32_t bwg_flow_hash(const struct bwg_pkt *p);
@@ -144,19 +159,36 @@ struct bwg_flow *bwg_flow_insert(struct bwg_flow_table *t, const struct bwg_pkt 
 				 uint32_t hash);
 
 /*
- * Warm the cache for a lookup of `hash` a few packets from now, in two steps issued a
- * burst apart: the bucket first, then (once it has arrived) the record it points at.
+ * Also index f under the NIC's hash, if it is not yet and a slot is free within
+ * BWG_FLOW_NIC_PROBES of that hash's home. Needs bwg_flow_table_nic_init().
+ */
+void bwg_flow_nic_attach(struct bwg_flow_table *t, struct bwg_flow *f, uint32_t nic_hash);
+
+#define BWG_FLOW_NIC_ON (1ull << 32)
+
+/* Whether f is in the NIC's index too. */
+static inline bool
+bwg_flow_nic_indexed(const struct bwg_flow_table *t, const struct bwg_flow *f)
+{
+	return t->nic_hash && t->nic_hash[f - t->flows];
+}
+
+/*
+ * Warm the cache for a lookup of `hash` in index m (t->index or t->nic) a few packets
+ * from now, in two steps: the bucket first, then (once it has arrived) both lines of
+ * the record it points at.
  */
 static inline void
-bwg_flow_prefetch_bucket(const struct bwg_flow_table *t, uint32_t hash)
+bwg_flow_prefetch_bucket(const struct bwg_slotmap *m, uint32_t hash)
 {
-	__builtin_prefetch(&t->index.slots[hash & t->index.mask]);
+	__builtin_prefetch(&m->slots[hash & m->mask]);
 }
 
 static inline void
-bwg_flow_prefetch_record(const struct bwg_flow_table *t, uint32_t hash)
+bwg_flow_prefetch_record(const struct bwg_flow_table *t, const struct bwg_slotmap *m,
+			 uint32_t hash)
 {
-	uint32_t idx = t->index.slots[hash & t->index.mask].idx;
+	uint32_t idx = m->slots[hash & m->mask].idx;
 	if (idx != BWG_SLOT_EMPTY) {
 		__builtin_prefetch(&t->flows[idx]);
 		__builtin_prefetch((const char *)&t->flows[idx] + 64);
@@ -241,6 +273,29 @@ bwg_flow_key_match(const struct bwg_flow *f, const struct bwg_pkt *p)
 	if (((f0 ^ p2) | (f1 ^ p3) | (f2 ^ p0) | (f3 ^ p1) | (f4 ^ r4)) == 0)
 		return 1;
 	return -1;
+}
+
+/* Find p's flow by the NIC's hash of it: NULL when it is not (or not yet) there. */
+static inline struct bwg_flow *
+bwg_flow_lookup_nic(struct bwg_flow_table *t, const struct bwg_pkt *p, uint32_t nic_hash,
+		    int *dir)
+{
+	const struct bwg_slotmap *m = &t->nic;
+	uint32_t pos = nic_hash & m->mask;
+	for (int k = 0; k < BWG_FLOW_NIC_PROBES; k++, pos = (pos + 1) & m->mask) {
+		const struct bwg_slot *s = &m->slots[pos];
+		if (s->idx == BWG_SLOT_EMPTY)
+			return NULL;
+		if (s->hash != nic_hash)
+			continue;
+		struct bwg_flow *f = &t->flows[s->idx];
+		int d = bwg_flow_key_match(f, p);
+		if (d >= 0) {
+			*dir = d;
+			return f;
+		}
+	}
+	return NULL;
 }
 
 static inline struct bwg_flow *

@@ -34,6 +34,10 @@ void *bwg_table_alloc(size_t bytes);
 int bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries);
 void bwg_slotmap_fini(struct bwg_slotmap *m);
 void bwg_slotmap_insert(struct bwg_slotmap *m, uint32_t hash, uint32_t idx);
+/* Insert within `probes` slots of hash's home, or return -ENOSPC and insert nothing.
+ * Lookups of such entries never need to look further than `probes` slots. */
+int bwg_slotmap_insert_near(struct bwg_slotmap *m, uint32_t hash, uint32_t idx,
+			    uint32_t probes);
 /* Remove the entry for idx, which must be present under hash. */
 void bwg_slotmap_remove(struct bwg_slotmap *m, uint32_t hash, uint32_t idx);
 

@@ -5,7 +5,9 @@
  * Records live in a flat array allocated at start-up; a stack of free indices hands
  * them out. The index is a bwg_slotmap ({hash, record} pairs, linear probing, at least
  * twice as many slots as records, backward-shift deletion), so a table that churns for
- * months probes as well as a fresh one.
+ * months probes as well as a fresh one. Where the NIC hashes frames for RSS, a second
+ * slotmap finds flows by that hash (bwg_flow_table_nic_init): a flow enters it only near
+ * its home, since nobody keyed that hash against flooding.
  *
  * Aging walks the record array from a cursor, `budget` records per call: the worker's
  * housekeeping tick bounds how much time expiry may take, and a full sweep of a large
@@ -45,11 +47,37 @@ bwg_flow_table_init(struct bwg_flow_table *t, uint32_t capacity,
 	return 0;
 }
 
+int
+bwg_flow_table_nic_init(struct bwg_flow_table *t)
+{
+	if (t->nic.slots)
+		return 0;
+	if (!(t->nic_hash = calloc(t->capacity, sizeof(*t->nic_hash))) ||
+	    bwg_slotmap_init(&t->nic, t->capacity) < 0) {
+		free(t->nic_hash);
+		t->nic_hash = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void
+bwg_flow_nic_attach(struct bwg_flow_table *t, struct bwg_flow *f, uint32_t nic_hash)
+{
+	uint32_t idx = bwg_flow_index(t, f);
+	if (t->nic_hash[idx] ||
+	    bwg_slotmap_insert_near(&t->nic, nic_hash, idx, BWG_FLOW_NIC_PROBES) < 0)
+		return;
+	t->nic_hash[idx] = BWG_FLOW_NIC_ON | nic_hash;
+}
+
 void
 bwg_flow_table_fini(struct bwg_flow_table *t)
 {
 	free(t->flows);
 	bwg_slotmap_fini(&t->index);
+	bwg_slotmap_fini(&t->nic);
+	free(t->nic_hash);
 	free(t->free_stack);
 	memset(t, 0, sizeof(*t));
 }
@@ -183,6 +211,10 @@ bwg_flow_remove(struct bwg_flow_table *t, struct bwg_flow *f)
 {
 	uint32_t idx = bwg_flow_index(t, f);
 	bwg_slotmap_remove(&t->index, key_hash(f), idx);
+	if (t->nic_hash && t->nic_hash[idx]) {
+		bwg_slotmap_remove(&t->nic, (uint32_t)t->nic_hash[idx], idx);
+		t->nic_hash[idx] = 0;
+	}
 	f->state = BWG_FLOW_FREE;
 	t->free_stack[t->free_top++] = idx;
 	t->active--;

@@ -58,6 +58,20 @@ bwg_slotmap_insert(struct bwg_slotmap *m, uint32_t hash, uint32_t idx)
 	m->slots[i].idx = idx;
 }
 
+int
+bwg_slotmap_insert_near(struct bwg_slotmap *m, uint32_t hash, uint32_t idx, uint32_t probes)
+{
+	uint32_t i = hash & m->mask;
+	for (uint32_t k = 0; k < probes; k++, i = (i + 1) & m->mask) {
+		if (m->slots[i].idx == BWG_SLOT_EMPTY) {
+			m->slots[i].hash = hash;
+			m->slots[i].idx = idx;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
 void
 bwg_slotmap_remove(struct bwg_slotmap *m, uint32_t hash, uint32_t idx)
 {

@@ -642,6 +642,70 @@ test_age_sparse_table(void **state)
 	bwg_flow_table_fini(&t);
 }
 
+/*
+ * The NIC's hash as a second index: both directions found by it; a flow absent from it
+ * is still found by the keyed hash; flows that all share one NIC hash (what symmetric
+ * Toeplitz gives every flow with the same source ^ destination) fill only the slots
+ * near its home, and the rest are found by the keyed hash; removal empties both.
+ */
+static void
+test_nic_index(void **state)
+{
+	(void)state;
+	struct bwg_flow_table t;
+	assert_int_equal(bwg_flow_table_init(&t, 256, &timeouts), 0);
+	assert_int_equal(bwg_flow_table_nic_init(&t), 0);
+	int dir;
+	struct bwg_pkt a = pkt4(0x0a000001, 0x08080808, 40000, 443, 6, 0);
+	struct bwg_pkt ar = reversed(&a);
+	struct bwg_flow *f = insert(&t, &a);
+	assert_null(bwg_flow_lookup_nic(&t, &a, 0x1234, &dir));
+	bwg_flow_nic_attach(&t, f, 0x1234);
+	assert_true(bwg_flow_nic_indexed(&t, f));
+	assert_ptr_equal(bwg_flow_lookup_nic(&t, &a, 0x1234, &dir), f);
+	assert_int_equal(dir, 0);
+	assert_ptr_equal(bwg_flow_lookup_nic(&t, &ar, 0x1234, &dir), f);
+	assert_int_equal(dir, 1);
+	assert_null(bwg_flow_lookup_nic(&t, &a, 0x1235, &dir));
+	/* Attached once: another hash of the same flow is not added. */
+	bwg_flow_nic_attach(&t, f, 0x9999);
+	assert_null(bwg_flow_lookup_nic(&t, &a, 0x9999, &dir));
+
+	/* 40 flows under one NIC hash: BWG_FLOW_NIC_PROBES of them in the NIC index, all
+	 * 40 by the keyed hash. */
+	struct bwg_flow *c[40];
+	int indexed = 0;
+	for (uint32_t i = 0; i < 40; i++) {
+		struct bwg_pkt p = pkt4(0x0b000000 + i, 0x0c000000 + i, 1000, 2000, 17, 0);
+		c[i] = insert(&t, &p);
+		bwg_flow_nic_attach(&t, c[i], 0xabcd00);
+		indexed += !!bwg_flow_nic_indexed(&t, c[i]);
+	}
+	assert_int_equal(indexed, BWG_FLOW_NIC_PROBES);
+	for (uint32_t i = 0; i < 40; i++) {
+		struct bwg_pkt p = pkt4(0x0b000000 + i, 0x0c000000 + i, 1000, 2000, 17, 0);
+		struct bwg_flow *n = bwg_flow_lookup_nic(&t, &p, 0xabcd00, &dir);
+		assert_true(n == (bwg_flow_nic_indexed(&t, c[i]) ? c[i] : NULL));
+		assert_ptr_equal(lookup(&t, &p, &dir), c[i]);
+	}
+	/* Removing an indexed one makes room for the next flow that comes by. */
+	struct bwg_pkt p0 = pkt4(0x0b000000, 0x0c000000, 1000, 2000, 17, 0);
+	assert_true(bwg_flow_nic_indexed(&t, c[0]));
+	bwg_flow_remove(&t, c[0]);
+	assert_null(bwg_flow_lookup_nic(&t, &p0, 0xabcd00, &dir));
+	assert_null(lookup(&t, &p0, &dir));
+	bwg_flow_nic_attach(&t, c[39], 0xabcd00);
+	struct bwg_pkt p39 = pkt4(0x0b000000 + 39, 0x0c000000 + 39, 1000, 2000, 17, 0);
+	assert_ptr_equal(bwg_flow_lookup_nic(&t, &p39, 0xabcd00, &dir), c[39]);
+	bwg_flow_remove(&t, f);
+	assert_null(bwg_flow_lookup_nic(&t, &a, 0x1234, &dir));
+	for (uint32_t i = 1; i < 40; i++)
+		bwg_flow_remove(&t, c[i]);
+	for (uint32_t i = 0; i <= t.nic.mask; i++)
+		assert_int_equal(t.nic.slots[i].idx, BWG_SLOT_EMPTY);
+	bwg_flow_table_fini(&t);
+}
+
 int
 main(void)
 {
@@ -652,6 +716,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_key),
 		cmocka_unit_test(test_symmetric_hash),
 		cmocka_unit_test(test_capacity_full),
+		cmocka_unit_test(test_nic_index),
 		cmocka_unit_test(test_churn),
 		cmocka_unit_test(test_slotmap_collisions_and_wrap),
 		cmocka_unit_test(test_slotmap_random_clusters),

@@ -52,6 +52,8 @@ struct bwg_frame {
 	uint32_t caplen;
 	uint32_t wire_len;
 	uint64_t ts_ns; /* packet time: capture timestamp offline, the burst's clock live */
+	uint32_t nic_hash; /* the NIC's symmetric RSS hash of the frame, when nic_hashed */
+	bool nic_hashed;
 };
 
 struct bwg_worker_conf {
@@ -67,6 +69,7 @@ struct bwg_worker_conf {
 	struct bwg_behaviour *behaviour; /* host behaviour, shared; NULL: off */
 	struct bwg_quotas *quotas;       /* quota usage, shared; NULL: quotas not held */
 	uint32_t workers; /* workers sharing the gate's per-host flow caps (0 counts as 1) */
+	bool nic_hash;    /* frames may carry the NIC's symmetric hash: index flows by it too */
 };
 
 struct bwg_frag_entry {

@@ -1549,6 +1549,79 @@ test_publish_exact(void **state)
 	free_worker(&r);
 }
 
+/* ---- the NIC's hash -------------------------------------------------------------------------- */
+
+/*
+ * Frames that carry the NIC's symmetric hash make the same flows, verdicts and counts
+ * as frames without: here the hash is the worst a NIC could give (source ^ destination
+ * folded to 8 bits, so hundreds of flows share each value) and every fifth frame comes
+ * without one.
+ */
+static void
+test_nic_hash_same_flows(void **state)
+{
+	(void)state;
+	static const char cfg[] = "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+				  " 'dpi': {'max_in_progress': 1024},"
+				  " 'classes': {'far': {'addresses': ['203.0.113.0/25']}},"
+				  " 'rules': [{'name': 'b', 'classes': ['far'], 'action': 'block'}]}";
+	struct rig plain, nic;
+	make_worker(&plain, cfg, false);
+	make_worker(&nic, cfg, false);
+	assert_int_equal(bwg_flow_table_nic_init(&nic.w->flows), 0);
+	struct frame f;
+	char src[32], dst[32];
+	int k = 0, indexed = 0;
+	for (int round = 0; round < 5; round++)
+		for (int i = 0; i < 300; i++) {
+			int back = round == 1 || round == 3;
+			snprintf(src, sizeof(src), "10.3.%d.%d", i / 200, i % 200 + 1);
+			snprintf(dst, sizeof(dst), "203.0.113.%d", i % 250);
+			uint16_t sp = (uint16_t)(30000 + i), dp = 4433;
+			if (back)
+				udp4(&f, dst, dp, src, sp, 12);
+			else
+				udp4(&f, src, sp, dst, dp, 12);
+			uint32_t a, b;
+			memcpy(&a, f.b + 26, 4);
+			memcpy(&b, f.b + 30, 4);
+			struct bwg_frame fr = {.data = f.b, .caplen = f.n, .wire_len = f.n,
+					       .ts_ns = T0 + (uint64_t)k * MSEC};
+			uint8_t v1, v2;
+			bwg_worker_burst(plain.w, &fr, 1, &v1);
+			fr.nic_hash = (a ^ b ^ (uint32_t)(sp ^ dp)) & 0xff;
+			fr.nic_hashed = k++ % 5 != 0;
+			bwg_worker_burst(nic.w, &fr, 1, &v2);
+			assert_int_equal(v1, v2);
+		}
+	assert_int_equal(plain.w->stats.cnt[BWG_CNT_FLOWS_CREATED], 300);
+	assert_int_equal(nic.w->stats.cnt[BWG_CNT_FLOWS_CREATED], 300);
+	for (int i = 0; i < 300; i++) {
+		struct bwg_pkt p;
+		snprintf(src, sizeof(src), "10.3.%d.%d", i / 200, i % 200 + 1);
+		snprintf(dst, sizeof(dst), "203.0.113.%d", i % 250);
+		udp4(&f, src, (uint16_t)(30000 + i), dst, 4433, 12);
+		assert_int_equal(bwg_pkt_parse(&p, f.b, f.n, f.n, BWG_LINK_ETHER, 0), BWG_PKT_OK);
+		int d1, d2;
+		struct bwg_flow *x = bwg_flow_lookup(&plain.w->flows, &p, bwg_flow_hash(&p), &d1);
+		struct bwg_flow *y = bwg_flow_lookup(&nic.w->flows, &p, bwg_flow_hash(&p), &d2);
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(x->pkts[0], 3);
+		assert_int_equal(y->pkts[0], 3);
+		assert_int_equal(y->pkts[1], 2);
+		assert_int_equal(x->dropped_pkts, y->dropped_pkts);
+		indexed += bwg_flow_nic_indexed(&nic.w->flows, y);
+	}
+	/* 256 hash values, BWG_FLOW_NIC_PROBES slots from each home at most. */
+	assert_true(indexed > 50 && indexed < 300);
+	assert_int_equal(plain.w->stats.drops[BWG_DROP_POLICY_BLOCK],
+			 nic.w->stats.drops[BWG_DROP_POLICY_BLOCK]);
+	assert_conservation(nic.w);
+	free_worker(&plain);
+	free_worker(&nic);
+}
+
 /* Bytes the C library has handed out and not had back. */
 static size_t
 heap_in_use(void)
@@ -1737,6 +1810,7 @@ main(void)
 		cmocka_unit_test(test_policy_swap_recomputes_unit),
 		cmocka_unit_test(test_policy_swap_recomputes_class),
 		cmocka_unit_test(test_publish_exact),
+		cmocka_unit_test(test_nic_hash_same_flows),
 		cmocka_unit_test(test_destroy_releases_detection_state),
 		cmocka_unit_test(test_evict_unestablished),
 		cmocka_unit_test(test_dpi_reclaim),

@@ -92,6 +92,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	};
 	int rc;
 	if ((rc = bwg_flow_table_init(&w->flows, c->flow_capacity, &to)) < 0 ||
+	    (conf->nic_hash && (rc = bwg_flow_table_nic_init(&w->flows)) < 0) ||
 	    (rc = bwg_intern_init(&w->hosts, c->hosts_capacity, BWG_DPI_HOST_MAX, 0)) < 0 ||
 	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
 				  sizeof(struct host_rule))) < 0 ||
@@ -1329,6 +1330,23 @@ flow_new(struct bwg_worker *w, const struct bwg_pkt *p, uint32_t hash,
 	return f;
 }
 
+/*
+ * p's flow, when the NIC's hash of p did not find it: by the keyed hash, or a new flow.
+ * Either way indexed under the NIC's hash from now on where there is room. NULL when
+ * no flow could be made, with the packet's verdict in w->refused (see flow_new).
+ */
+static __attribute__((noinline)) struct bwg_flow *
+flow_find_keyed(struct bwg_worker *w, const struct bwg_pkt *p, const struct bwg_frame *fr,
+		int *dir)
+{
+	uint32_t hash = bwg_flow_hash(p);
+	struct bwg_flow *f = bwg_flow_lookup(&w->flows, p, hash, dir);
+	if (!f && !(f = flow_new(w, p, hash, fr)))
+		return NULL;
+	bwg_flow_nic_attach(&w->flows, f, fr->nic_hash);
+	return f;
+}
+
 /* The user's quota entry of f (NULL: none, or the rule has no quota). */
 static inline struct bwg_quota *
 flow_quota(struct bwg_worker *w, const struct bwg_flow *f)
@@ -1596,7 +1614,7 @@ flow_drop(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int
  */
 static inline uint8_t
 process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_pkt *p,
-	    enum bwg_pkt_result res, uint32_t hash)
+	    enum bwg_pkt_result res, uint32_t hash, bool nic)
 {
 	const uint32_t len = fr->wire_len;
 	clock_advance(w, fr->ts_ns);
@@ -1610,9 +1628,15 @@ process_one(struct bwg_worker *w, const struct bwg_frame *fr, const struct bwg_p
 		if (f)
 			goto account;
 	}
-	f = bwg_flow_lookup(&w->flows, p, hash, &dir);
-	if (unlikely(!f) && !(f = flow_new(w, p, hash, fr)))
-		return w->refused;
+	if (nic) {
+		f = bwg_flow_lookup_nic(&w->flows, p, hash, &dir);
+		if (unlikely(!f) && !(f = flow_find_keyed(w, p, fr, &dir)))
+			return w->refused;
+	} else {
+		f = bwg_flow_lookup(&w->flows, p, hash, &dir);
+		if (unlikely(!f) && !(f = flow_new(w, p, hash, fr)))
+			return w->refused;
+	}
 	if (unlikely(p->frag == BWG_FRAG_FIRST))
 		frag_remember(w, p, f);
 
@@ -1658,6 +1682,8 @@ bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t 
 	const uint64_t dropped0 = s->cnt[BWG_CNT_DROPPED_PACKETS];
 	const uint64_t dropped_bytes0 = s->cnt[BWG_CNT_DROPPED_BYTES];
 	uint64_t bytes = 0;
+	const struct bwg_slotmap *map[BWG_BURST_MAX]; /* the index to look in, NULL: none */
+	const bool nic = w->flows.nic.slots != NULL;
 	uint16_t keyed[BWG_BURST_MAX];
 	for (uint16_t base = 0; base < n; base += BWG_BURST_MAX) {
 		uint16_t m = n - base < BWG_BURST_MAX ? n - base : BWG_BURST_MAX, nk = 0;
@@ -1666,20 +1692,33 @@ bwg_worker_burst(struct bwg_worker *w, const struct bwg_frame *frames, uint16_t 
 			bytes += fr->wire_len;
 			res[i] = bwg_pkt_parse(&pkts[i], fr->data, fr->caplen, fr->wire_len,
 					       w->conf.link, w->parse_flags);
+			map[i] = NULL;
 			hash[i] = 0;
-			if (bwg_pkt_has_ip(res[i]) && pkts[i].frag != BWG_FRAG_LATER)
+			if (!bwg_pkt_has_ip(res[i]) || pkts[i].frag == BWG_FRAG_LATER)
+				continue;
+			/* The NIC hashed the headers the flow is keyed on: not a tunnel's inner
+			 * packet, not a fragment (whose hash covers the addresses only). */
+			if (nic && fr->nic_hashed && !pkts[i].tunnels &&
+			    pkts[i].frag == BWG_FRAG_NONE) {
+				hash[i] = fr->nic_hash;
+				map[i] = &w->flows.nic;
+			} else {
 				keyed[nk++] = i;
+				map[i] = &w->flows.index;
+			}
 		}
 		bwg_flow_hash_burst(pkts, keyed, nk, hash);
-		for (uint16_t j = 0; j < nk; j++)
-			bwg_flow_prefetch_bucket(&w->flows, hash[keyed[j]]);
-		for (uint16_t j = 0; j < nk && j < AHEAD; j++)
-			bwg_flow_prefetch_record(&w->flows, hash[keyed[j]]);
-		for (uint16_t i = 0, j = AHEAD; i < m; i++) {
-			if (j < nk && keyed[j] <= i + AHEAD)
-				bwg_flow_prefetch_record(&w->flows, hash[keyed[j++]]);
+		for (uint16_t i = 0; i < m; i++)
+			if (map[i])
+				bwg_flow_prefetch_bucket(map[i], hash[i]);
+		for (uint16_t i = 0; i < m && i < AHEAD; i++)
+			if (map[i])
+				bwg_flow_prefetch_record(&w->flows, map[i], hash[i]);
+		for (uint16_t i = 0; i < m; i++) {
+			if (i + AHEAD < m && map[i + AHEAD])
+				bwg_flow_prefetch_record(&w->flows, map[i + AHEAD], hash[i + AHEAD]);
 			verdict[base + i] = process_one(w, &frames[base + i], &pkts[i], res[i],
-							hash[i]);
+							hash[i], map[i] == &w->flows.nic);
 		}
 	}
 	/* Every frame of the burst was received, and forwarded unless counted as a drop. */

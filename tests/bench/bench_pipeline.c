@@ -2,7 +2,8 @@
 /*
  * bench_pipeline: the established path of the pipeline, alone, in one thread.
  *
- *   bench_pipeline CONFIG.json [--flows N] [--rounds R] [--ipv6] [--shuffle] [--callgrind]
+ *   bench_pipeline CONFIG.json [--flows N] [--rounds R] [--ipv6] [--shuffle] [--nic-hash]
+ *                  [--callgrind]
  *
  * Builds a worker for CONFIG (as bwgate-pcap does), makes N distinct UDP flows of one
  * 60-byte frame each (80 over IPv6) (10.1.x.y:p -> 198.51.100.z:4433, zero payload nDPI cannot name; or
@@ -11,7 +12,10 @@
  * packet (best round). With --shuffle the timed rounds take the flows in a random order
  * (fixed seed) instead of the order they were made in, whose records lie side by side:
  * a table much larger than the caches is then read as live traffic reads it (the frames
- * themselves stay in order, as a burst's frames are fresh in cache). With --callgrind the timed part is the only part valgrind's
+ * themselves stay in order, as a burst's frames are fresh in cache). With --nic-hash
+ * every frame carries a symmetric hash as a NIC with RSS delivers it (made here, before
+ * the timed part, as SipHash of the flow key under another key: a well spread one), and
+ * the worker finds flows by it. With --callgrind the timed part is the only part valgrind's
  * callgrind instruments (run it under `valgrind --tool=callgrind --collect-atstart=no`):
  * instructions per packet are then exact and repeatable, whatever else the machine does.
  */
@@ -30,6 +34,7 @@
 #define CALLGRIND_STOP_INSTRUMENTATION
 #endif
 
+#include "bwg_hash.h"
 #include "bwg_setup.h"
 #include "bwg_worker.h"
 
@@ -72,7 +77,7 @@ main(int argc, char **argv)
 {
 	const char *config = NULL;
 	uint32_t nflows = 4096, rounds = 200;
-	int ipv6 = 0, callgrind = 0, shuffle = 0;
+	int ipv6 = 0, callgrind = 0, shuffle = 0, nic = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--flows") == 0 && i + 1 < argc)
 			nflows = (uint32_t)strtoul(argv[++i], NULL, 10);
@@ -84,12 +89,14 @@ main(int argc, char **argv)
 			callgrind = 1;
 		else if (strcmp(argv[i], "--shuffle") == 0)
 			shuffle = 1;
+		else if (strcmp(argv[i], "--nic-hash") == 0)
+			nic = 1;
 		else
 			config = argv[i];
 	}
 	if (!config || nflows == 0 || nflows > (1u << 22) || rounds == 0) {
 		fprintf(stderr, "usage: bench_pipeline CONFIG.json [--flows N<=4194304] [--rounds R] "
-				"[--ipv6] [--shuffle] [--callgrind]\n");
+				"[--ipv6] [--shuffle] [--nic-hash] [--callgrind]\n");
 		return 2;
 	}
 	char err[1024];
@@ -109,7 +116,7 @@ main(int argc, char **argv)
 	}
 	struct bwg_worker_conf wc = {.link = BWG_LINK_ETHER, .event_ring_size = 1 << 16,
 				     .aging_budget = 256, .names = names,
-				     .behaviour = behaviour};
+				     .behaviour = behaviour, .nic_hash = nic};
 	struct bwg_worker *w;
 	if (bwg_worker_create(&w, &wc, pol, dpi, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench_pipeline: %s\n", err);
@@ -122,6 +129,19 @@ main(int argc, char **argv)
 		uint32_t len = frame_make(frames + (size_t)i * FRAME, i, ipv6);
 		fr[i] = (struct bwg_frame){.data = frames + (size_t)i * FRAME, .caplen = len,
 					   .wire_len = len};
+	}
+	if (nic) {
+		/* Symmetric (the key is put in canonical order) and well spread, as a NIC's
+		 * symmetric Toeplitz hash under a random key is for ordinary traffic. */
+		struct bwg_hash_key mine = bwg_hash_secret;
+		bwg_hash_secret_set(0x6d5a6d5a12345678ull, 0x0badc0ffee0ddf00dull);
+		for (uint32_t i = 0; i < nflows; i++) {
+			struct bwg_pkt p;
+			bwg_pkt_parse(&p, fr[i].data, fr[i].caplen, fr[i].wire_len, BWG_LINK_ETHER, 0);
+			fr[i].nic_hash = bwg_flow_hash(&p);
+			fr[i].nic_hashed = true;
+		}
+		bwg_hash_secret_set(mine.k0, mine.k1);
 	}
 	/* Warm up past nDPI's UDP budget: every flow ends classified (given up). */
 	uint64_t ts = 1764036000ull * 1000000000ull;
@@ -152,8 +172,14 @@ main(int argc, char **argv)
 			perm[i] = perm[j];
 			perm[j] = t;
 		}
+		uint32_t *nh = malloc((size_t)nflows * sizeof(*nh));
 		for (uint32_t i = 0; i < nflows; i++)
+			nh[i] = fr[i].nic_hash;
+		for (uint32_t i = 0; i < nflows; i++) {
 			frame_make(frames + (size_t)i * FRAME, perm[i], ipv6);
+			fr[i].nic_hash = nh[perm[i]];
+		}
+		free(nh);
 		free(perm);
 	}
 	uint64_t best = UINT64_MAX, pkts = 0;
@@ -172,8 +198,9 @@ main(int argc, char **argv)
 	}
 	if (callgrind)
 		CALLGRIND_STOP_INSTRUMENTATION;
-	printf("flows %u (%s%s), rounds %u, packets %llu: best round %.1f cycles/packet\n", nflows,
-	       ipv6 ? "IPv6" : "IPv4", shuffle ? ", shuffled" : "", rounds,
+	printf("flows %u (%s%s%s), rounds %u, packets %llu: best round %.1f cycles/packet\n",
+	       nflows, ipv6 ? "IPv6" : "IPv4", shuffle ? ", shuffled" : "",
+	       nic ? ", NIC hash" : "", rounds,
 	       (unsigned long long)pkts, (double)best / nflows);
 	bwg_worker_destroy(w);
 	bwg_policy_free(pol);
