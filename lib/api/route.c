@@ -748,8 +748,11 @@ bwg_api_route(const struct bwg_api_state *st, const struct bwg_api_request *rq,
 		return;
 	rs->pretty = arg(rq, "pretty") != NULL;
 	int ep = -1;
+	/* Paths matched whole; a file's path is in st->files, a user's or unit's follows a
+	 * prefix. */
 	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]) && ep < 0; i++)
-		if (is(rq->path, rq->path_len, endpoints[i].path))
+		if (i != EP_FILE && i != EP_HOST && i != EP_UNIT &&
+		    is(rq->path, rq->path_len, endpoints[i].path))
 			ep = (int)i;
 	static const int prefixed[] = {EP_HISTORY_ONE, EP_HOST, EP_UNIT};
 	size_t tail = 0; /* where the path's variable part begins */

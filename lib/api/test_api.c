@@ -456,6 +456,13 @@ test_files(void **state)
 	route_get(&st, "/index.htm", 10, NULL, 0, &rs);
 	assert_error_body(&rs, 404, "no such path");
 	free(rs.body);
+	/* the endpoint table's own name for files is no path */
+	route_get(&st, "(file)", 6, NULL, 0, &rs);
+	assert_error_body(&rs, 404, "no such path");
+	free(rs.body);
+	route_get(&st, "/api/v1/hosts/", 14, NULL, 0, &rs);
+	assert_error_body(&rs, 404, "no such path");
+	free(rs.body);
 	struct bwg_api_request rq = {.method = "POST", .path = "/", .path_len = 1};
 	bwg_api_route(&st, &rq, &rs);
 	assert_int_equal(rs.status, 405);
