@@ -224,6 +224,7 @@ bwg_control_init(struct bwg_control *ctl, struct bwg_policy *policy, const char 
 	ctl->n = n;
 	ctl->stall_timeout_ms = policy->conf->stall_timeout_ms;
 	ctl->front = -1;
+	ctl->users_interval_ns = bwg_control_now_ns();
 	ctl->watch = calloc(n, sizeof(*ctl->watch));
 	if (!ctl->watch || bwg_stats_init(&ctl->snap, lcores[0].w->stats.app_count) < 0 ||
 	    bwg_stats_slots_init(&ctl->class_slots, BWG_CLASS_SLOTS, false) < 0 ||
@@ -1128,6 +1129,19 @@ stats_collect(struct bwg_control *ctl, uint64_t now_ns)
 			atomic_store_explicit(&ctl->lcores[i].stats_req, ctl->stats_seq,
 					      memory_order_release);
 	}
+	/* Each worker's per-user deltas, once per publication that closed them. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t real = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (uint32_t i = 0; i < ctl->n; i++) {
+		const struct bwg_user_deltas *d = bwg_worker_users_full(ctl->lcores[i].w);
+		if (!d)
+			continue;
+		pthread_mutex_lock(&ctl->http.lock);
+		bwg_users_merge(&ctl->users, d, real);
+		pthread_mutex_unlock(&ctl->http.lock);
+		bwg_worker_users_release(ctl->lcores[i].w);
+	}
 	uint32_t answered = 0;
 	for (uint32_t i = 0; i < ctl->n; i++) {
 		const struct bwg_dp_lcore *lc = &ctl->lcores[i];
@@ -1141,6 +1155,12 @@ stats_collect(struct bwg_control *ctl, uint64_t now_ns)
 		return;
 	snapshot_publish(ctl, now_ns);
 	ctl->stats_asking = false;
+	/* The users' rates: over what the publications of this round delivered. */
+	pthread_mutex_lock(&ctl->http.lock);
+	bwg_users_interval(&ctl->users, now_ns - ctl->users_interval_ns);
+	ctl->users.deltas_lost = ctl->snaps[ctl->front].cur.cnt[BWG_CNT_USER_DELTAS_LOST];
+	pthread_mutex_unlock(&ctl->http.lock);
+	ctl->users_interval_ns = now_ns;
 }
 
 void

@@ -90,6 +90,7 @@ struct bwg_control {
 	/* per-user accounting: merged from the workers' publications and their block and
 	 * limit events; read by the HTTP thread, so changed under its lock when it runs */
 	struct bwg_users users;
+	uint64_t users_interval_ns; /* monotonic: when the users' last interval began */
 	/* summary line */
 	uint64_t last_rx, last_tx, last_dropped, last_ns;
 	/* idle watch */

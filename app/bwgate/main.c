@@ -418,6 +418,8 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.behaviour = g->behaviour,
 			.quotas = g->quotas,
 			.workers = g->ports.queues,
+			/* a user is active in a class or two within one publication period */
+			.user_pairs = c->users_hosts * 2,
 		};
 		struct bwg_worker *w;
 		if ((rc = bwg_worker_create(&w, &wc, g->policy, dpi, err, errlen)) < 0)

@@ -77,7 +77,8 @@ extern const char *const bwg_drop_names[BWG_DROP_MAX];
 	X(PENALTIES, "penalties")                   /* users put in a penalty lane */             \
 	X(PENALTIES_ENDED, "penalties_ended")       /* penalties that ran out (as seen) */        \
 	X(EVENTS, "events")                         /* events queued */                           \
-	X(EVENTS_LOST, "events_lost")               /* event ring full */
+	X(EVENTS_LOST, "events_lost")               /* event ring full */                         \
+	X(USER_DELTAS_LOST, "user_deltas_lost")     /* per-user deltas with no room */
 
 enum bwg_counter {
 #define X(id, name) BWG_CNT_##id,

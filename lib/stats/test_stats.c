@@ -83,7 +83,7 @@ static const char golden[] =
 	"\"fragments\":0,\"fragments_by_host\":0,\"fragments_unmatched\":0,"
 	"\"host_table_full\":0,\"meter_table_full\":0,\"non_ip\":0,\"notices\":0,\"penalties\":0,\"penalties_ended\":0,\"policy_updates\":0,\"quotas_reached\":0,"
 	"\"resets\":0,\"resets_throttled\":0,\"rx_bytes\":64000,\"rx_packets\":100,"
-	"\"tunnels\":0,\"tx_full_bytes\":0},"
+	"\"tunnels\":0,\"tx_full_bytes\":0,\"user_deltas_lost\":0},"
 	"\"dns\":{\"busy\":0,\"evictions\":0,\"learned\":8,\"malformed\":1,\"responses\":5,"
 	"\"taught\":2},"
 	"\"drops\":{\"flow_table_full\":0,\"fragment_unmatched\":0,\"host_flow_limit\":0,"

@@ -14,6 +14,7 @@
  * the event ring's consumer side.
  */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@
 #include "bwg_policy.h"
 #include "bwg_quota.h"
 #include "bwg_stats.h"
+#include "bwg_users.h"
 
 /* Frames parsed ahead of processing in one go; bursts may be longer. */
 #define BWG_BURST_MAX 32
@@ -70,6 +72,9 @@ struct bwg_worker_conf {
 	struct bwg_quotas *quotas;       /* quota usage, shared; NULL: quotas not held */
 	uint32_t workers; /* workers sharing the gate's per-host flow caps (0 counts as 1) */
 	bool nic_hash;    /* frames may carry the NIC's symmetric hash: index flows by it too */
+	/* (inside host, class) pairs one publication's per-user deltas hold; 0: no per-user
+	 * accounting (bwg_worker_users_full) */
+	uint32_t user_pairs;
 };
 
 struct bwg_frag_entry {
@@ -113,11 +118,14 @@ struct bwg_flow_export {
  */
 struct bwg_fold {
 	uint64_t pkts, bytes;
+	uint64_t bytes_c2s; /* of bytes, the client's */
 	uint32_t dropped;
+	uint32_t pkts_c2s; /* of pkts, the client's (modulo 2^32: a fold takes the difference) */
 	uint16_t class_slot, unit_slot; /* counter slots: policy->class_slot[cls], ... */
 	uint16_t app;                   /* nDPI id, BWG_FOLD_NO_APP when not counted */
 	bool rule_counted;              /* in its rule's dropped_flows or would_*_flows */
 	bool notice_sent;               /* its rule's notice page was asked for */
+	uint8_t inside;                 /* the user's end: 0 client, 1 server (per-user deltas) */
 };
 
 #define BWG_FOLD_NO_APP UINT16_MAX
@@ -156,8 +164,16 @@ struct bwg_worker {
 	 * which counts toward what the decision makes of it), or NULL. */
 	const struct bwg_flow *deciding;
 	uint32_t deciding_len;
+	uint8_t deciding_dir;
 	struct bwg_stats *pub; /* the publication under way, or NULL */
 	uint32_t pub_cursor, pub_end;
+	/* Per-user deltas (conf.user_pairs): folds go to users[users_cur], those of the epoch
+	 * a publication closes to users[users_closing]; a complete one waits in users_full
+	 * (1 + its index, 0: none) until the control thread has merged it. */
+	struct bwg_user_deltas users[2];
+	uint8_t users_cur;
+	int8_t users_closing; /* -1: none (no publication, or the last one was not merged) */
+	_Atomic uint8_t users_full;
 
 	struct bwg_worker_conf conf;
 	uint16_t name_apps[4]; /* nDPI ids of TLS, QUIC, DTLS, HTTP: their names teach */
@@ -208,6 +224,25 @@ bwg_worker_tx_failed(struct bwg_worker *w, uint32_t bytes)
  * array must be as long as w->stats'. Worker thread, between bursts.
  */
 bool bwg_worker_publish_step(struct bwg_worker *w, struct bwg_stats *pub, uint32_t budget);
+
+/*
+ * The per-user deltas of the publications completed since the control thread last took
+ * them, or NULL: it reads them, then hands them back with bwg_worker_users_release. Until
+ * then the worker leaves them alone (its next publications keep theirs in the table it
+ * fills, which a later one delivers). Control thread.
+ */
+static inline const struct bwg_user_deltas *
+bwg_worker_users_full(struct bwg_worker *w)
+{
+	uint8_t i = atomic_load_explicit(&w->users_full, memory_order_acquire);
+	return i ? &w->users[i - 1] : NULL;
+}
+
+static inline void
+bwg_worker_users_release(struct bwg_worker *w)
+{
+	atomic_store_explicit(&w->users_full, 0, memory_order_release);
+}
 
 /* Fold every flow's pending counts into w->stats, which is then exact (offline replay,
  * tests, shut-down). Visits every record; an unfinished publication completes. */

@@ -104,6 +104,8 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	    (conf->export_flows && conf->active_timeout_ns &&
 	     !(w->exported = calloc(c->flow_capacity, sizeof(*w->exported)))) ||
 	    !(w->fold = bwg_table_alloc((size_t)c->flow_capacity * sizeof(*w->fold))) ||
+	    bwg_user_deltas_init(&w->users[0], conf->user_pairs) < 0 ||
+	    bwg_user_deltas_init(&w->users[1], conf->user_pairs) < 0 ||
 	    !(w->det = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->det))) ||
 	    !(w->slot_flow = calloc(bwg_dpi_pool_size(dpi) + 1, sizeof(*w->slot_flow)))) {
 		if (rc == 0)
@@ -138,6 +140,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	w->gen = 1;
 	w->stats.rules_version = policy->version;
 	w->fold_mark = BWG_FLOW_UNFOLDED;
+	w->users_closing = -1;
 	*out = w;
 	return 0;
 }
@@ -160,6 +163,8 @@ bwg_worker_destroy(struct bwg_worker *w)
 	free(w->exported);
 	bwg_dpi_destroy(w->dpi);
 	free(w->fold);
+	bwg_user_deltas_fini(&w->users[0]);
+	bwg_user_deltas_fini(&w->users[1]);
 	free(w->det);
 	free(w->slot_flow);
 	free(w);
@@ -377,16 +382,25 @@ obj_add(struct bwg_obj_stats *o, uint64_t pkts, uint64_t bytes, uint64_t dropped
  * counted before the publication began and not since) goes into the publication too.
  */
 static void
+user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold *b,
+	  uint64_t dp, uint64_t db, uint64_t dp0, uint64_t db0, uint64_t dd);
+
+static void
 flow_fold(struct bwg_worker *w, struct bwg_flow *f)
 {
 	if (!(f->life & BWG_FLOW_UNFOLDED))
 		return;
 	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
 	uint64_t pkts = f->pkts[0] + f->pkts[1], bytes = f->bytes[0] + f->bytes[1];
+	uint64_t pkts0 = f->pkts[0], bytes0 = f->bytes[0];
 	bool deciding = f == w->deciding;
 	if (deciding) {
 		pkts--;
 		bytes -= w->deciding_len;
+		if (w->deciding_dir == 0) {
+			pkts0--;
+			bytes0 -= w->deciding_len;
+		}
 	}
 	uint64_t dp = pkts - b->pkts, db = bytes - b->bytes, dd = f->dropped_pkts - b->dropped;
 	struct bwg_stats *to[2] = {&w->stats, NULL};
@@ -398,11 +412,62 @@ flow_fold(struct bwg_worker *w, struct bwg_flow *f)
 		if (b->app != BWG_FOLD_NO_APP)
 			obj_add(&to[i]->apps[b->app], dp, db, dd);
 	}
+	if (w->conf.user_pairs && dp)
+		user_fold(w, f, b, dp, db, (uint32_t)((uint32_t)pkts0 - b->pkts_c2s),
+			  bytes0 - b->bytes_c2s, dd);
 	b->pkts = pkts;
 	b->bytes = bytes;
+	b->pkts_c2s = (uint32_t)pkts0;
+	b->bytes_c2s = bytes0;
 	b->dropped = f->dropped_pkts;
 	if (!deciding)
 		f->life &= (uint8_t)~BWG_FLOW_UNFOLDED;
+}
+
+/* ---- per-user deltas -------------------------------------------------------------------- */
+
+/* The table a fold of f goes to: the one a publication closes for a flow of the epoch it
+ * closes, else the one being filled. */
+static inline struct bwg_user_deltas *
+user_table(struct bwg_worker *w, const struct bwg_flow *f)
+{
+	if (w->users_closing >= 0 &&
+	    (f->life & BWG_FLOW_FOLD_EPOCH) != (w->fold_mark & BWG_FLOW_FOLD_EPOCH))
+		return &w->users[w->users_closing];
+	return &w->users[w->users_cur];
+}
+
+/* f's user: its inside end's (family, address), under the class and unit it counts in. */
+static struct bwg_user_delta *
+user_delta(struct bwg_worker *w, const struct bwg_flow *f, struct bwg_user_deltas *t,
+	   const struct bwg_fold *b)
+{
+	struct bwg_user_delta *e =
+	    bwg_user_deltas_get(t, f->family, f->addr[b->inside], b->class_slot, b->unit_slot);
+	if (!e)
+		w->stats.cnt[BWG_CNT_USER_DELTAS_LOST]++;
+	return e;
+}
+
+/*
+ * What flow_fold moved into the class, unit and app counters, into the user's delta as
+ * well: dp packets, db bytes, of which dp0 and db0 the client's; dd dropped packets. Once
+ * per flow fold, never per packet.
+ */
+static __attribute__((noinline)) void
+user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold *b,
+	  uint64_t dp, uint64_t db, uint64_t dp0, uint64_t db0, uint64_t dd)
+{
+	struct bwg_user_delta *e = user_delta(w, f, user_table(w, f), b);
+	if (!e)
+		return;
+	/* [0] is up, what the user sent: the client's share when the user is the client. */
+	e->pkts[b->inside] += dp0;
+	e->pkts[!b->inside] += dp - dp0;
+	e->bytes[b->inside] += db0;
+	e->bytes[!b->inside] += db - db0;
+	e->dropped_pkts += dd;
+	e->last_ns = w->clock_ns;
 }
 
 /*
@@ -449,6 +514,14 @@ bwg_worker_publish_step(struct bwg_worker *w, struct bwg_stats *pub, uint32_t bu
 		w->pub = pub;
 		w->pub_cursor = 0;
 		w->pub_end = w->flows.high_water;
+		/* The users' deltas so far close with this publication, unless the control
+		 * thread still holds the last ones: then they wait for the next. */
+		if (w->conf.user_pairs &&
+		    !atomic_load_explicit(&w->users_full, memory_order_acquire)) {
+			w->users_closing = (int8_t)w->users_cur;
+			w->users_cur ^= 1;
+			bwg_user_deltas_clear(&w->users[w->users_cur]);
+		}
 	}
 	const uint8_t old = (uint8_t)(w->fold_mark ^ BWG_FLOW_FOLD_EPOCH);
 	const uint8_t mask = BWG_FLOW_UNFOLDED | BWG_FLOW_FOLD_EPOCH;
@@ -462,6 +535,11 @@ bwg_worker_publish_step(struct bwg_worker *w, struct bwg_stats *pub, uint32_t bu
 	if (end < w->pub_end)
 		return false;
 	w->pub = NULL;
+	if (w->users_closing >= 0) {
+		atomic_store_explicit(&w->users_full, (uint8_t)(w->users_closing + 1),
+				      memory_order_release);
+		w->users_closing = -1;
+	}
 	return true;
 }
 
@@ -638,19 +716,11 @@ host_set(struct bwg_worker *w, struct bwg_flow *f, const char *host, bool learne
 		f->flags |= BWG_FLOW_HOST_LEARNED;
 }
 
-/*
- * The inside end of f (0: client, 1: server): the address in a unit's plan. When the
- * units do not tell (neither end is in one, as in a capture taken elsewhere, or both
- * are), the client, and *either says the other end may be the inside host as well.
- */
+/* The inside end of f (0: client, 1: server), as bwg_policy_inside() says. */
 static int
 inside_side(const struct bwg_worker *w, const struct bwg_flow *f, bool *either)
 {
-	const struct bwg_policy *p = w->policy;
-	bool c = bwg_policy_unit(p, f->family, f->addr[0], f->addr[0]) != BWG_UNIT_NONE;
-	bool s = bwg_policy_unit(p, f->family, f->addr[1], f->addr[1]) != BWG_UNIT_NONE;
-	*either = c == s;
-	return !c && s ? 1 : 0;
+	return bwg_policy_inside(w->policy, f->family, f->addr[0], f->addr[1], either);
 }
 
 static inline bool
@@ -1073,7 +1143,10 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 	w->stats.units[p->unit_slot[f->unit]].flows++;
 	w->stats.cnt[BWG_CNT_FLOWS_CREATED]++;
 	/* Nothing counted yet; class_decide below names what the flow counts toward. */
-	w->fold[bwg_flow_index(&w->flows, f)] = (struct bwg_fold){.app = BWG_FOLD_NO_APP};
+	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	*b = (struct bwg_fold){.app = BWG_FOLD_NO_APP};
+	if (w->conf.user_pairs)
+		b->inside = (uint8_t)inside_side(w, f, NULL);
 	f->dpi_slot = bwg_dpi_slot_get(w->dpi);
 	if (f->dpi_slot == BWG_DPI_NO_SLOT && dpi_reclaim(w, f))
 		f->dpi_slot = bwg_dpi_slot_get(w->dpi);
@@ -1095,6 +1168,9 @@ flow_start(struct bwg_worker *w, struct bwg_flow *f, uint64_t ts, uint8_t syn)
 					     !(syn & BWG_TCP_ACK);
 	}
 	decide(w, f);
+	struct bwg_user_delta *e;
+	if (w->conf.user_pairs && (e = user_delta(w, f, &w->users[w->users_cur], b)))
+		e->flows++;
 }
 
 /* A flow's life is over: settle its classification, report it, free what it holds. */
@@ -1550,6 +1626,7 @@ flow_inspect(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, 
 	struct bwg_stats *s = &w->stats;
 	w->deciding = f;
 	w->deciding_len = len;
+	w->deciding_dir = (uint8_t)dir;
 	if (f->decision_gen != w->gen) {
 		s->cnt[BWG_CNT_POLICY_UPDATES]++;
 		reevaluate(w, f);

@@ -116,7 +116,9 @@ main(int argc, char **argv)
 	}
 	struct bwg_worker_conf wc = {.link = BWG_LINK_ETHER, .event_ring_size = 1 << 16,
 				     .aging_budget = 256, .names = names,
-				     .behaviour = behaviour, .nic_hash = nic};
+				     .behaviour = behaviour, .nic_hash = nic,
+				     /* per-user accounting on, sized as the appliance sizes it */
+				     .user_pairs = pol->conf->users_hosts * 2};
 	struct bwg_worker *w;
 	if (bwg_worker_create(&w, &wc, pol, dpi, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bench_pipeline: %s\n", err);
