@@ -388,6 +388,8 @@ burst_run(struct bwg_dp_lcore *lc, int side, struct rte_mbuf **pkts, uint16_t n,
 		fr[i].caplen = rte_pktmbuf_data_len(m);
 		fr[i].wire_len = rte_pktmbuf_pkt_len(m);
 		fr[i].ts_ns = now;
+		fr[i].nic_hash = m->hash.rss;
+		fr[i].nic_hashed = (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0;
 	}
 	bwg_worker_burst(lc->w, fr, n, verdict);
 	c->cycles += rte_rdtsc() - t0;

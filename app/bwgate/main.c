@@ -420,6 +420,7 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.workers = g->ports.queues,
 			/* a user is active in a class or two within one publication period */
 			.user_pairs = c->users_hosts * 2,
+			.nic_hash = g->ports.rss_hash,
 		};
 		struct bwg_worker *w;
 		if ((rc = bwg_worker_create(&w, &wc, g->policy, dpi, err, errlen)) < 0)

@@ -3,11 +3,16 @@
  * Port set-up and link watch (control thread).
  *
  * Both ports get the same queue layout: queue i, RX and TX, belongs to worker i. With
- * more than one worker, RSS spreads flows over the RX queues with a symmetric Toeplitz
- * key (0x6d5a repeated): swapping source and destination leaves the hash unchanged, so
- * both directions of a flow, which enter on different ports, land on the same queue
- * number and thus the same worker, the only writer of that flow's state. A device that
- * cannot hash (most virtual devices) gets one queue and the gate one worker.
+ * more than one worker, RSS spreads flows over the RX queues with a symmetric hash:
+ * swapping source and destination leaves it unchanged, so both directions of a flow,
+ * which enter on different ports, land on the same queue number and thus the same
+ * worker, the only writer of that flow's state. The hash is keyed with random bits of
+ * ours where the device offers the symmetric Toeplitz function through rte_flow, else
+ * it is Toeplitz under the 16-bit key pattern 0x6d5a (a key of period 16 makes Toeplitz
+ * symmetric; that one spreads well). Where frames carry the hash, workers find flows by it
+ * (lib/flow: a second index, bounded, since that hash is not flood-proof). A device
+ * that cannot hash gets one queue and the gate one worker, unless it has a queue per
+ * worker (net_pcap with several rx_pcap): then whoever feeds it splits the traffic.
  *
  * Mbufs come from one pool per socket that runs a worker; a queue takes its buffers and
  * descriptor memory from its worker's socket. Frames up to the MTU fit one mbuf, so RX
@@ -16,8 +21,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <rte_ethdev.h>
+#include <rte_flow.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
@@ -41,7 +48,7 @@ bwg_ports_open(struct bwg_ports *ps, const struct bwg_config *c, uint16_t worker
 	       size_t errlen)
 {
 	const char *names[BWG_PORT_ROLE_MAX] = {c->port_inside, c->port_outside};
-	bool rss = workers > 1;
+	bool rss = workers > 1, queues_ok = true;
 	memset(ps, 0, sizeof(*ps));
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++) {
 		struct bwg_port *p = &ps->port[r];
@@ -62,19 +69,25 @@ bwg_ports_open(struct bwg_ports *ps, const struct bwg_config *c, uint16_t worker
 			return rc;
 		}
 		snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
-		if (workers > 1 && ((info.flow_type_rss_offloads & RSS_WANTED) == 0 ||
-				    info.max_rx_queues < workers || info.max_tx_queues < workers)) {
-			BWG_APP_LOG("ports.%s %s (%s): no RSS over %u queues (RSS types 0x%llx, "
-				    "%u RX / %u TX queues): running one worker",
-				    bwg_port_role_names[r], p->name, p->driver, workers,
-				    (unsigned long long)info.flow_type_rss_offloads,
-				    info.max_rx_queues, info.max_tx_queues);
+		if (workers < 2)
+			continue;
+		if (info.max_rx_queues < workers || info.max_tx_queues < workers) {
+			BWG_APP_LOG("ports.%s %s (%s): %u RX / %u TX queues, fewer than %u workers: "
+				    "running one worker",
+				    bwg_port_role_names[r], p->name, p->driver, info.max_rx_queues,
+				    info.max_tx_queues, workers);
+			queues_ok = false;
+		} else if ((info.flow_type_rss_offloads & RSS_WANTED) == 0) {
 			rss = false;
 		}
 	}
-	ps->queues = rss ? workers : 1;
+	ps->queues = workers > 1 && queues_ok ? workers : 1;
 	for (int r = 0; r < BWG_PORT_ROLE_MAX; r++)
-		ps->port[r].rss = rss;
+		ps->port[r].rss = rss && ps->queues > 1;
+	if (ps->queues > 1 && !rss)
+		BWG_APP_LOG("ports: no RSS on %s and %s: %u queues each, split by whoever feeds "
+			    "them (both directions of a flow must reach the same queue number)",
+			    ps->port[0].name, ps->port[1].name, ps->queues);
 	return 0;
 }
 
@@ -130,6 +143,80 @@ pools_create(struct bwg_ports *ps, const struct bwg_config *c, const unsigned *l
 	return 0;
 }
 
+/* Random bytes for a key, from the kernel; false if it gave too few. */
+static bool
+random_fill(uint8_t *b, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = getrandom(b + got, n - got, 0);
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+/*
+ * The symmetric Toeplitz function under `key`, for every frame, through rte_flow; NULL
+ * when the device does not take it (the port-level key pattern stays).
+ */
+static struct rte_flow *
+rss_symmetric_flow(const struct bwg_port *p, uint16_t queues, const uint8_t *key,
+		   uint8_t key_len, uint64_t types)
+{
+	uint16_t q[RTE_MAX_QUEUES_PER_PORT];
+	for (uint16_t i = 0; i < queues; i++)
+		q[i] = i;
+	const struct rte_flow_attr attr = {.ingress = 1};
+	const struct rte_flow_item pattern[] = {
+		{.type = RTE_FLOW_ITEM_TYPE_ETH},
+		{.type = RTE_FLOW_ITEM_TYPE_END},
+	};
+	const struct rte_flow_action_rss rss = {
+		.func = RTE_ETH_HASH_FUNCTION_SYMMETRIC_TOEPLITZ,
+		.types = types,
+		.key_len = key_len,
+		.key = key,
+		.queue_num = queues,
+		.queue = q,
+	};
+	const struct rte_flow_action actions[] = {
+		{.type = RTE_FLOW_ACTION_TYPE_RSS, .conf = &rss},
+		{.type = RTE_FLOW_ACTION_TYPE_END},
+	};
+	struct rte_flow_error e;
+	if (rte_flow_validate(p->id, &attr, pattern, actions, &e) != 0)
+		return NULL;
+	return rte_flow_create(p->id, &attr, pattern, actions, &e);
+}
+
+/* Both ports or neither: the two directions of a flow must meet on one queue. */
+static void
+rss_symmetric(struct bwg_ports *ps)
+{
+	struct bwg_port *a = &ps->port[0], *b = &ps->port[1];
+	if (!a->rss || !b->rss || a->rss_key_len != b->rss_key_len)
+		return;
+	uint8_t key[RSS_KEY_MAX];
+	if (!random_fill(key, a->rss_key_len))
+		return;
+	struct rte_flow *fa = rss_symmetric_flow(a, ps->queues, key, a->rss_key_len,
+						 a->rss_types & b->rss_types);
+	struct rte_flow *fb = fa ? rss_symmetric_flow(b, ps->queues, key, b->rss_key_len,
+						      a->rss_types & b->rss_types)
+				 : NULL;
+	if (fa && !fb) {
+		struct rte_flow_error e;
+		rte_flow_destroy(a->id, fa, &e);
+		return;
+	}
+	if (fa) {
+		a->rss_how = b->rss_how = "symmetric Toeplitz, random key (rte_flow)";
+		a->rss_types = b->rss_types = a->rss_types & b->rss_types;
+	}
+}
+
 static int
 port_start(struct bwg_ports *ps, struct bwg_port *p, const struct bwg_config *c,
 	   const unsigned *lcores, char *err, size_t errlen)
@@ -143,13 +230,20 @@ port_start(struct bwg_ports *ps, struct bwg_port *p, const struct bwg_config *c,
 	uint8_t key[RSS_KEY_MAX];
 	struct rte_eth_conf conf = {0};
 	conf.rxmode.mtu = c->mtu;
+	uint8_t len = info.hash_key_size ? info.hash_key_size : 40;
+	if (len > RSS_KEY_MAX)
+		len = RSS_KEY_MAX;
 	if (p->rss) {
-		uint8_t len = info.hash_key_size ? info.hash_key_size : 40;
-		if (len > RSS_KEY_MAX)
-			len = RSS_KEY_MAX;
+		/* Toeplitz is symmetric under a key whose bits repeat every 16: 0x6d5a, the
+		 * pattern known to spread flows well (a random one may not: 0x0000 sends all
+		 * to one queue). Both ports get the same. */
 		for (uint8_t i = 0; i < len; i++)
 			key[i] = (i & 1) ? 0x5a : 0x6d;
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
+		p->rss_hash = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_RSS_HASH) != 0;
+		p->rss_how = "Toeplitz, symmetric key pattern 0x6d5a";
 		conf.rx_adv_conf.rss_conf.rss_key = key;
 		conf.rx_adv_conf.rss_conf.rss_key_len = len;
 		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & RSS_WANTED;
@@ -192,6 +286,8 @@ port_start(struct bwg_ports *ps, struct bwg_port *p, const struct bwg_config *c,
 		return rc;
 	}
 	p->started = true;
+	p->rss_key_len = len;
+	p->rss_types = conf.rx_adv_conf.rss_conf.rss_hf;
 	/* Bump in the wire: every frame is ours, whatever its destination MAC. */
 	if ((rc = rte_eth_promiscuous_enable(p->id)) != 0 && rc != -ENOTSUP)
 		BWG_APP_LOG("%s: cannot enable promiscuous mode: %s", p->name, rte_strerror(-rc));
@@ -203,16 +299,23 @@ bwg_ports_start(struct bwg_ports *ps, const struct bwg_config *c, const unsigned
 		char *err, size_t errlen)
 {
 	int rc = pools_create(ps, c, lcores, err, errlen);
+	for (int r = 0; rc == 0 && r < BWG_PORT_ROLE_MAX; r++)
+		if ((rc = port_start(ps, &ps->port[r], c, lcores, err, errlen)) != 0)
+			return rc;
+	rss_symmetric(ps);
 	for (int r = 0; rc == 0 && r < BWG_PORT_ROLE_MAX; r++) {
 		struct bwg_port *p = &ps->port[r];
-		if ((rc = port_start(ps, p, c, lcores, err, errlen)) != 0)
-			return rc;
-		BWG_APP_LOG("ports.%s: %s, port %u, driver %s, %u queue%s (%s), %u RX / %u TX "
+		BWG_APP_LOG("ports.%s: %s, port %u, driver %s, %u queue%s (%s%s), %u RX / %u TX "
 			    "descriptors, MTU %u",
 			    bwg_port_role_names[r], p->name, p->id, p->driver, ps->queues,
-			    ps->queues > 1 ? "s" : "", p->rss ? "symmetric RSS" : "no RSS", p->nb_rxd,
-			    p->nb_txd, c->mtu);
+			    ps->queues > 1 ? "s" : "", p->rss ? p->rss_how : "no RSS",
+			    p->rss_hash ? ", hash in every frame" : "", p->nb_rxd, p->nb_txd, c->mtu);
 	}
+	/* Workers index flows by the hash only when both directions of a flow get the same
+	 * value: the same function, key and fields on both ports. */
+	ps->rss_hash = rc == 0 && ps->port[0].rss_hash && ps->port[1].rss_hash &&
+		       ps->port[0].rss_types == ps->port[1].rss_types &&
+		       ps->port[0].rss_how == ps->port[1].rss_how;
 	return rc;
 }
 

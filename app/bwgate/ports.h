@@ -30,6 +30,10 @@ struct bwg_port {
 					 * config is replaced on reload) */
 	char driver[32];
 	bool rss;          /* RSS configured on this port */
+	bool rss_hash;     /* frames come with the RSS hash (RTE_MBUF_F_RX_RSS_HASH) */
+	const char *rss_how; /* the symmetric hash in force, for the log */
+	uint8_t rss_key_len;
+	uint64_t rss_types;
 	uint16_t nb_rxd;   /* descriptors per queue, after the device's limits */
 	uint16_t nb_txd;
 	struct rte_eth_link link; /* as last seen by bwg_ports_link_watch() */
@@ -39,14 +43,18 @@ struct bwg_port {
 struct bwg_ports {
 	struct bwg_port port[BWG_PORT_ROLE_MAX];
 	uint16_t queues; /* RX and TX queues per port: one per worker */
+	bool rss_hash;   /* both ports hand frames over with their RSS hash */
 	uint32_t pool_size; /* mbufs in each pool */
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES]; /* by socket; NULL where no worker */
 };
 
 /*
  * Find the configured devices and decide how many workers they can feed: `workers`
- * when both support RSS over that many queues, else one (logged). Returns 0, or -ENODEV
- * / -EINVAL with a message in err.
+ * when both support RSS over that many queues, or, without RSS, when both have that
+ * many RX and TX queues (virtual devices such as net_pcap with several rx_pcap: whoever
+ * feeds them then decides which queue a frame reaches, and must send both directions
+ * of a flow to the same queue number); else one (logged). Returns 0, or -ENODEV /
+ * -EINVAL with a message in err.
  */
 int bwg_ports_open(struct bwg_ports *ps, const struct bwg_config *c, uint16_t workers,
 		   char *err, size_t errlen);
