@@ -388,6 +388,52 @@ test_block_with_reset(void **state)
 	free_worker(&r);
 }
 
+/*
+ * A notice rule answers the client's first plain-HTTP request it drops with its page,
+ * once per flow; a TLS ClientHello, the server's segments and later requests get the
+ * rule's reset pair; a monitor twin answers nothing.
+ */
+static void
+test_block_notice(void **state)
+{
+	(void)state;
+	struct rig r;
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		    " 'notice': {'contact': 'desk <8000>'},"
+		    " 'packets': {'reset_interval': 0},"
+		    " 'rules': [{'name': 'no-guests', 'units': ['guests'], 'action': 'block',"
+		    "            'reset': true, 'notice': true}]}",
+		    false);
+	static const char get[] = "GET / HTTP/1.1\r\nHost: www.example.org\r\n\r\n";
+	static const char hello[] = "\x16\x03\x01\x00\x05hello";
+	struct frame f;
+	tcp4(&f, "10.9.1.1", 40000, "203.0.113.1", 80, BWG_TCP_SYN, 1, 0, NULL, 0);
+	assert_int_equal(run1(r.w, &f, T0), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	tcp4(&f, "10.9.1.1", 40000, "203.0.113.1", 80, BWG_TCP_ACK | 0x08, 2, 9, get,
+	     sizeof(get) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 1), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_NOTICE);
+	const struct bwg_notice *n = bwg_worker_notice(r.w, f.b, f.n);
+	assert_non_null(n);
+	assert_memory_equal(n->text, "HTTP/1.1 403 Forbidden\r\n", 24);
+	assert_non_null(strstr(n->text, "no-guests"));
+	assert_non_null(strstr(n->text, "desk &lt;8000&gt;")); /* escaped */
+	assert_non_null(strstr(n->text, "unit: guests"));
+	/* Once per flow: the next request of the same flow gets the reset pair. */
+	assert_int_equal(run1(r.w, &f, T0 + 2), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	/* The server's segment, and TLS: resets, never a page. */
+	tcp4(&f, "203.0.113.1", 80, "10.9.1.1", 40000, BWG_TCP_ACK | 0x08, 9, 2, get,
+	     sizeof(get) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 3), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	tcp4(&f, "10.9.1.1", 40001, "203.0.113.1", 443, BWG_TCP_ACK | 0x08, 2, 9, hello,
+	     sizeof(hello) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 4), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_NOTICES], 1);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_RESETS], 4);
+	free_worker(&r);
+}
+
 /* ---- limit ------------------------------------------------------------------------------------ */
 
 /*
@@ -1817,6 +1863,7 @@ main(void)
 		cmocka_unit_test(test_host_flow_cap),
 		cmocka_unit_test(test_reset_throttle),
 		cmocka_unit_test(test_monitor_counts_what_enforce_drops),
+		cmocka_unit_test(test_block_notice),
 		cmocka_unit_test(test_fragments_reverse_order),
 		cmocka_unit_test(test_dns_names),
 	};
