@@ -334,6 +334,25 @@ bwg_api_explain_json(const struct bwg_policy *p, const struct bwg_dpi *dpi,
 				    json_string(r->conf->monitor ? "monitor" : "enforce"));
 		if (r->conf->monitor)
 			json_object_set_new(doc, "forwarded", json_true());
+		/* What the rule holds each user to besides: the user's state is in
+		 * /api/v1/quotas?host=. */
+		const struct bwg_conf_rule *c = r->conf;
+		if (c->has_quota)
+			json_object_set_new(
+			    doc, "quota",
+			    json_pack("{s:s, s:I, s:i, s:o}", "period",
+				      bwg_period_names[c->quota_period], "bytes",
+				      (json_int_t)c->quota_bytes, "minutes", (int)c->quota_minutes,
+				      "then", c->quota_block
+						  ? json_string("block")
+						  : json_pack("{s:I}", "rate_bps",
+							      (json_int_t)c->then_rate_bps)));
+		if (c->has_penalty)
+			json_object_set_new(
+			    doc, "penalty",
+			    json_pack("{s:I, s:i, s:I, s:i}", "above_bps", (json_int_t)c->pen_above_bps,
+				      "for_minutes", (int)c->pen_for, "rate_bps",
+				      (json_int_t)c->pen_rate_bps, "lasts_minutes", (int)c->pen_lasts));
 	}
 	if (doc && r->action == BWG_ACTION_LIMIT)
 		json_object_set_new(

@@ -40,7 +40,9 @@ static const char policy_json[] =
     "    'schedule': 'always', 'action': 'limit', 'limit': {'rate': '2Mbit', 'scope': 'aggregate'}},"
     "   {'name': 'limit-web-workhours', 'classes': ['web'], 'schedule': 'workhours',"
     "    'action': 'limit', 'limit': {'rate': '2Mbit', 'scope': 'per_host'}},"
-    "   {'name': 'allow-web', 'classes': ['web'], 'action': 'allow'},"
+    "   {'name': 'allow-web', 'classes': ['web'], 'action': 'allow', 'mode': 'monitor',"
+    "    'quota': {'period': 'week', 'minutes': 300, 'then': 'block'},"
+    "    'penalty': {'above': '20Mbit', 'for': 10, 'then': {'rate': '2Mbit'}, 'lasts': 30}},"
     "   {'name': 'allow-unknown', 'classes': ['unknown'], 'action': 'allow'}]}";
 
 static int
@@ -172,6 +174,64 @@ test_schedules_at(void **state)
 	json_decref(j);
 }
 
+/* A rule's mode, quota and penalty in explain; a user's standing in /api/v1/quotas. */
+static void
+test_quota_rules(void **state)
+{
+	(void)state;
+	json_t *j = explain("src=10.2.0.5&app=HTTP&at=2026-11-28T10:00", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "monitor");
+	assert_true(json_is_true(json_object_get(j, "forwarded")));
+	json_t *q = json_object_get(j, "quota"), *p = json_object_get(j, "penalty");
+	assert_string_equal(json_string_value(json_object_get(q, "period")), "week");
+	assert_int_equal(json_integer_value(json_object_get(q, "minutes")), 300);
+	assert_string_equal(json_string_value(json_object_get(q, "then")), "block");
+	assert_int_equal(json_integer_value(json_object_get(p, "rate_bps")), 2000000);
+	json_decref(j);
+	j = explain("src=10.2.0.5&app=YouTube", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "enforce");
+	assert_null(json_object_get(j, "quota"));
+	json_decref(j);
+
+	struct bwg_quotas *qs;
+	assert_int_equal(bwg_quotas_create(&qs, 16), 0);
+	uint8_t a[16] = {10, 2, 0, 5};
+	struct bwg_quota *e =
+		bwg_quotas_get(qs, bwg_quota_rule_id("allow-web"), 4, a, 20420 /* 2025-11-28 */);
+	atomic_store(&e->minutes, 42);
+	struct bwg_api_state st = {.snap = &snap, .policy = policy, .dpi = dpi, .quotas = qs,
+				   .now_ns = 1796004000ull * 1000000000ull};
+	struct bwg_api_arg arg = {"host", 4, "10.2.0.5", 8};
+	struct bwg_api_request rq = {.method = "GET", .path = "/api/v1/quotas", .path_len = 14,
+				     .args = &arg, .n_args = 1};
+	struct bwg_api_response rs;
+	bwg_api_route(&st, &rq, &rs);
+	assert_int_equal(rs.status, 200);
+	j = json_loadb(rs.body, rs.len, 0, NULL);
+	free(rs.body);
+	json_t *u = json_array_get(json_object_get(j, "quotas"), 0);
+	assert_string_equal(json_string_value(json_object_get(u, "rule")), "allow-web");
+	/* The entry's period (a year ago) is over: this week starts from zero. */
+	assert_int_equal(json_integer_value(json_object_get(u, "used_minutes")), 0);
+	assert_string_equal(json_string_value(json_object_get(u, "period_start")), "2026-11-30");
+	json_t *pen = json_array_get(json_object_get(j, "penalties"), 0);
+	assert_false(json_is_true(json_object_get(pen, "active")));
+	json_decref(j);
+	atomic_store(&e->period, 20787); /* this week's Monday, 2026-11-30 */
+	bwg_api_route(&st, &rq, &rs);
+	j = json_loadb(rs.body, rs.len, 0, NULL);
+	free(rs.body);
+	u = json_array_get(json_object_get(j, "quotas"), 0);
+	assert_int_equal(json_integer_value(json_object_get(u, "used_minutes")), 42);
+	assert_int_equal(json_integer_value(json_object_get(u, "remaining_minutes")), 258);
+	json_decref(j);
+	rq.n_args = 0;
+	bwg_api_route(&st, &rq, &rs);
+	assert_int_equal(rs.status, 400);
+	free(rs.body);
+	bwg_quotas_destroy(qs);
+}
+
 static void
 test_refused(void **state)
 {
@@ -197,6 +257,7 @@ main(void)
 	    cmocka_unit_test(test_names_as_flows_print_them),
 	    cmocka_unit_test(test_schedules_at),
 	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_quota_rules),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
