@@ -377,14 +377,15 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	/* Quota usage: read back from the state file, as the appliance does at start. */
+	/* Quota usage: read back from the state file, as the appliance does at start (any
+	 * period: the capture's days are not known before it is read). */
 	struct bwg_quotas *quotas = NULL;
 	if (bwg_quotas_create(&quotas, pol->conf->hosts_capacity) < 0) {
 		fprintf(stderr, "bwgate-pcap: out of memory for quotas\n");
 		return 1;
 	}
 	if (spath && access(spath, F_OK) == 0 &&
-	    bwg_quotas_load(quotas, pol->conf, spath, err, sizeof(err)) < 0)
+	    bwg_quotas_load(quotas, pol->conf, spath, INT64_MAX, err, sizeof(err)) < 0)
 		fprintf(stderr, "bwgate-pcap: %s; starting with no quota usage\n", err);
 	struct bwg_worker_conf wc = {
 		.quotas = quotas,

@@ -378,7 +378,11 @@ quotas_start(struct gate *g, char *err, size_t errlen)
 	if (!c->state_file || !bwg_quotas_in_use(c))
 		return 0;
 	char why[PATH_MAX + 256];
-	int n = bwg_quotas_load(g->quotas, c, c->state_file, why, sizeof(why));
+	/* Today in the policy's time zone, as the workers will count it. */
+	int64_t t = (int64_t)time(NULL);
+	t += bwg_tz_offset(g->policy->tz, g->policy->n_tz, t);
+	int64_t today = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+	int n = bwg_quotas_load(g->quotas, c, c->state_file, today, why, sizeof(why));
 	if (n < 0)
 		BWG_APP_LOG("%s; starting with no quota usage", why);
 	else

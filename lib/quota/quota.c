@@ -489,8 +489,8 @@ load_fail(char *err, size_t errlen, const char *path, const char *what, size_t i
 }
 
 int
-bwg_quotas_load(struct bwg_quotas *q, const struct bwg_config *c, const char *path, char *err,
-		size_t errlen)
+bwg_quotas_load(struct bwg_quotas *q, const struct bwg_config *c, const char *path,
+		int64_t today, char *err, size_t errlen)
 {
 	int fd = bwg_config_open_regular(path, STATE_MAX_BYTES, "state_file ", err, errlen);
 	if (fd < 0)
@@ -539,8 +539,11 @@ bwg_quotas_load(struct bwg_quotas *q, const struct bwg_config *c, const char *pa
 		if (!r || strcmp(r->name, rule) != 0 ||
 		    strcmp(period, bwg_period_names[r->quota_period]) != 0)
 			continue; /* a rule the policy no longer holds to this quota */
+		int64_t day = bwg_days_from_civil(y, m, d);
+		if (today != INT64_MAX && day > bwg_quota_period_start(r->quota_period, today))
+			continue; /* a period to come: it would never roll over */
 		struct bwg_quota *e = bwg_quotas_get(q, bwg_quota_rule_id(rule), a.family, a.addr,
-						     (int32_t)bwg_days_from_civil(y, m, d));
+						     (int32_t)day);
 		if (!e)
 			break;
 		atomic_store(&e->bytes, (uint64_t)json_integer_value(bytes));

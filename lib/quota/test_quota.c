@@ -2,7 +2,8 @@
 /*
  * The shared quota table: entries found and added, usage counted exactly by several
  * threads at once, the crossing reported once, periods rolled over, the penalty lane
- * entered and left on minute boundaries, and the state file written and read back.
+ * entered and left on minute boundaries, and the state file written and read back
+ * (entries dated after today left out).
  */
 
 #include <pthread.h>
@@ -205,7 +206,7 @@ test_state_file(void **state)
 	close(fd);
 	assert_int_equal(bwg_quotas_save(q, c, path, 1, err, sizeof(err)), 2);
 	assert_int_equal(bwg_quotas_create(&back, 16), 0);
-	assert_int_equal(bwg_quotas_load(back, c, path, err, sizeof(err)), 2);
+	assert_int_equal(bwg_quotas_load(back, c, path, 20000, err, sizeof(err)), 2);
 	const struct bwg_quota *b = bwg_quotas_find(back, bwg_quota_rule_id("q"), 4, user);
 	assert_non_null(b);
 	assert_int_equal(atomic_load(&b->bytes), 123456);
@@ -219,12 +220,65 @@ test_state_file(void **state)
 	fputs("{\"bwgate_quota_state\": 1, \"quotas\": [{\"rule\": \"q\"}]}", f);
 	fclose(f);
 	assert_int_equal(bwg_quotas_create(&back, 16), 0);
-	assert_true(bwg_quotas_load(back, c, path, err, sizeof(err)) < 0);
+	assert_true(bwg_quotas_load(back, c, path, 20000, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "quotas[0]: needs rule, host"));
 	unlink(path);
-	assert_true(bwg_quotas_load(back, c, path, err, sizeof(err)) < 0); /* missing */
+	assert_true(bwg_quotas_load(back, c, path, 20000, err, sizeof(err)) < 0); /* missing */
 	bwg_quotas_destroy(back);
 	bwg_quotas_destroy(q);
+	bwg_config_free(c);
+}
+
+/*
+ * An entry of a period that begins after today would never roll over (bwg_quota_roll
+ * only moves a period forward): a user over its quota "in 2099" would stay held until
+ * then. Such entries are left out; today's and older ones are read (older ones roll
+ * over at the user's next packet).
+ */
+static void
+test_state_file_ahead(void **state)
+{
+	(void)state;
+	struct bwg_config *c = config(conf_text);
+	struct bwg_quotas *q;
+	char path[] = "/tmp/bwgate-quota-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	static const char *const starts[] = {"2099-01-01", "2026-11-26", "2026-11-25",
+					     "2026-11-24"};
+	fputs("{\"bwgate_quota_state\": 1, \"quotas\": [", f);
+	for (int i = 0; i < 4; i++)
+		fprintf(f, "%s{\"rule\": \"q\", \"host\": \"10.1.0.%d\", \"period\": \"day\", "
+			"\"period_start\": \"%s\", \"used_bytes\": 2000000, \"used_minutes\": 0, "
+			"\"last_minute\": 0, \"crossed\": true}",
+			i ? ", " : "", i + 1, starts[i]);
+	fputs("]}", f);
+	fclose(f);
+	int64_t today = bwg_days_from_civil(2026, 11, 25);
+	assert_int_equal(bwg_quotas_create(&q, 16), 0);
+	assert_int_equal(bwg_quotas_load(q, c, path, today, err, sizeof(err)), 2);
+	uint8_t a[16] = {10, 1, 0, 1};
+	uint64_t id = bwg_quota_rule_id("q");
+	assert_null(bwg_quotas_find(q, id, 4, a));
+	a[3] = 2;
+	assert_null(bwg_quotas_find(q, id, 4, a));
+	a[3] = 3;
+	struct bwg_quota *e = bwg_quotas_find(q, id, 4, a);
+	assert_non_null(e);
+	assert_true(bwg_quota_over(e, &c->rules[0]));
+	a[3] = 4;
+	assert_non_null(e = bwg_quotas_find(q, id, 4, a));
+	bwg_quota_roll(e, bwg_quota_period_start(BWG_PERIOD_DAY, today));
+	assert_false(bwg_quota_over(e, &c->rules[0]));
+	bwg_quotas_destroy(q);
+	/* Without a today (an offline replay): every entry. */
+	assert_int_equal(bwg_quotas_create(&q, 16), 0);
+	assert_int_equal(bwg_quotas_load(q, c, path, INT64_MAX, err, sizeof(err)), 4);
+	bwg_quotas_destroy(q);
+	unlink(path);
 	bwg_config_free(c);
 }
 
@@ -237,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_exact_across_threads),
 		cmocka_unit_test(test_penalty_lane),
 		cmocka_unit_test(test_state_file),
+		cmocka_unit_test(test_state_file_ahead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
