@@ -878,14 +878,15 @@ flow_teach(struct bwg_worker *w, struct bwg_flow *f, bool named)
 	}
 	const struct bwg_classes *c = &w->policy->classes;
 	/* Only on the flow's own packet: a flow ended by the aging sweep is gone from its
-	 * socket and renews nothing. */
+	 * socket and renews nothing. Only a flow the inside socket began: one an outsider
+	 * began toward it (chosen to be strongly classed) would class that socket's flows,
+	 * an inside UDP service's answers to everyone, as the outsider liked. */
+	bool either;
 	if (f->proto == 17 && !(f->flags & BWG_FLOW_DNS) && f->last_ts >= w->clock_ns &&
-	    f->cls < c->n && c->socket_affinity[f->cls] && flow_class_strong(f)) {
-		bool either;
-		int in = inside_side(w, f, &either);
-		bwg_dnsnames_socket_put(n, f->family, f->addr[in], f->port[in], c->names[f->cls],
+	    f->cls < c->n && c->socket_affinity[f->cls] && flow_class_strong(f) &&
+	    inside_side(w, f, &either) == 0)
+		bwg_dnsnames_socket_put(n, f->family, f->addr[0], f->port[0], c->names[f->cls],
 					w->clock_ns, &w->stats.dns);
-	}
 }
 
 /*

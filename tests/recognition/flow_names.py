@@ -21,6 +21,9 @@ Socket affinity (class source socket):
   biz      UDP from one socket to a business address, then to a peer: unknown (business
            passes nothing to its socket)
   tcp      a TCP connection from the chat socket's port: unknown (only UDP sockets)
+  inbound  a chat address sends first to an inside socket (its flow is chat), then that
+           socket talks to a peer: unknown (only a flow the inside socket began passes
+           its class on, or any outsider could have an inside UDP service blocked)
 The payloads are text, so no payload detector claims the flows by themselves.
 Prints `N passed, M failed`; exits 1 on a failure.
 """
@@ -100,6 +103,9 @@ def main(argv):
     c.udp("10.2.0.20", 50021, PEER, 40021)
     c.tcp("10.2.0.20", 50020, PEER, 40022)
     c.udp("10.2.0.20", 50020, "198.51.100.78", 40023, gap_us=130 * gf.USEC)
+    # inbound
+    c.udp(CHAT_SERVER, 529, "10.2.0.50", 50050)
+    c.udp("10.2.0.50", 50050, PEER, 40050)
     # biz
     c.udp("10.2.0.30", 50030, BUSINESS_SERVER, 8801)
     c.udp("10.2.0.30", 50030, PEER, 40030)
@@ -155,6 +161,10 @@ def main(argv):
          "default", "allow")
     want(rec("UDP", "10.2.0.20", 50020, "198.51.100.78", 40023), "sock: after 130 s",
          "unknown", "default", "allow")
+    want(rec("UDP", CHAT_SERVER, 529, "10.2.0.50", 50050), "inbound: the chat address's flow",
+         "chat", "host_list", "block")
+    want(rec("UDP", "10.2.0.50", 50050, PEER, 40050), "inbound: the socket to a peer",
+         "unknown", "default", "allow")
     want(rec("UDP", "10.2.0.30", 50030, BUSINESS_SERVER, 8801), "biz: the business flow",
          "business", "host_list", "allow")
     want(rec("UDP", "10.2.0.30", 50030, PEER, 40030), "biz: the same socket to a peer",
@@ -164,7 +174,8 @@ def main(argv):
     ck.ok(srcs.get("flow_name") == 2 and srcs.get("socket") == 1, "stats class_sources",
           repr(srcs))
     # Taught: the three TLS flows' SNIs; the sockets of the three UDP flows classed by a
-    # learned name and of the chat flow (the business one teaches nothing).
+    # learned name and of the chat flow (the business one and the inbound one teach
+    # nothing).
     ck.ok(stats.get("dns", {}).get("taught") == 7, "stats dns.taught",
           repr(stats.get("dns")))
     return reclib.finish(ck, work)
