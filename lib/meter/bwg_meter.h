@@ -11,9 +11,11 @@
  * in bit-nanoseconds so that any rate from 8 Kbit/s to 400 Gbit/s refills exactly, with
  * no rounding drift over long windows.
  *
- * A meter has a single writer: the worker that owns it.
+ * A struct bwg_meter has a single writer: the worker that owns it. A struct
+ * bwg_meter_shared is one bucket pair that several workers charge at once, exactly.
  */
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define BWG_METER_SCALE 1000000000ull /* token units per bit */
@@ -28,6 +30,27 @@ struct bwg_meter {
 /* Start full at `now_ns`. burst_bytes is at most 1 GiB (cap < 2^64). */
 void bwg_meter_init(struct bwg_meter *m, uint64_t rate_bps, uint64_t burst_bytes,
 		    uint64_t now_ns);
+
+/*
+ * A token bucket pair (one per direction) that several workers charge at once, exactly:
+ * the same bucket as struct bwg_meter, kept as one word per direction, the time at
+ * which the bucket is full again (GCRA's theoretical arrival time), counted in bytes on
+ * the bucket's own clock, (now_ns * rate / 8e9) mod 2^64. A frame that conforms moves
+ * it with one compare-and-swap; a frame that does not only reads it, so a flood over
+ * the rate keeps the line shared rather than bouncing it between workers. 0 means full
+ * (never charged), whatever the clock.
+ */
+struct bwg_meter_shared {
+	_Atomic uint64_t tat[2];
+	uint64_t bpn;   /* bytes per ns, fixed point: BWG_METER_BPN_SHIFT fraction bits */
+	uint64_t burst; /* bytes */
+};
+
+#define BWG_METER_BPN_SHIFT 40
+
+/* A full pair at `rate_bps` (8 Kbit/s .. 400 Gbit/s) and `burst_bytes` (<= 1 GiB). Not
+ * atomic: before any worker may use it. */
+void bwg_meter_shared_init(struct bwg_meter_shared *m, uint64_t rate_bps, uint64_t burst_bytes);
 
 /* ---- inline implementation (hot path) -------------------------------------------- */
 
@@ -54,6 +77,33 @@ bwg_meter_take(struct bwg_meter *m, uint64_t now_ns, uint32_t bytes)
 		return 0;
 	m->tokens -= cost;
 	return 1;
+}
+
+/*
+ * Charge a frame of `bytes` at `now_ns` to direction `dir` of m. Returns 1 when it
+ * conforms (and takes the tokens), 0 when it exceeds the rate (nothing written). Clocks
+ * of different workers may differ by a little; a clock behind the bucket's counts as no
+ * time passing. Any thread.
+ */
+static inline int
+bwg_meter_shared_take(struct bwg_meter_shared *m, int dir, uint64_t now_ns, uint32_t bytes)
+{
+	const uint64_t u = (uint64_t)(((unsigned __int128)now_ns * m->bpn) >> BWG_METER_BPN_SHIFT);
+	uint64_t old = atomic_load_explicit(&m->tat[dir], memory_order_relaxed);
+	for (;;) {
+		/* Tokens are burst less what the bucket owes: how far tat runs ahead of now. */
+		uint64_t owed = 0, from = u;
+		if (old != 0 && (int64_t)(old - u) > 0) {
+			owed = old - u;
+			from = old;
+		}
+		if (owed + bytes > m->burst)
+			return 0;
+		uint64_t next = from + bytes;
+		if (atomic_compare_exchange_weak_explicit(&m->tat[dir], &old, next ? next : 1,
+							  memory_order_relaxed, memory_order_relaxed))
+			return 1;
+	}
 }
 
 #endif
