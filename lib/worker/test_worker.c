@@ -431,6 +431,20 @@ test_block_notice(void **state)
 	assert_int_equal(run1(r.w, &f, T0 + 4), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
 	assert_int_equal(r.w->stats.cnt[BWG_CNT_NOTICES], 1);
 	assert_int_equal(r.w->stats.cnt[BWG_CNT_RESETS], 4);
+	/* A request in a SYN (TCP Fast Open), or without ACK, has no sequence number of the
+	 * server's to answer with, and a RST is never answered: no page, which stays for
+	 * the flow's first request the client's stack can take one for. */
+	tcp4(&f, "10.9.1.1", 40002, "203.0.113.1", 80, BWG_TCP_SYN, 1, 0, get, sizeof(get) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 5), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	tcp4(&f, "10.9.1.1", 40002, "203.0.113.1", 80, BWG_TCP_RST | BWG_TCP_ACK, 2, 9, get,
+	     sizeof(get) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 6), BWG_DROP_POLICY_BLOCK); /* never answered */
+	tcp4(&f, "10.9.1.1", 40002, "203.0.113.1", 80, 0x08, 2, 0, get, sizeof(get) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 7), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_RESET);
+	tcp4(&f, "10.9.1.1", 40002, "203.0.113.1", 80, BWG_TCP_ACK | 0x08, 2, 9, get,
+	     sizeof(get) - 1);
+	assert_int_equal(run1(r.w, &f, T0 + 8), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_NOTICE);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_NOTICES], 2);
 	free_worker(&r);
 }
 

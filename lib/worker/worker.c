@@ -1544,7 +1544,10 @@ block_answer(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, 
 {
 	const struct bwg_rule *r = &w->policy->rules[f->rule];
 	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	/* The page goes as the server's next segment, numbered from the request's ACK: a
+	 * request in a SYN (TCP Fast Open), in a RST or without ACK gets none. */
 	if (r->notice.text && dir == 0 && !b->notice_sent && p->l4_payload && !p->cut &&
+	    (p->tcp_flags & (BWG_TCP_SYN | BWG_TCP_RST | BWG_TCP_ACK)) == BWG_TCP_ACK &&
 	    bwg_pkt_http_request(p->l3 + p->l3_len - p->l4_payload, p->l4_payload) &&
 	    reset_due(w, f)) {
 		b->notice_sent = true;
