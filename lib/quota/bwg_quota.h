@@ -166,9 +166,10 @@ int bwg_quotas_save(const struct bwg_quotas *q, const struct bwg_config *c, cons
 		    uint64_t now_s, char *err, size_t errlen);
 /*
  * Read `path` back into an empty table: entries of rules `c` has with a quota of the
- * same period, whose period began by local day `today` (INT64_MAX: any). An entry of a
+ * same period, of the period holding local day `today` (INT64_MAX: any). An entry of a
  * later period (saved while the clock ran ahead, or forged) is left out: the period
- * only ever rolls forward, so it would hold its user until that date. Returns how many,
+ * only ever rolls forward, so it would hold its user until that date; one of a period
+ * that ended counts nothing and would only keep a slot of the table. Returns how many,
  * or -errno (missing, unreadable, corrupt) with the fault in err: the caller reports it
  * and goes on with no usage.
  */

@@ -540,8 +540,10 @@ bwg_quotas_load(struct bwg_quotas *q, const struct bwg_config *c, const char *pa
 		    strcmp(period, bwg_period_names[r->quota_period]) != 0)
 			continue; /* a rule the policy no longer holds to this quota */
 		int64_t day = bwg_days_from_civil(y, m, d);
-		if (today != INT64_MAX && day > bwg_quota_period_start(r->quota_period, today))
-			continue; /* a period to come: it would never roll over */
+		/* A period to come would never roll over; one that ended counts nothing and
+		 * would only keep its slot, never freed while the gate runs. */
+		if (today != INT64_MAX && day != bwg_quota_period_start(r->quota_period, today))
+			continue;
 		struct bwg_quota *e = bwg_quotas_get(q, bwg_quota_rule_id(rule), a.family, a.addr,
 						     (int32_t)day);
 		if (!e)
