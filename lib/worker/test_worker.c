@@ -33,6 +33,9 @@ struct rig {
 	struct bwg_policy *p;
 };
 
+/* The quota table the next make_worker hands its worker (NULL: none). */
+static struct bwg_quotas *rig_quotas;
+
 static void
 make_worker_with(struct rig *r, const char *sq, bool export_flows, struct bwg_behaviour *b)
 {
@@ -59,6 +62,7 @@ make_worker_with(struct rig *r, const char *sq, bool export_flows, struct bwg_be
 		 * then sees every idle flow, however the sweep is spread. */
 		.aging_budget = 1024,
 		.behaviour = b,
+		.quotas = rig_quotas,
 	};
 	if (bwg_worker_create(&r->w, &wc, r->p, dpi, err, sizeof(err)))
 		fail_msg("worker: %s", err);
@@ -446,6 +450,38 @@ test_block_notice(void **state)
 	assert_int_equal(run1(r.w, &f, T0 + 8), BWG_DROP_POLICY_BLOCK | BWG_VERDICT_NOTICE);
 	assert_int_equal(r.w->stats.cnt[BWG_CNT_NOTICES], 2);
 	free_worker(&r);
+}
+
+/*
+ * Users who find the shared quota table full are not held to the quota, and are
+ * counted (meter_table_full), not passed over in silence.
+ */
+static void
+test_quota_table_full(void **state)
+{
+	(void)state;
+	struct rig r;
+	assert_int_equal(bwg_quotas_create(&rig_quotas, 1), 0);
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		    " 'rules': [{'name': 'q', 'units': ['guests'], 'action': 'allow',"
+		    "            'quota': {'period': 'day', 'bytes': '1MB', 'then': 'block'}}]}",
+		    false);
+	uint32_t room = rig_quotas->cap;
+	struct frame f;
+	for (uint32_t i = 0; i < room + 10; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "10.9.%u.%u", i / 200, 1 + i % 200);
+		udp4(&f, src, 40000, "203.0.113.1", 9999, 100);
+		assert_int_equal(run1(r.w, &f, T0 + i), BWG_VERDICT_FORWARD);
+	}
+	assert_int_equal(atomic_load(&rig_quotas->n), room);
+	assert_int_equal(atomic_load(&rig_quotas->full), 10);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_METER_TABLE_FULL], 10);
+	free_worker(&r);
+	bwg_quotas_destroy(rig_quotas);
+	rig_quotas = NULL;
 }
 
 /* ---- limit ------------------------------------------------------------------------------------ */
@@ -1878,6 +1914,7 @@ main(void)
 		cmocka_unit_test(test_reset_throttle),
 		cmocka_unit_test(test_monitor_counts_what_enforce_drops),
 		cmocka_unit_test(test_block_notice),
+		cmocka_unit_test(test_quota_table_full),
 		cmocka_unit_test(test_fragments_reverse_order),
 		cmocka_unit_test(test_dns_names),
 	};

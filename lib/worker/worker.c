@@ -648,6 +648,8 @@ host_rule_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_r
 						    f->family, f->addr[in],
 						    bwg_quota_period_start(r->quota_period, w->today))
 				   : NULL;
+		if (!h->quota && w->conf.quotas) /* the shared table is full */
+			w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++;
 	}
 	if (r->action == BWG_ACTION_LIMIT && r->scope == BWG_SCOPE_AGGREGATE)
 		rule_meter_ready(w, f, r);
