@@ -130,6 +130,19 @@ def stop_gate(proc, sig=signal.SIGINT, timeout=60):
     return proc.returncode, out
 
 
+def stop_with_stats(proc, errf, sig=signal.SIGTERM):
+    """Stop a gate started with Popen(stdout=PIPE, stderr=errf) by `sig`; returns (exit
+    status, its final stats or None, its stderr)."""
+    rc, stdout = stop_gate(proc, sig)
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
+    try:
+        return rc, json.loads(stdout), err
+    except ValueError:
+        return rc, None, err
+
+
 def frames(path):
     """Every frame of a pcap file as bytes, in order."""
     if not os.path.exists(path):
