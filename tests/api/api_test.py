@@ -571,8 +571,13 @@ def flows_load(ck, api):
     ck(st == 200 and fl["complete"] and 0 <= now - fl["as_of"] < 3 and
        fl["asked_at"] <= fl["as_of"], "flows: as_of says how old the list is",
        json.dumps(fl)[:300] if fl else str(st))
-    time.sleep(1.2)
-    _, fl2 = api.json("/api/v1/flows?limit=3")
+    # Refreshed every second: a newer list within a few seconds even on a loaded machine.
+    deadline = time.time() + 5
+    while True:
+        time.sleep(0.3)
+        _, fl2 = api.json("/api/v1/flows?limit=3")
+        if (fl2 and fl2["as_of"] > fl["as_of"]) or time.time() > deadline:
+            break
     ck(fl2 and fl2["as_of"] > fl["as_of"] and fl2["refresh_seq"] > fl["refresh_seq"],
        "flows: the list is refreshed every second",
        f'{fl and fl["as_of"]} -> {fl2 and fl2["as_of"]}')
@@ -666,7 +671,7 @@ def slow_write(ck, api, cfg, tmp):
           f"meanwhile, the slowest {worst:.1f} ms")
     ck(result.get("status") == 200, "a policy with a million-name list is accepted",
        str(result))
-    ck(len(lat) >= 3 and worst < max(100.0, result.get("took", 0) * 1000 / 2),
+    ck(len(lat) >= 3 and worst < max(250.0, result.get("took", 0) * 1000 / 2),
        f"/healthz answers while the policy compiles (slowest {worst:.1f} ms of a "
        f"{result.get('took', 0):.2f} s PUT)")
     st, _ = api.put_policy(cfg)
