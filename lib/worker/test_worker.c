@@ -484,6 +484,51 @@ test_quota_table_full(void **state)
 	rig_quotas = NULL;
 }
 
+/*
+ * An outsider's flows toward many inside addresses make no quota entries: the shared
+ * table is never freed while the gate runs. The user's own flow makes its entry, and a
+ * flow toward the user then counts toward it.
+ */
+static void
+test_quota_outsider_makes_no_entry(void **state)
+{
+	(void)state;
+	struct rig r;
+	assert_int_equal(bwg_quotas_create(&rig_quotas, 64), 0);
+	make_worker(&r,
+		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
+		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+		    " 'rules': [{'name': 'q', 'units': ['guests'], 'action': 'allow',"
+		    "            'quota': {'period': 'day', 'bytes': '1MB', 'then': 'block'}}]}",
+		    false);
+	struct frame f;
+	for (uint32_t i = 0; i < 500; i++) {
+		char dst[32];
+		snprintf(dst, sizeof(dst), "10.9.%u.%u", i / 200, 1 + i % 200);
+		udp4(&f, "203.0.113.9", 40000 + (uint16_t)i, dst, 9999, 100);
+		assert_int_equal(run1(r.w, &f, T0 + i), BWG_VERDICT_FORWARD);
+	}
+	assert_int_equal(atomic_load(&rig_quotas->n), 0);
+	assert_int_equal(r.w->stats.cnt[BWG_CNT_METER_TABLE_FULL], 0);
+	/* 10.9.0.1 begins a flow of its own: its entry; an outsider's flow toward it then
+	 * counts there too. */
+	udp4(&f, "10.9.0.1", 50000, "203.0.113.1", 9999, 100);
+	assert_int_equal(run1(r.w, &f, T0 + 1000), BWG_VERDICT_FORWARD);
+	assert_int_equal(atomic_load(&rig_quotas->n), 1);
+	const uint8_t user[16] = {10, 9, 0, 1};
+	struct bwg_quota *q = bwg_quotas_find(rig_quotas, bwg_quota_rule_id("q"), 4, user);
+	assert_non_null(q);
+	uint64_t used = atomic_load(&q->bytes);
+	assert_true(used > 0);
+	udp4(&f, "203.0.113.9", 3000, "10.9.0.1", 9999, 100);
+	assert_int_equal(run1(r.w, &f, T0 + 2000), BWG_VERDICT_FORWARD);
+	assert_int_equal(atomic_load(&q->bytes), used + f.n);
+	assert_int_equal(atomic_load(&rig_quotas->n), 1);
+	free_worker(&r);
+	bwg_quotas_destroy(rig_quotas);
+	rig_quotas = NULL;
+}
+
 /* ---- limit ------------------------------------------------------------------------------------ */
 
 /*
@@ -1915,6 +1960,7 @@ main(void)
 		cmocka_unit_test(test_monitor_counts_what_enforce_drops),
 		cmocka_unit_test(test_block_notice),
 		cmocka_unit_test(test_quota_table_full),
+		cmocka_unit_test(test_quota_outsider_makes_no_entry),
 		cmocka_unit_test(test_fragments_reverse_order),
 		cmocka_unit_test(test_dns_names),
 	};

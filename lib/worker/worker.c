@@ -640,15 +640,23 @@ host_rule_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_r
 		return;
 	}
 	struct host_rule *h = bwg_intern_val(&w->meters, id);
-	if (created || h->version != w->policy->version) {
+	bool fresh = created || h->version != w->policy->version;
+	if (fresh) {
 		meter_pair_init(h->m, r, w->clock_ns);
 		h->version = w->policy->version;
-		h->quota = w->conf.quotas
-				   ? bwg_quotas_get(w->conf.quotas, bwg_quota_rule_id(r->name),
-						    f->family, f->addr[in],
+		h->quota = NULL;
+	}
+	/*
+	 * Only a flow its user began gives the user an entry of the shared table, never
+	 * freed while the gate runs: an outsider's flows toward every inside address would
+	 * fill it. A flow toward the user counts toward an entry the user already has.
+	 */
+	if (w->conf.quotas && !h->quota && (fresh || in == 0)) {
+		uint64_t rule_id = bwg_quota_rule_id(r->name);
+		h->quota = in == 0 ? bwg_quotas_get(w->conf.quotas, rule_id, f->family, f->addr[in],
 						    bwg_quota_period_start(r->quota_period, w->today))
-				   : NULL;
-		if (!h->quota && w->conf.quotas) /* the shared table is full */
+				   : bwg_quotas_find(w->conf.quotas, rule_id, f->family, f->addr[in]);
+		if (!h->quota && in == 0) /* the shared table is full */
 			w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++;
 	}
 	if (r->action == BWG_ACTION_LIMIT && r->scope == BWG_SCOPE_AGGREGATE)
