@@ -338,7 +338,7 @@ test_users(void **state)
 				     .flows = 2, .pkts = {10, 30}, .bytes = {2000, 18000}};
 	memcpy(e->addr, a1, 16);
 	e = bwg_user_deltas_get(&d, 4, a1, 1, 1);
-	e->pkts[0] = 50, e->bytes[0] = 40000, e->dropped_pkts = 10;
+	e->pkts[0] = 50, e->bytes[0] = 40000, e->dropped_pkts = 10, e->dropped_bytes = 8000;
 	e = bwg_user_deltas_get(&d, 4, a2, 1, 1);
 	e->pkts[1] = 10, e->bytes[1] = 4000, e->flows = 1;
 	bwg_users_merge(&u, &d, 1764036000000000000ull);
@@ -359,6 +359,11 @@ test_users(void **state)
 	assert_string_equal(json_string_value(json_object_get(first, "unit")), "finance");
 	assert_int_equal(json_integer_value(json_object_get(first, "bytes")), 60000);
 	assert_true(json_real_value(json_object_get(first, "up_bps")) == 42000 * 8 * 2.0);
+	/* forwarded and dropped apart: 8000 of its 60000 bytes were dropped */
+	assert_int_equal(json_integer_value(json_object_get(first, "dropped_bytes")), 8000);
+	assert_int_equal(json_integer_value(json_object_get(first, "forwarded_bytes")), 52000);
+	assert_true(json_real_value(json_object_get(first, "dropped_bps")) == 8000 * 8 * 2.0);
+	assert_true(json_real_value(json_object_get(first, "forwarded_bps")) == 52000 * 8 * 2.0);
 	/* the users add up to the unit and to the classes */
 	json_int_t sum = 0;
 	for (size_t i = 0; i < json_array_size(items); i++)

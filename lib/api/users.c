@@ -37,8 +37,9 @@ slot_name(const char (*names)[BWG_NAME_MAX], uint32_t n, uint32_t slot)
 
 /* What a listing counts of user x: all its classes, or the one of slot cls (-1: all). */
 struct user_sum {
-	uint64_t pkts[2], bytes[2], dropped_pkts, blocked, limited, rate;
-	double up_bps, down_bps;
+	uint64_t pkts[2], bytes[2], dropped_pkts, dropped_bytes, blocked, limited, rate;
+	uint64_t dropped_rate; /* of rate, dropped */
+	double up_bps, down_bps, dropped_bps;
 };
 
 /* Add class counters c of user x to t. */
@@ -51,9 +52,11 @@ class_add(struct user_sum *t, const struct bwg_users *u, const struct bwg_user *
 		t->bytes[d] += c->bytes[d];
 	}
 	t->dropped_pkts += c->dropped_pkts;
+	t->dropped_bytes += c->dropped_bytes;
 	t->blocked += c->blocked;
 	t->limited += c->limited;
 	t->rate += bwg_users_rate(u, x, c->acc_bytes, c->prev_bytes);
+	t->dropped_rate += bwg_users_rate(u, x, c->acc_dropped, c->prev_dropped);
 }
 
 static void
@@ -69,13 +72,17 @@ user_sum(const struct bwg_users *u, const struct bwg_user *x, int cls, struct us
 	} else {
 		t->up_bps = bps(u, t->rate); /* a class's rate is kept both ways together */
 	}
+	t->dropped_bps = bps(u, t->dropped_rate);
 }
 
 static json_t *
 sum_json(const struct user_sum *t)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "bytes",
-			 (json_int_t)(t->bytes[0] + t->bytes[1]), "packets",
+	uint64_t bytes = t->bytes[0] + t->bytes[1];
+	uint64_t dropped = t->dropped_bytes < bytes ? t->dropped_bytes : bytes;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "bytes",
+			 (json_int_t)bytes, "forwarded_bytes", (json_int_t)(bytes - dropped),
+			 "dropped_bytes", (json_int_t)dropped, "packets",
 			 (json_int_t)(t->pkts[0] + t->pkts[1]), "bytes_up", (json_int_t)t->bytes[0],
 			 "bytes_down", (json_int_t)t->bytes[1], "packets_up",
 			 (json_int_t)t->pkts[0], "packets_down", (json_int_t)t->pkts[1],
@@ -119,10 +126,12 @@ user_item(const struct bwg_api_snapshot *s, const struct bwg_users *u, const str
 	if (cls < 0) {
 		json_object_set_new(o, "up_bps", json_real(t.up_bps));
 		json_object_set_new(o, "down_bps", json_real(t.down_bps));
-		json_object_set_new(o, "offered_bps", json_real(t.up_bps + t.down_bps));
-	} else {
-		json_object_set_new(o, "offered_bps", json_real(t.up_bps));
 	}
+	double offered = cls < 0 ? t.up_bps + t.down_bps : t.up_bps;
+	double dropped = t.dropped_bps < offered ? t.dropped_bps : offered;
+	json_object_set_new(o, "offered_bps", json_real(offered));
+	json_object_set_new(o, "forwarded_bps", json_real(offered - dropped));
+	json_object_set_new(o, "dropped_bps", json_real(dropped));
 	if (!of_class) {
 		json_object_set_new(o, "flows", json_integer((json_int_t)x->flows));
 		json_object_set_new(o, "first_seen", json_real(unix_s(x->first_ns)));

@@ -43,7 +43,7 @@ struct bwg_user_delta {
 	uint32_t flows; /* flows started */
 	uint8_t addr[16];
 	uint64_t pkts[2], bytes[2]; /* [0] up (sent by the inside host), [1] down */
-	uint64_t dropped_pkts;
+	uint64_t dropped_pkts, dropped_bytes;
 	uint64_t last_ns; /* packet time */
 };
 
@@ -73,9 +73,10 @@ struct bwg_user_delta *bwg_user_deltas_get(struct bwg_user_deltas *d, uint8_t fa
 struct bwg_user_class {
 	uint16_t slot; /* class counter slot */
 	uint64_t pkts[2], bytes[2]; /* [0] up, [1] down */
-	uint64_t dropped_pkts;
+	uint64_t dropped_pkts, dropped_bytes;
 	uint64_t blocked, limited; /* flows that were blocked / held to a limit */
 	uint64_t acc_bytes, prev_bytes; /* both ways: this interval so far, the one before */
+	uint64_t acc_dropped, prev_dropped; /* of those, dropped bytes */
 };
 
 /* A flow of the user's that was blocked or limited (its event). */

@@ -248,6 +248,8 @@ user_get(struct bwg_users *u, uint8_t family, const uint8_t *addr, uint16_t unit
 		for (uint32_t k = 0; k < x->n_classes; k++) {
 			x->cls[k].prev_bytes = last ? x->cls[k].acc_bytes : 0;
 			x->cls[k].acc_bytes = 0;
+			x->cls[k].prev_dropped = last ? x->cls[k].acc_dropped : 0;
+			x->cls[k].acc_dropped = 0;
 		}
 		x->rate_seq = u->seq;
 	}
@@ -298,7 +300,9 @@ bwg_users_merge(struct bwg_users *u, const struct bwg_user_deltas *d, uint64_t n
 			c->bytes[dir] += e->bytes[dir];
 		}
 		c->dropped_pkts += e->dropped_pkts;
+		c->dropped_bytes += e->dropped_bytes;
 		c->acc_bytes += e->bytes[0] + e->bytes[1];
+		c->acc_dropped += e->dropped_bytes;
 	}
 }
 

@@ -415,6 +415,7 @@ flow_fold(struct bwg_worker *w, struct bwg_flow *f)
 	if (w->conf.user_pairs && dp)
 		user_fold(w, f, b, dp, db, (uint32_t)((uint32_t)pkts0 - b->pkts_c2s),
 			  bytes0 - b->bytes_c2s, dd);
+	b->dropped_bytes = 0;
 	b->pkts = pkts;
 	b->bytes = bytes;
 	b->pkts_c2s = (uint32_t)pkts0;
@@ -467,6 +468,7 @@ user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold 
 	e->bytes[b->inside] += db0;
 	e->bytes[!b->inside] += db - db0;
 	e->dropped_pkts += dd;
+	e->dropped_bytes += b->dropped_bytes;
 	e->last_ns = w->clock_ns;
 }
 
@@ -1682,7 +1684,8 @@ flow_drop(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int
 {
 	/* Dropped bytes reach the counters the flow's packets are folded into now; its
 	 * packets and dropped packets follow when it is folded. */
-	const struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
+	b->dropped_bytes += len;
 	w->stats.classes[b->class_slot].dropped_bytes += len;
 	w->stats.units[b->unit_slot].dropped_bytes += len;
 	if (b->app != BWG_FOLD_NO_APP)

@@ -196,12 +196,16 @@ def exact(ck, bwgate, config, tmp, mixed):
         by_class = {}
         for h in hosts.values():
             for c in h["classes"]:
-                a = by_class.setdefault(c["name"], [0, 0])
+                a = by_class.setdefault(c["name"], [0, 0, 0])
                 a[0] += c["bytes"]
                 a[1] += c["packets"]
-        classes = {c["name"]: [c["bytes"], c["packets"]] for c in s["classes"]
-                   if c["packets"]}
-        ck(by_class == classes, "the users add up to every class (bytes, packets)",
+                a[2] += c["dropped_bytes"]
+                ck(c["forwarded_bytes"] + c["dropped_bytes"] == c["bytes"],
+                   f'{h["name"]} {c["name"]}: forwarded and dropped bytes make its bytes')
+        classes = {c["name"]: [c["bytes"], c["packets"], c["dropped_bytes"]]
+                   for c in s["classes"] if c["packets"]}
+        ck(by_class == classes,
+           "the users add up to every class (bytes, packets, dropped bytes)",
            f"users {by_class} classes {classes}")
         by_unit = {}
         for t in users:

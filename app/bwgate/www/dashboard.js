@@ -242,10 +242,12 @@ function draw(stats, health, classes, units, apps, hosts, blocks) {
                                   fmtNum(hosts.users.evictions) + " evicted";
     fill("top-users", hosts.top.map((u) => [
       td(u.name, "addr"), td(u.unit || "–"), td(fmtBps(u.up_bps), "n"),
-      td(fmtBps(u.down_bps), "n"), td(fmtBytes(u.bytes), "n"), td(fmtNum(u.flows), "n"),
+      td(fmtBps(u.down_bps), "n"),
+      td(fmtBps(u.dropped_bps), "n" + (u.dropped_bps ? " block" : "")),
+      td(fmtBytes(u.bytes), "n"), td(fmtNum(u.flows), "n"),
       td(fmtNum(u.blocked_flows), "n" + (u.blocked_flows ? " block" : "")),
       td(fmtNum(u.limited_flows), "n" + (u.limited_flows ? " limit" : "")),
-      td(ago(u.last_seen))]), 9);
+      td(ago(u.last_seen))]), 10);
   } else {
     $("users").textContent = "off";
     $("users-foot").textContent = "per-user accounting is off";
