@@ -119,7 +119,7 @@ struct bwg_flow_export {
 struct bwg_fold {
 	uint64_t pkts, bytes;
 	uint64_t bytes_c2s; /* of bytes, the client's */
-	uint64_t dropped_bytes; /* dropped since the last fold (per-user deltas) */
+	uint64_t dropped_bytes; /* dropped since the last fold (not in the flow record) */
 	uint32_t dropped;
 	uint32_t pkts_c2s; /* of pkts, the client's (modulo 2^32: a fold takes the difference) */
 	uint16_t class_slot, unit_slot; /* counter slots: policy->class_slot[cls], ... */

@@ -368,12 +368,18 @@ active_check(struct bwg_worker *w, struct bwg_flow *f)
 /* ---- counters: folding ------------------------------------------------------------------ */
 
 static inline void
-obj_add(struct bwg_obj_stats *o, uint64_t pkts, uint64_t bytes, uint64_t dropped)
+obj_add(struct bwg_obj_stats *o, uint64_t pkts, uint64_t bytes, uint64_t dropped,
+	uint64_t dropped_bytes)
 {
 	o->packets += pkts;
 	o->bytes += bytes;
 	o->dropped_packets += dropped;
+	o->dropped_bytes += dropped_bytes;
 }
+
+static void user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold *b,
+		      uint64_t dp, uint64_t db, uint64_t dp0, uint64_t db0, uint64_t dd,
+		      uint64_t ddb);
 
 /*
  * Move what f counted since its last fold into the class, unit and app counters its
@@ -381,10 +387,6 @@ obj_add(struct bwg_obj_stats *o, uint64_t pkts, uint64_t bytes, uint64_t dropped
  * the decision makes of the flow. A flow of the epoch a publication is folding (it was
  * counted before the publication began and not since) goes into the publication too.
  */
-static void
-user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold *b,
-	  uint64_t dp, uint64_t db, uint64_t dp0, uint64_t db0, uint64_t dd);
-
 static void
 flow_fold(struct bwg_worker *w, struct bwg_flow *f)
 {
@@ -403,18 +405,19 @@ flow_fold(struct bwg_worker *w, struct bwg_flow *f)
 		}
 	}
 	uint64_t dp = pkts - b->pkts, db = bytes - b->bytes, dd = f->dropped_pkts - b->dropped;
+	uint64_t ddb = b->dropped_bytes;
 	struct bwg_stats *to[2] = {&w->stats, NULL};
 	if ((f->life & BWG_FLOW_FOLD_EPOCH) != (w->fold_mark & BWG_FLOW_FOLD_EPOCH))
 		to[1] = w->pub;
 	for (int i = 0; i < 2 && to[i]; i++) {
-		obj_add(&to[i]->classes[b->class_slot], dp, db, dd);
-		obj_add(&to[i]->units[b->unit_slot], dp, db, dd);
+		obj_add(&to[i]->classes[b->class_slot], dp, db, dd, ddb);
+		obj_add(&to[i]->units[b->unit_slot], dp, db, dd, ddb);
 		if (b->app != BWG_FOLD_NO_APP)
-			obj_add(&to[i]->apps[b->app], dp, db, dd);
+			obj_add(&to[i]->apps[b->app], dp, db, dd, ddb);
 	}
 	if (w->conf.user_pairs && dp)
 		user_fold(w, f, b, dp, db, (uint32_t)((uint32_t)pkts0 - b->pkts_c2s),
-			  bytes0 - b->bytes_c2s, dd);
+			  bytes0 - b->bytes_c2s, dd, ddb);
 	b->dropped_bytes = 0;
 	b->pkts = pkts;
 	b->bytes = bytes;
@@ -452,12 +455,12 @@ user_delta(struct bwg_worker *w, const struct bwg_flow *f, struct bwg_user_delta
 
 /*
  * What flow_fold moved into the class, unit and app counters, into the user's delta as
- * well: dp packets, db bytes, of which dp0 and db0 the client's; dd dropped packets. Once
- * per flow fold, never per packet.
+ * well: dp packets, db bytes, of which dp0 and db0 the client's; dd dropped packets, ddb
+ * dropped bytes. Once per flow fold, never per packet.
  */
 static __attribute__((noinline)) void
 user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold *b,
-	  uint64_t dp, uint64_t db, uint64_t dp0, uint64_t db0, uint64_t dd)
+	  uint64_t dp, uint64_t db, uint64_t dp0, uint64_t db0, uint64_t dd, uint64_t ddb)
 {
 	struct bwg_user_delta *e = user_delta(w, f, user_table(w, f), b);
 	if (!e)
@@ -468,7 +471,7 @@ user_fold(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_fold 
 	e->bytes[b->inside] += db0;
 	e->bytes[!b->inside] += db - db0;
 	e->dropped_pkts += dd;
-	e->dropped_bytes += b->dropped_bytes;
+	e->dropped_bytes += ddb;
 	e->last_ns = w->clock_ns;
 }
 
@@ -1682,14 +1685,9 @@ static __attribute__((noinline)) uint8_t
 flow_drop(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_pkt *p, int dir,
 	  uint8_t v, uint32_t len)
 {
-	/* Dropped bytes reach the counters the flow's packets are folded into now; its
-	 * packets and dropped packets follow when it is folded. */
-	struct bwg_fold *b = &w->fold[bwg_flow_index(&w->flows, f)];
-	b->dropped_bytes += len;
-	w->stats.classes[b->class_slot].dropped_bytes += len;
-	w->stats.units[b->unit_slot].dropped_bytes += len;
-	if (b->app != BWG_FOLD_NO_APP)
-		w->stats.apps[b->app].dropped_bytes += len;
+	/* The flow keeps its dropped packets, its fold record their bytes (the record has
+	 * no room for them): both reach the class, unit, app and user when it is folded. */
+	w->fold[bwg_flow_index(&w->flows, f)].dropped_bytes += len;
 	f->dropped_pkts++;
 	if (v == BWG_DROP_POLICY_BLOCK || v == BWG_DROP_POLICY_LIMIT)
 		rule_dropped(w, f);
