@@ -31,8 +31,4 @@ struct bwg_api_history_entry *bwg_history_add(struct bwg_api_history *h, uint32_
 /* mkdir -p: 0 when dir was there, 1 when made (missing levels with `mode`), or -errno. */
 int bwg_mkdir_p(const char *dir, mode_t mode);
 
-/* Replace path with text: a temporary file beside it, synced, renamed over it. */
-int bwg_file_replace(const char *path, const char *text, size_t len, mode_t mode, char *err,
-		     size_t errlen);
-
 #endif

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -223,6 +224,14 @@ void bwg_config_free(struct bwg_config *c);
  */
 int bwg_config_open_regular(const char *path, unsigned long long max_bytes, const char *prefix,
 			    char *err, size_t errlen);
+
+/*
+ * Replace path with text the way every file the gate writes is replaced: a temporary
+ * file beside it (never through a symbolic link), synced, renamed over it, the folder
+ * synced. Returns 0, or -errno with "PATH: fault" in err.
+ */
+int bwg_file_replace(const char *path, const char *text, size_t len, mode_t mode, char *err,
+		     size_t errlen);
 
 /*
  * A fault of a name the config gives at `where`, found after loading (an nDPI name, a

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,41 +439,21 @@ bwg_quotas_save(const struct bwg_quotas *q, const struct bwg_config *c, const ch
 	int n = (int)json_array_size(list);
 	json_t *doc = json_pack("{s:i, s:I, s:s, s:o}", "bwgate_quota_state", 1, "saved_at",
 				(json_int_t)now_s, "timezone", c->timezone, "quotas", list);
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	int rc = 0;
-	if (fd < 0) {
-		rc = -errno;
-	} else {
-		char *text = json_dumps(doc, JSON_INDENT(1));
-		size_t len = text ? strlen(text) : 0, off = 0;
-		if (!text)
-			rc = -ENOMEM;
-		while (rc == 0 && off < len) {
-			ssize_t w = write(fd, text + off, len - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				rc = w < 0 ? -errno : -EIO;
-			else
-				off += (size_t)w;
-		}
-		free(text);
-		if (rc == 0 && write(fd, "\n", 1) != 1)
-			rc = -EIO;
-		if (rc == 0 && fsync(fd) < 0)
-			rc = -errno;
-		if (close(fd) < 0 && rc == 0)
-			rc = -errno;
-		if (rc == 0 && rename(tmp, path) < 0)
-			rc = -errno;
-		if (rc < 0)
-			unlink(tmp);
-	}
+	char *text = json_dumps(doc, JSON_INDENT(1));
 	json_decref(doc);
+	size_t len = text ? strlen(text) : 0;
+	char *line = text ? realloc(text, len + 2) : NULL;
+	if (!line) {
+		free(text);
+		snprintf(err, errlen, "state_file %s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(line + len, "\n", 2);
+	char why[PATH_MAX + 128];
+	int rc = bwg_file_replace(path, line, len + 1, 0640, why, sizeof(why));
+	free(line);
 	if (rc < 0) {
-		snprintf(err, errlen, "state_file %s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "state_file %s", why);
 		return rc;
 	}
 	return n;
