@@ -334,6 +334,7 @@ struct gate {
 	struct bwg_dnsnames *names;      /* shared by the workers */
 	struct bwg_behaviour *behaviour; /* shared by the workers */
 	struct bwg_quotas *quotas;       /* shared by the workers */
+	struct bwg_meter_table *meters;  /* per-host buckets, shared by the workers */
 	struct bwg_ports ports;
 	bool eal, ports_open;
 	unsigned lcores[RTE_MAX_LCORE];
@@ -354,6 +355,7 @@ gate_free(struct gate *g)
 		bwg_worker_destroy(g->dp[i].w);
 	}
 	free(g->dp);
+	bwg_meter_table_destroy(g->meters);
 	if (g->ports_open)
 		bwg_ports_close(&g->ports);
 	bwg_dpi_destroy(g->dpi0);
@@ -397,8 +399,11 @@ workers_create(struct gate *g, char *err, size_t errlen)
 {
 	const struct bwg_config *c = g->policy->conf;
 	g->dp = calloc(g->ports.queues, sizeof(*g->dp));
-	if (!g->dp) {
-		snprintf(err, errlen, "out of memory");
+	/* One bucket pair per (rule, user) of per_host limits whatever worker carries the
+	 * user's flows: room for twice flows.hosts_capacity, as one worker alone has. */
+	if (!g->dp || bwg_meter_table_create(&g->meters, 2 * c->hosts_capacity) < 0) {
+		snprintf(err, errlen, "out of memory for %u workers and %u users' buckets",
+			 g->ports.queues, 2 * c->hosts_capacity);
 		return -ENOMEM;
 	}
 	for (uint16_t q = 0; q < g->ports.queues; q++) {
@@ -421,6 +426,7 @@ workers_create(struct gate *g, char *err, size_t errlen)
 			.names = g->names,
 			.behaviour = g->behaviour,
 			.quotas = g->quotas,
+			.meters = g->meters,
 			.workers = g->ports.queues,
 			/* a user is active in a class or two within one publication period */
 			.user_pairs = c->users_hosts * 2,

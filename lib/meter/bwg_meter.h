@@ -16,6 +16,7 @@
  */
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define BWG_METER_SCALE 1000000000ull /* token units per bit */
@@ -51,6 +52,57 @@ struct bwg_meter_shared {
 /* A full pair at `rate_bps` (8 Kbit/s .. 400 Gbit/s) and `burst_bytes` (<= 1 GiB). Not
  * atomic: before any worker may use it. */
 void bwg_meter_shared_init(struct bwg_meter_shared *m, uint64_t rate_bps, uint64_t burst_bytes);
+
+/*
+ * Per-host buckets every worker shares: one bucket pair per (policy version, rule,
+ * address), found by a keyed hash, held by the flows bound to it (a reference count)
+ * and reused once no flow holds it. Bounded: a key may sit in two sets of eight slots
+ * (meters.c); what finds no room there (or its sets busy with other workers' inserts for
+ * too long) gets BWG_METER_NONE and the caller falls back to the rule's aggregate bucket. Lookups and inserts happen when a
+ * flow's rule is decided, never per packet.
+ */
+struct bwg_meter_key {
+	uint32_t version; /* policy */
+	uint16_t rule;
+	uint8_t family;
+	uint8_t pad;
+	uint8_t addr[16];
+};
+
+struct bwg_meter_slot {
+	struct bwg_meter_shared m;
+	struct bwg_meter_key key;
+	_Atomic uint32_t refs; /* flows bound to it; 0: free to reuse */
+	uint32_t keyed;        /* key is set */
+	_Atomic(void *) data;  /* the caller's, with the bucket (NULL when new) */
+};
+
+struct bwg_meter_table {
+	struct bwg_meter_slot *slots; /* [8 * (set_mask + 1)] */
+	atomic_flag *locks;           /* [set_mask + 1]: inserts into a set */
+	uint32_t set_mask;
+};
+
+#define BWG_METER_NONE UINT32_MAX
+
+/* `entries` slots or more (keys fit to about 70% of them). Returns 0 or -ENOMEM. */
+int bwg_meter_table_create(struct bwg_meter_table **out, uint32_t entries);
+void bwg_meter_table_destroy(struct bwg_meter_table *t);
+
+/* The bucket pair of `key` with one more reference, new and full (and *created set)
+ * if it was not there; BWG_METER_NONE when there is no room. Any thread. */
+uint32_t bwg_meter_table_get(struct bwg_meter_table *t, const struct bwg_meter_key *key,
+			     uint64_t rate_bps, uint64_t burst_bytes, bool *created);
+/* Drop one reference to bucket pair `id`. Any thread. */
+void bwg_meter_table_put(struct bwg_meter_table *t, uint32_t id);
+/* Bucket pairs some flow holds now (a walk of the table: tests, the control thread). */
+uint32_t bwg_meter_table_held(const struct bwg_meter_table *t);
+
+static inline struct bwg_meter_slot *
+bwg_meter_table_at(struct bwg_meter_table *t, uint32_t id)
+{
+	return &t->slots[id];
+}
 
 /* ---- inline implementation (hot path) -------------------------------------------- */
 

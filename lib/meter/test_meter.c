@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -209,6 +210,69 @@ test_shared_rate(void **state)
 	}
 }
 
+/* The shared per-host table: one pair per key, references, reuse, a bound. */
+static void
+test_table(void **state)
+{
+	(void)state;
+	struct bwg_meter_table *t;
+	assert_int_equal(bwg_meter_table_create(&t, 64), 0);
+	struct bwg_meter_key k = {.version = 1, .rule = 2, .family = 4, .addr = {10, 0, 0, 1}};
+	bool created;
+	uint32_t a = bwg_meter_table_get(t, &k, 1000000, 3000, &created);
+	assert_int_not_equal(a, BWG_METER_NONE);
+	assert_true(created);
+	int one = 1;
+	atomic_store(&bwg_meter_table_at(t, a)->data, &one);
+	/* Another worker's flow of the same client: the same pair, not new. */
+	assert_int_equal(bwg_meter_table_get(t, &k, 1000000, 3000, &created), a);
+	assert_false(created);
+	assert_int_equal(bwg_meter_table_held(t), 1);
+	/* Emptied, let go by every flow, then asked for again: the bucket it emptied. */
+	while (bwg_meter_shared_take(&bwg_meter_table_at(t, a)->m, 0, 1000, 1000))
+		;
+	bwg_meter_table_put(t, a);
+	bwg_meter_table_put(t, a);
+	assert_int_equal(bwg_meter_table_held(t), 0);
+	assert_int_equal(bwg_meter_table_get(t, &k, 1000000, 3000, &created), a);
+	assert_false(created);
+	assert_int_equal(bwg_meter_shared_take(&bwg_meter_table_at(t, a)->m, 0, 1000, 1000), 0);
+	assert_ptr_equal(atomic_load(&bwg_meter_table_at(t, a)->data), &one);
+	/* Another policy version is another key. */
+	k.version = 2;
+	uint32_t b = bwg_meter_table_get(t, &k, 1000000, 3000, &created);
+	assert_int_not_equal(b, a);
+	assert_true(created);
+	assert_null(atomic_load(&bwg_meter_table_at(t, b)->data));
+	/* Bounded: held keys never exceed the slots; what finds no room is refused. */
+	uint32_t got = 0, refused = 0;
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct bwg_meter_key x = {.version = 3, .family = 4};
+		memcpy(x.addr, &i, sizeof(i));
+		if (bwg_meter_table_get(t, &x, 1000000, 3000, &created) == BWG_METER_NONE)
+			refused++;
+		else
+			got++;
+	}
+	assert_int_equal(got + 2, bwg_meter_table_held(t));
+	assert_true(got + 2 <= 64);
+	assert_int_equal(got + refused, 1000);
+	/* A slot let go is reused by a new key once its sets are full. */
+	bwg_meter_table_put(t, b);
+	uint32_t again = 0;
+	for (uint32_t i = 1000; i < 3000 && !again; i++) {
+		struct bwg_meter_key x = {.version = 3, .family = 4};
+		memcpy(x.addr, &i, sizeof(i));
+		if (bwg_meter_table_get(t, &x, 1000000, 3000, &created) == b) {
+			again = 1;
+			assert_true(created);
+			assert_null(atomic_load(&bwg_meter_table_at(t, b)->data));
+		}
+	}
+	assert_true(again);
+	bwg_meter_table_destroy(t);
+}
+
 int
 main(void)
 {
@@ -220,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_rate_accuracy_full_frames),
 		cmocka_unit_test(test_under_rate_passes_everything),
 		cmocka_unit_test(test_shared_rate),
+		cmocka_unit_test(test_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

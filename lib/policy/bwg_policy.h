@@ -18,6 +18,7 @@
 #include "bwg_config.h"
 #include "bwg_dpi.h"
 #include "bwg_hostset.h"
+#include "bwg_meter.h"
 
 #define BWG_UNIT_NONE 0
 
@@ -68,6 +69,13 @@ struct bwg_policy {
 	struct bwg_rule *rules; /* n_rules + 1: the last is the default */
 	uint32_t n_rules;
 	struct bwg_conf_rule default_rule;
+	/* [n_rules + 1]: each limit rule's bucket pair, which every worker running this
+	 * policy charges (aggregate scope, and per-host flows that found no bucket of their
+	 * own). The one part of a policy that workers write (atomically); a new policy
+	 * starts them full. A line each: workers charging two rules do not share one. */
+	struct bwg_rule_meter {
+		struct bwg_meter_shared m;
+	} __attribute__((aligned(64))) * rule_meters;
 
 	/* The config's time zone as UTC offsets (DST changes included), resolved at compile
 	 * time so evaluation never touches the process-wide TZ or glibc's zone lock. */

@@ -411,6 +411,16 @@ bwg_policy_compile(struct bwg_policy **out, struct bwg_config *conf, const struc
 			       errlen)) < 0)
 		goto fail;
 	p->n_rules = conf->n_rules;
+	p->rule_meters = aligned_alloc(64, (conf->n_rules + 1) * sizeof(*p->rule_meters));
+	if (!p->rule_meters) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memset(p->rule_meters, 0, (conf->n_rules + 1) * sizeof(*p->rule_meters));
+	for (uint32_t i = 0; i <= conf->n_rules; i++)
+		if (p->rules[i].action == BWG_ACTION_LIMIT)
+			bwg_meter_shared_init(&p->rule_meters[i].m, p->rules[i].conf->rate_bps,
+					      p->rules[i].conf->burst_bytes);
 
 	if ((rc = bwg_tz_build(conf->timezone, &p->tz, &p->n_tz)) < 0)
 		goto fail;
@@ -438,6 +448,7 @@ bwg_policy_free(struct bwg_policy *p)
 		}
 	}
 	free(p->rules);
+	free(p->rule_meters);
 	bwg_classes_fini(&p->classes);
 	free(p->prefixes);
 	free(p->tz);

@@ -5,7 +5,7 @@
 /*
  * The per-packet pipeline: parse -> flow lookup/insert -> classify (nDPI) -> policy ->
  * meter -> verdict, over a burst of frames. One `struct bwg_worker` per worker thread
- * holds all state it writes (flow table, nDPI pool, hosts, meters, counters, event
+ * holds the state it writes alone (flow table, nDPI pool, hosts, counters, event
  * ring); nothing here does I/O, so the DPDK appliance and the offline replay tool run the
  * very same code.
  *
@@ -70,6 +70,9 @@ struct bwg_worker_conf {
 	struct bwg_dnsnames *names;      /* names learned from DNS, shared; NULL: off */
 	struct bwg_behaviour *behaviour; /* host behaviour, shared; NULL: off */
 	struct bwg_quotas *quotas;       /* quota usage, shared; NULL: quotas not held */
+	/* per-host token buckets, shared by the workers; NULL: the worker makes its own
+	 * (one worker alone) */
+	struct bwg_meter_table *meters;
 	uint32_t workers; /* workers sharing the gate's per-host flow caps (0 counts as 1) */
 	bool nic_hash;    /* frames may carry the NIC's symmetric hash: index flows by it too */
 	/* (inside host, class) pairs one publication's per-user deltas hold; 0: no per-user
@@ -143,9 +146,11 @@ struct bwg_worker {
 	int32_t today;     /* local day number of clock_ns in the policy's zone (quotas) */
 
 	struct bwg_intern hosts;  /* key: char[BWG_DPI_HOST_MAX] */
-	struct bwg_intern meters; /* key: struct meter_key, value: struct host_rule */
-	struct bwg_meter rule_meters[BWG_RULE_MAX + 1][2]; /* aggregate scope, per direction */
-	uint32_t rule_meter_gen[BWG_RULE_MAX + 1];
+	/* Per (rule, user) of per_host limit and quota rules: the user's token buckets and
+	 * quota entry (slot data), shared by the workers (conf.meters), or this worker's
+	 * own when it runs alone (meters_owned). Aggregate buckets are the policy's. */
+	struct bwg_meter_table *meters;
+	bool meters_owned;
 
 	struct bwg_frag_entry frags[BWG_FRAG_SLOTS];
 	struct bwg_frag_host frag_hosts[BWG_FRAG_HOST_SLOTS];

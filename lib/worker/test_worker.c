@@ -36,8 +36,9 @@ struct rig {
 /* The quota table the next make_worker hands its worker (NULL: none). */
 static struct bwg_quotas *rig_quotas;
 
-static void
-make_worker_with(struct rig *r, const char *sq, bool export_flows, struct bwg_behaviour *b)
+/* A config written with single quotes. */
+static struct bwg_config *
+parse_sq(const char *sq)
 {
 	char *text = strdup(sq), err[512] = "";
 	assert_non_null(text);
@@ -48,6 +49,14 @@ make_worker_with(struct rig *r, const char *sq, bool export_flows, struct bwg_be
 	if (bwg_config_parse(&conf, text, strlen(text), "test.json", "/tmp", err, sizeof(err)))
 		fail_msg("config: %s", err);
 	free(text);
+	return conf;
+}
+
+static void
+make_worker_with(struct rig *r, const char *sq, bool export_flows, struct bwg_behaviour *b)
+{
+	char err[512] = "";
+	struct bwg_config *conf = parse_sq(sq);
 	struct bwg_dpi *dpi = NULL;
 	if (bwg_setup_dpi(conf, &dpi, err, sizeof(err)))
 		fail_msg("dpi: %s", err);
@@ -716,13 +725,99 @@ test_limit_per_host(void **state)
 	for (int i = 0; i < 2; i++)
 		for (int d = 0; d < 2; d++)
 			assert_near(fwd[i][d], want, 0.02, d ? "per host, s2c" : "per host, c2s");
-	assert_int_equal(r.w->meters.used, 2);
+	assert_int_equal(bwg_meter_table_held(r.w->meters), 2);
 	assert_int_equal(r.w->stats.cnt[BWG_CNT_METER_TABLE_FULL], 0);
 	assert_conservation(r.w);
-	/* Flows gone: their buckets go with them. */
+	/* Flows gone: nobody holds their buckets. */
 	assert_int_equal(bwg_worker_flush(r.w, UINT32_MAX), 0);
-	assert_int_equal(r.w->meters.used, 0);
+	assert_int_equal(bwg_meter_table_held(r.w->meters), 0);
 	free_worker(&r);
+}
+
+/*
+ * Several workers on one policy and one per-host bucket table, as the appliance runs
+ * them: a limit holds its rate whatever the spread of flows over workers. Flow i (of
+ * `nflows`, client clients[i % nclients], its own port) is carried by worker i % n;
+ * each direction offers 4 x 1 Mbit/s in all for 10 s. Returns the forwarded bytes per
+ * client and direction.
+ */
+static void
+offer_spread(const char *cfg, int n, const char *const *clients, int nclients, int nflows,
+	     uint64_t fwd[][2])
+{
+	enum { FRAME = 1000, WORKERS = 4, FLOWS = 8 };
+	struct bwg_worker *w[WORKERS];
+	struct bwg_policy *p = NULL;
+	struct bwg_meter_table *meters = NULL;
+	char err[512] = "";
+	struct bwg_config *conf = parse_sq(cfg);
+	assert_int_equal(bwg_meter_table_create(&meters, 64), 0);
+	for (int i = 0; i < n; i++) {
+		struct bwg_dpi *dpi = NULL;
+		if (bwg_setup_dpi(conf, &dpi, err, sizeof(err)))
+			fail_msg("dpi: %s", err);
+		if (!p && bwg_policy_compile(&p, conf, dpi, 1, err, sizeof(err)))
+			fail_msg("policy: %s", err);
+		struct bwg_worker_conf wc = {.id = (uint32_t)i, .link = BWG_LINK_ETHER,
+					     .event_ring_size = 4096, .aging_budget = 1024,
+					     .workers = (uint32_t)n, .meters = meters};
+		if (bwg_worker_create(&w[i], &wc, p, dpi, err, sizeof(err)))
+			fail_msg("worker: %s", err);
+	}
+	struct frame f[FLOWS][2];
+	for (int i = 0; i < nflows; i++) {
+		const char *cli = clients[i % nclients];
+		udp4(&f[i][0], cli, (uint16_t)(40000 + i), "203.0.113.50", 9000, FRAME - 42);
+		udp4(&f[i][1], "203.0.113.50", 9000, cli, (uint16_t)(40000 + i), FRAME - 42);
+	}
+	const uint64_t gap = (uint64_t)FRAME * 8 * 1000000 * (uint64_t)nflows / 4000;
+	for (uint64_t t = 0; t < 10 * SEC; t += gap)
+		for (int i = 0; i < nflows; i++)
+			for (int d = 0; d < 2; d++) {
+				/* Workers' clocks differ a little, as cores' do. */
+				uint8_t v = run1(w[i % n], &f[i][d], T0 + t + (uint64_t)(i * 2 + d) * 1000);
+				if (v == BWG_VERDICT_FORWARD)
+					fwd[i % nclients][d] += FRAME;
+				else
+					assert_int_equal(v, BWG_DROP_POLICY_LIMIT);
+			}
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(w[i]->stats.cnt[BWG_CNT_METER_TABLE_FULL], 0);
+		assert_conservation(w[i]);
+		assert_true(w[i]->stats.drops[BWG_DROP_POLICY_LIMIT] > 0);
+		bwg_worker_flush(w[i], UINT32_MAX);
+		bwg_worker_destroy(w[i]);
+	}
+	assert_int_equal(bwg_meter_table_held(meters), 0);
+	bwg_meter_table_destroy(meters);
+	bwg_policy_free(p);
+}
+
+static void
+test_limit_across_workers(void **state)
+{
+	(void)state;
+	const uint64_t want = 1000000ull * 10 / 8;
+	static const char *const one[] = {"10.1.0.9"};
+	static const char *const two[] = {"10.1.0.9", "10.1.0.10"};
+	for (int n = 2; n <= 4; n += 2) {
+		/* One client, 8 flows over n workers: its own bucket pair, once. */
+		uint64_t fwd[2][2] = {{0, 0}, {0, 0}};
+		offer_spread("{'default_action': 'allow', 'flows': {'capacity': 1024},"
+			     " 'classes': {}, 'rules': [{'name': 'cap', 'action': 'limit',"
+			     " 'limit': {'rate': '1Mbit', 'scope': 'per_host'}}]}",
+			     n, one, 1, 8, fwd);
+		assert_near(fwd[0][0], want, 0.02, "per host over workers, c2s");
+		assert_near(fwd[0][1], want, 0.02, "per host over workers, s2c");
+		/* Two clients, 3 flows each, over n workers, under one aggregate bucket. */
+		memset(fwd, 0, sizeof(fwd));
+		offer_spread("{'default_action': 'allow', 'flows': {'capacity': 1024},"
+			     " 'classes': {}, 'rules': [{'name': 'cap', 'action': 'limit',"
+			     " 'limit': {'rate': '1Mbit', 'scope': 'aggregate'}}]}",
+			     n, two, 2, 6, fwd);
+		assert_near(fwd[0][0] + fwd[1][0], want, 0.02, "aggregate over workers, c2s");
+		assert_near(fwd[0][1] + fwd[1][1], want, 0.02, "aggregate over workers, s2c");
+	}
 }
 
 /* ---- exhaustion and odd frames ------------------------------------------------------------------ */
@@ -1937,6 +2032,7 @@ main(void)
 		cmocka_unit_test(test_block_with_reset),
 		cmocka_unit_test(test_limit_aggregate),
 		cmocka_unit_test(test_limit_per_host),
+		cmocka_unit_test(test_limit_across_workers),
 		cmocka_unit_test(test_flow_table_full),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_non_ip),

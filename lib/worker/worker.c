@@ -28,13 +28,6 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #endif
 
-struct meter_key {
-	uint16_t rule;
-	uint8_t family;
-	uint8_t pad;
-	uint8_t addr[16];
-};
-
 /* A client in the per-host flow counts. */
 struct host_key {
 	uint8_t family;
@@ -56,14 +49,6 @@ static const uint8_t verdict_table[BWG_ACTION_MAX + 1][2] = {
 	[BWG_ACTION_RULE] = {BWG_VERDICT_FORWARD, BWG_VERDICT_FORWARD}, /* rule_packet decides */
 };
 
-/* What a worker keeps per (rule, user) of per_host limit and quota rules: the user's
- * token buckets, and its quota usage entry (shared by the workers). */
-struct host_rule {
-	struct bwg_meter m[2]; /* first: flow_meter() takes it as a pair */
-	struct bwg_quota *quota;
-	uint32_t version; /* the policy it was made for */
-};
-
 int
 bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 		  const struct bwg_policy *policy, struct bwg_dpi *dpi, char *err, size_t errlen)
@@ -78,6 +63,8 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	memset(w, 0, sizeof(*w));
 	w->dpi = dpi;
 	w->conf = *conf;
+	w->meters = conf->meters;
+	w->meters_owned = !conf->meters;
 	if (w->conf.aging_budget == 0)
 		w->conf.aging_budget = 256;
 	if (w->conf.workers == 0)
@@ -94,8 +81,7 @@ bwg_worker_create(struct bwg_worker **out, const struct bwg_worker_conf *conf,
 	if ((rc = bwg_flow_table_init(&w->flows, c->flow_capacity, &to)) < 0 ||
 	    (conf->nic_hash && (rc = bwg_flow_table_nic_init(&w->flows)) < 0) ||
 	    (rc = bwg_intern_init(&w->hosts, c->hosts_capacity, BWG_DPI_HOST_MAX, 0)) < 0 ||
-	    (rc = bwg_intern_init(&w->meters, c->hosts_capacity, sizeof(struct meter_key),
-				  sizeof(struct host_rule))) < 0 ||
+	    (!conf->meters && (rc = bwg_meter_table_create(&w->meters, 2 * c->hosts_capacity)) < 0) ||
 	    /* As many entries as flows: each is held by a live flow (host_flows_take). */
 	    (rc = bwg_intern_init(&w->host_flows, c->flow_capacity, sizeof(struct host_key),
 				  0)) < 0 ||
@@ -156,7 +142,8 @@ bwg_worker_destroy(struct bwg_worker *w)
 			bwg_dpi_slot_put(w->dpi, w->flows.flows[i].dpi_slot);
 	bwg_flow_table_fini(&w->flows);
 	bwg_intern_fini(&w->hosts);
-	bwg_intern_fini(&w->meters);
+	if (w->meters_owned)
+		bwg_meter_table_destroy(w->meters);
 	bwg_intern_fini(&w->host_flows);
 	bwg_stats_fini(&w->stats);
 	bwg_event_ring_fini(&w->events);
@@ -564,61 +551,50 @@ static void
 meter_release(struct bwg_worker *w, struct bwg_flow *f)
 {
 	if (f->meter_id != BWG_FLOW_NONE && f->meter_id > BWG_RULE_MAX)
-		bwg_intern_put(&w->meters, f->meter_id - (BWG_RULE_MAX + 1));
+		bwg_meter_table_put(w->meters, f->meter_id - (BWG_RULE_MAX + 1));
 	f->meter_id = BWG_FLOW_NONE;
 }
 
-/* The bucket of f's direction `dir`: each direction is policed to the rate on its own. */
-static struct bwg_meter *
-flow_meter(struct bwg_worker *w, const struct bwg_flow *f, int dir)
+/* Charge f's frame of `len` bytes going `dir` (each direction is policed to the rate on
+ * its own) to its bucket pair: its user's (per_host), else its rule's. Every worker
+ * charges the same pairs, so a limit holds whatever the spread of flows over workers. */
+static inline int
+meter_take(struct bwg_worker *w, const struct bwg_flow *f, int dir, uint32_t len)
 {
-	if (f->meter_id <= BWG_RULE_MAX)
-		return &w->rule_meters[f->meter_id][dir];
-	struct bwg_meter *pair = bwg_intern_val(&w->meters, f->meter_id - (BWG_RULE_MAX + 1));
-	return &pair[dir];
+	struct bwg_meter_shared *m =
+		f->meter_id <= BWG_RULE_MAX
+			? &w->policy->rule_meters[f->meter_id].m
+			: &bwg_meter_table_at(w->meters, f->meter_id - (BWG_RULE_MAX + 1))->m;
+	return bwg_meter_shared_take(m, dir, w->clock_ns, len);
 }
 
-static void
-meter_pair_init(struct bwg_meter *pair, const struct bwg_conf_rule *r, uint64_t now)
+/* The user's bucket pair of f's rule, keyed by the policy's version (a new policy starts
+ * its users' buckets full), or BWG_METER_NONE (table full, counted). */
+static uint32_t
+user_meter_get(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_conf_rule *r,
+	       int user, bool *created)
 {
-	bwg_meter_init(&pair[0], r->rate_bps, r->burst_bytes, now);
-	bwg_meter_init(&pair[1], r->rate_bps, r->burst_bytes, now);
+	struct bwg_meter_key k = {.version = w->policy->version, .rule = f->rule,
+				  .family = f->family};
+	memcpy(k.addr, f->addr[user], 16);
+	uint32_t id = bwg_meter_table_get(w->meters, &k, r->rate_bps, r->burst_bytes, created);
+	if (id == BWG_METER_NONE)
+		w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++;
+	return id;
 }
 
-/* The rule's own buckets (aggregate scope), made ready for f's rule. */
-static void
-rule_meter_ready(struct bwg_worker *w, const struct bwg_flow *f, const struct bwg_conf_rule *r)
-{
-	if (w->rule_meter_gen[f->rule] != w->gen) {
-		/* First use since the policy changed: rule indexes may mean another rule. */
-		meter_pair_init(w->rule_meters[f->rule], r, w->clock_ns);
-		w->rule_meter_gen[f->rule] = w->gen;
-	}
-}
-
-/* Bind f to the token bucket of its limit rule: the rule's own, or its client's. */
+/* Bind f to the token bucket of its limit rule: its client's (per_host), else the
+ * rule's (aggregate, and a client that found no room). */
 static void
 meter_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule *r)
 {
-	if (r->scope == BWG_SCOPE_PER_HOST) {
-		struct meter_key k = {.rule = f->rule, .family = f->family};
-		memcpy(k.addr, f->addr[0], 16);
-		int created;
-		uint32_t id = bwg_intern_get(&w->meters, &k, &created);
-		if (id != BWG_INTERN_NONE) {
-			struct host_rule *h = bwg_intern_val(&w->meters, id);
-			if (created) {
-				meter_pair_init(h->m, r, w->clock_ns);
-				h->quota = NULL;
-				h->version = 0; /* no policy's: a quota rule binds afresh */
-			}
-			f->meter_id = id + BWG_RULE_MAX + 1;
-			return;
-		}
-		w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++; /* fall back to the rule's bucket */
-	}
-	rule_meter_ready(w, f, r);
 	f->meter_id = f->rule;
+	if (r->scope == BWG_SCOPE_PER_HOST) {
+		bool created;
+		uint32_t id = user_meter_get(w, f, r, 0, &created);
+		if (id != BWG_METER_NONE)
+			f->meter_id = id + BWG_RULE_MAX + 1;
+	}
 }
 
 static int inside_side(const struct bwg_worker *w, const struct bwg_flow *f, bool *either);
@@ -631,42 +607,32 @@ static int inside_side(const struct bwg_worker *w, const struct bwg_flow *f, boo
 static void
 host_rule_bind(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_conf_rule *r)
 {
-	bool either;
+	bool either, fresh;
 	int in = inside_side(w, f, &either);
-	struct meter_key k = {.rule = f->rule, .family = f->family};
-	memcpy(k.addr, f->addr[in], 16);
-	int created;
-	uint32_t id = bwg_intern_get(&w->meters, &k, &created);
-	if (id == BWG_INTERN_NONE) {
-		w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++;
-		if (r->action == BWG_ACTION_LIMIT)
-			rule_meter_ready(w, f, r);
-		f->meter_id = f->rule; /* rule_packet: no user entry */
+	uint32_t id = user_meter_get(w, f, r, in, &fresh);
+	f->meter_id = f->rule; /* rule_packet: no user entry */
+	if (id == BWG_METER_NONE)
 		return;
-	}
-	struct host_rule *h = bwg_intern_val(&w->meters, id);
-	bool fresh = created || h->version != w->policy->version;
-	if (fresh) {
-		meter_pair_init(h->m, r, w->clock_ns);
-		h->version = w->policy->version;
-		h->quota = NULL;
-	}
+	f->meter_id = id + BWG_RULE_MAX + 1;
 	/*
 	 * Only a flow its user began gives the user an entry of the shared table, never
 	 * freed while the gate runs: an outsider's flows toward every inside address would
 	 * fill it. A flow toward the user counts toward an entry the user already has.
 	 */
-	if (w->conf.quotas && !h->quota && (fresh || in == 0)) {
+	struct bwg_meter_slot *h = bwg_meter_table_at(w->meters, id);
+	if (w->conf.quotas && !atomic_load_explicit(&h->data, memory_order_relaxed) &&
+	    (fresh || in == 0)) {
 		uint64_t rule_id = bwg_quota_rule_id(r->name);
-		h->quota = in == 0 ? bwg_quotas_get(w->conf.quotas, rule_id, f->family, f->addr[in],
-						    bwg_quota_period_start(r->quota_period, w->today))
-				   : bwg_quotas_find(w->conf.quotas, rule_id, f->family, f->addr[in]);
-		if (!h->quota && in == 0) /* the shared table is full */
+		struct bwg_quota *q =
+			in == 0 ? bwg_quotas_get(w->conf.quotas, rule_id, f->family, f->addr[in],
+						 bwg_quota_period_start(r->quota_period, w->today))
+				: bwg_quotas_find(w->conf.quotas, rule_id, f->family, f->addr[in]);
+		if (!q && in == 0) /* the shared table is full */
 			w->stats.cnt[BWG_CNT_METER_TABLE_FULL]++;
+		/* Any worker that finds the entry finds the same one. */
+		if (q)
+			atomic_store_explicit(&h->data, q, memory_order_relaxed);
 	}
-	if (r->action == BWG_ACTION_LIMIT && r->scope == BWG_SCOPE_AGGREGATE)
-		rule_meter_ready(w, f, r);
-	f->meter_id = id + BWG_RULE_MAX + 1;
 }
 
 /* (Re)compute f's rule and action from its class, unit, app and host. */
@@ -1445,8 +1411,9 @@ flow_quota(struct bwg_worker *w, const struct bwg_flow *f)
 {
 	if (f->meter_id == BWG_FLOW_NONE || f->meter_id <= BWG_RULE_MAX)
 		return NULL;
-	return ((struct host_rule *)bwg_intern_val(&w->meters,
-						   f->meter_id - (BWG_RULE_MAX + 1)))->quota;
+	return atomic_load_explicit(
+	    &bwg_meter_table_at(w->meters, f->meter_id - (BWG_RULE_MAX + 1))->data,
+	    memory_order_relaxed);
 }
 
 static void emit_quota(struct bwg_worker *w, const struct bwg_flow *f,
@@ -1493,10 +1460,11 @@ rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
 	} else if (rule->action == BWG_ACTION_BLOCK) {
 		v = BWG_DROP_POLICY_BLOCK;
 	} else if (rule->action == BWG_ACTION_LIMIT) {
-		struct bwg_meter *m = r->scope == BWG_SCOPE_AGGREGATE || f->meter_id <= BWG_RULE_MAX
-					      ? &w->rule_meters[f->rule][dir]
-					      : flow_meter(w, f, dir);
-		if (!bwg_meter_take(m, w->clock_ns, len))
+		struct bwg_meter_shared *m =
+			r->scope == BWG_SCOPE_AGGREGATE || f->meter_id <= BWG_RULE_MAX
+				? &w->policy->rule_meters[f->rule].m
+				: &bwg_meter_table_at(w->meters, f->meter_id - (BWG_RULE_MAX + 1))->m;
+		if (!bwg_meter_shared_take(m, dir, w->clock_ns, len))
 			v = BWG_DROP_POLICY_LIMIT;
 	}
 	if (v != BWG_VERDICT_FORWARD && r->monitor) {
@@ -1746,8 +1714,7 @@ account:
 		     (f->flags & BWG_FLOW_DNS)))
 		flow_inspect(w, f, p, dir, len);
 
-	int conforms = f->action != BWG_ACTION_LIMIT ||
-		       bwg_meter_take(flow_meter(w, f, dir), w->clock_ns, len);
+	int conforms = f->action != BWG_ACTION_LIMIT || meter_take(w, f, dir, len);
 	uint8_t v = verdict_table[f->action][conforms];
 	if (unlikely(res != BWG_PKT_OK) && w->malformed_drop)
 		v = BWG_DROP_MALFORMED;
