@@ -16,11 +16,20 @@ received exactly its queue's frames (a flow whose directions met different worke
 would be created twice); totals are the workers' sums and conserve, per worker too;
 each port sent on queue q exactly what the other port received on queue q; a SIGHUP
 reload is acknowledged by both workers (workers[].policy_version) within 10 s.
+
+Then a per-host limit over both workers: one client of unit health sends 8 UDP flows,
+flow i on queue i % 2, at three times a per_host limit of 800 Kbit/s (burst 64 KB).
+Each inside RX queue is a FIFO this script writes in time: 32 frames to each queue every
+213 ms for 6 s (2.4 Mbit/s in all), so the gate's clock sees the traffic as it was
+sent. Checked: both workers carried the client's frames, and what they forwarded together
+is the burst plus the rate over the time sent, within 5% (one bucket pair shared by the
+workers; a bucket per worker would let through twice as much).
 """
 
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -65,6 +74,116 @@ def make_traffic(tmp):
     return paths, out, frames_in
 
 
+LIMIT_BPS = 800000
+LIMIT_BURST = 64 * 1024
+CLIENT = "10.3.0.7"
+FRAME = 1000
+ROUND_FRAMES = 32     # per queue per write: one RX burst
+ROUND_S = 0.213       # 64 frames of 1000 B every 213 ms: 2.4 Mbit/s
+ROUNDS = 29           # 28 gaps: 5.96 s
+
+
+def pcap_record(frame, t):
+    return struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame
+
+
+def start_gate(bwgate, cfg, tmp, name, rx, tx):
+    """bwgate on two net_pcap ports of two queues each: rx[port][queue] read, tx[(port,
+    queue)] written. Returns (process, its stderr file)."""
+    cmd = [bwgate] + EAL + ["--file-prefix", f"bwg-{name}-{os.getpid()}"]
+    for n, p in enumerate(("inside", "outside")):
+        cmd += ["--vdev", f"net_pcap{n},rx_pcap={rx[p][0]},rx_pcap={rx[p][1]},"
+                          f"tx_pcap={tx[(p, 0)]},tx_pcap={tx[(p, 1)]}"]
+    cmd += ["--", "-c", cfg]
+    print("run: " + " ".join(cmd))
+    sys.stdout.flush()
+    errf = open(os.path.join(tmp, f"{name}-stderr.log"), "w+")
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True), errf
+
+
+def per_host_limit(bwgate, config, ck, tmp):
+    """The per-host limit held across the two workers (see the docstring)."""
+    def mutate(cfg):
+        livelib.without_schedules(cfg)
+        cfg["workers"] = 2
+        cfg["rules"].insert(0, {"name": "cap-health", "units": ["health"], "action": "limit",
+                                "limit": {"rate": f"{LIMIT_BPS // 1000}Kbit",
+                                          "burst": f"{LIMIT_BURST // 1024}KB",
+                                          "scope": "per_host"}})
+
+    cfg = livelib.write_config(config, tmp, "limit.json", mutate, inside="net_pcap0",
+                               outside="net_pcap1")
+    flows = []
+    for i in range(8):
+        pkt = (Ether(src="02:00:0a:03:00:07", dst="02:c6:33:64:00:01") /
+               IP(src=CLIENT, dst=f"198.51.100.{40 + i}") / UDP(sport=42000 + i, dport=9100))
+        flows.append(bytes(pkt / bytes((k * 7 + i) % 256 for k in range(FRAME - len(pkt)))))
+    header = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    fifo, empty, tx, fds = {}, {}, {}, {}
+    for q in (0, 1):
+        fifo[q] = os.path.join(tmp, f"limit-in-{q}.fifo")
+        os.mkfifo(fifo[q])
+        # Read-write: the gate's open for reading does not wait for a writer, and the
+        # pipe stays open until this script closes it (then the gate reads EOF).
+        fds[q] = os.open(fifo[q], os.O_RDWR)
+        os.write(fds[q], header)
+        empty[q] = os.path.join(tmp, f"limit-out-{q}.pcap")
+        PcapWriter(empty[q], linktype=1, sync=True).close()
+        for p in ("inside", "outside"):
+            tx[(p, q)] = os.path.join(tmp, f"limit-tx-{p}-{q}.pcap")
+    proc, errf = start_gate(bwgate, cfg, tmp, "limit", {"inside": fifo, "outside": empty}, tx)
+    with open(cfg) as f:
+        c = json.load(f)
+    base = "http://" + c["api"]["listen"]
+    with open(c["api"]["token_file"]) as f:
+        token = f.read().strip()
+    up, deadline = False, time.time() + 60
+    while not up and time.time() < deadline and proc.poll() is None:
+        try:
+            up = api_get(base, token, "/api/v1/stats") is not None
+        except (OSError, ValueError):
+            time.sleep(0.2)
+    sent, t0, t_last = 0, time.time(), None
+    if up:
+        for r in range(ROUNDS):
+            at = t0 + r * ROUND_S
+            while time.time() < at:
+                time.sleep(min(0.01, at - time.time()))
+            now = time.time()
+            for q in (0, 1):
+                mine = [f for i, f in enumerate(flows) if i % 2 == q]
+                os.write(fds[q], b"".join(pcap_record(mine[k % len(mine)], now)
+                                          for k in range(ROUND_FRAMES)))
+                sent += ROUND_FRAMES
+            t_last = now
+        time.sleep(0.5)
+    for q in (0, 1):
+        os.close(fds[q])
+    rc, stats, err = livelib.stop_with_stats(proc, errf)
+    if not ck(up and rc == 0 and stats is not None, "per-host limit run: bwgate ran and "
+              "stopped with its final stats", f"exit {rc}\n{err[-2000:]}"):
+        return
+    ws = stats["workers"]
+    ck(all(w["rx_packets"] == sent // 2 for w in ws) and len(ws) == 2,
+       f"per-host limit run: each worker received its queue's {sent // 2} frames",
+       str([w["rx_packets"] for w in ws]))
+    fwd = [len(livelib.frames(tx[("outside", q)])) * FRAME for q in (0, 1)]
+    span = t_last - t0
+    want = LIMIT_BURST + LIMIT_BPS / 8 * span
+    rate = (sum(fwd) - LIMIT_BURST) * 8 / span
+    print(f"per-host limit {LIMIT_BPS} bit/s (burst {LIMIT_BURST} B) over 2 workers: "
+          f"offered {sent * FRAME} B in {span:.2f} s, forwarded {fwd[0]} + {fwd[1]} B "
+          f"= {sum(fwd)} B, want {want:.0f} B: {(sum(fwd) - want) / want * 100:+.2f}%; "
+          f"rate past the burst {rate:.0f} bit/s ({(rate - LIMIT_BPS) / LIMIT_BPS * 100:+.2f}%)")
+    ck(fwd[0] > 0 and fwd[1] > 0, "the client's flows went through both workers", str(fwd))
+    ck(abs(rate - LIMIT_BPS) <= 0.05 * LIMIT_BPS,
+       "the two workers together held the client to its per_host rate within 5%",
+       f"{rate:.0f} bit/s")
+    ck(stats["drops"].get("policy_limit", 0) == sent - sum(fwd) // FRAME,
+       "what was not forwarded is counted under policy_limit", json.dumps(stats["drops"]))
+    ck(livelib.conserves(stats), "per-host limit run: rx == tx + drops, per worker too")
+
+
 def api_get(base, token, path):
     req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
     with urllib.request.urlopen(req, timeout=5) as r:
@@ -93,18 +212,8 @@ def main():
             token = f.read().strip()
         tx = {(p, q): os.path.join(tmp, f"tx-{p}-{q}.pcap") for p in ("inside", "outside")
               for q in (0, 1)}
-        vdevs = []
-        for n, p in enumerate(("inside", "outside")):
-            vdevs.append(f"net_pcap{n},rx_pcap={paths[(p, 0)]},rx_pcap={paths[(p, 1)]},"
-                         f"tx_pcap={tx[(p, 0)]},tx_pcap={tx[(p, 1)]}")
-        cmd = [bwgate] + EAL + ["--file-prefix", f"bwg-workers-{os.getpid()}"]
-        for v in vdevs:
-            cmd += ["--vdev", v]
-        cmd += ["--", "-c", cfg]
-        print("run: " + " ".join(cmd))
-        sys.stdout.flush()
-        errf = open(os.path.join(tmp, "stderr.log"), "w+")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+        rx = {p: [paths[(p, q)] for q in (0, 1)] for p in ("inside", "outside")}
+        proc, errf = start_gate(bwgate, cfg, tmp, "workers", rx, tx)
         total = sum(frames_in.values())
         s, deadline = None, time.time() + 60
         while time.time() < deadline and proc.poll() is None:
@@ -170,6 +279,7 @@ def main():
                f"queue {q}: each port sent only what the other received on queue {q}")
         ck(sum(len(livelib.frames(p)) for p in tx.values()) == t["tx_packets"],
            "the tx files hold tx_packets frames")
+        per_host_limit(bwgate, config, ck, tmp)
     ck.done()
 
 
