@@ -378,9 +378,15 @@ main(int argc, char **argv)
 		}
 	}
 	/* Quota usage: read back from the state file, as the appliance does at start (any
-	 * period: the capture's days are not known before it is read). */
+	 * period: the capture's days are not known before it is read). The table is held
+	 * only where a rule in force counts usage or a penalty lane, or --state asks for it:
+	 * a replay never takes another policy, so it never needs one later. */
+	bool per_user = spath != NULL;
+	for (uint32_t i = 0; i < pol->conf->n_rules; i++)
+		per_user |= !pol->conf->rules[i].disabled &&
+			    (pol->conf->rules[i].has_quota || pol->conf->rules[i].has_penalty);
 	struct bwg_quotas *quotas = NULL;
-	if (bwg_quotas_create(&quotas, pol->conf->hosts_capacity) < 0) {
+	if (per_user && bwg_quotas_create(&quotas, pol->conf->hosts_capacity) < 0) {
 		fprintf(stderr, "bwgate-pcap: out of memory for quotas\n");
 		return 1;
 	}
