@@ -1460,11 +1460,11 @@ rule_packet(struct bwg_worker *w, struct bwg_flow *f, int dir, uint32_t len)
 	} else if (rule->action == BWG_ACTION_BLOCK) {
 		v = BWG_DROP_POLICY_BLOCK;
 	} else if (rule->action == BWG_ACTION_LIMIT) {
-		struct bwg_meter_shared *m =
-			r->scope == BWG_SCOPE_AGGREGATE || f->meter_id <= BWG_RULE_MAX
-				? &w->policy->rule_meters[f->rule].m
-				: &bwg_meter_table_at(w->meters, f->meter_id - (BWG_RULE_MAX + 1))->m;
-		if (!bwg_meter_shared_take(m, dir, w->clock_ns, len))
+		/* f is bound to its user's pair for the quota; an aggregate limit is the rule's. */
+		if (!(r->scope == BWG_SCOPE_AGGREGATE
+			      ? bwg_meter_shared_take(&w->policy->rule_meters[f->rule].m, dir,
+						      w->clock_ns, len)
+			      : meter_take(w, f, dir, len)))
 			v = BWG_DROP_POLICY_LIMIT;
 	}
 	if (v != BWG_VERDICT_FORWARD && r->monitor) {
