@@ -8,13 +8,14 @@
  * pair that all of them charge (bwg_meter_shared_take, lock-free). Finding it is the
  * rare part: SipHash-1-3 of the key under the process secret picks two sets of eight
  * slots (an outsider chooses the addresses); a new key goes to the emptier set, which
- * keeps the sets even: a table of 2^18 slots refused its first key at 73% full. A
- * lookup takes the two sets' try-locks, lower set first, spinning a bounded while,
- * since whoever holds one holds it for a few dozen instructions. A flow holds a reference; a slot
- * nobody holds is reused, first one never keyed, else the first free one. References
- * are dropped without the lock: a slot at 0 is never charged again by the flow that let
- * it go. A slot nobody holds keeps its key and bucket until it is reused, so a client
- * that closes its flows and opens new ones finds the bucket it emptied, not a full one.
+ * keeps the sets even: a table of 2^18 slots refuses its first key at 73% full
+ * (build/tests/bench/bench_policing). A lookup takes the two sets' try-locks, lower set
+ * first, spinning a bounded while, since whoever holds one holds it for a few dozen
+ * instructions. A flow holds a reference; a slot nobody holds is reused, first one
+ * never keyed, else the first free one. References are dropped without the lock: a
+ * slot at 0 is never charged again by the flow that let it go. A slot nobody holds
+ * keeps its key and bucket until it is reused, so a client that closes its flows and
+ * opens new ones finds the bucket it emptied, not a full one.
  */
 
 #include <errno.h>

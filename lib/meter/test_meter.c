@@ -271,6 +271,18 @@ test_table(void **state)
 	}
 	assert_true(again);
 	bwg_meter_table_destroy(t);
+	/* Two choices keep the sets even: distinct clients fill well over half of the
+	 * slots before the first is refused (one set per key would refuse far sooner). */
+	assert_int_equal(bwg_meter_table_create(&t, 4096), 0);
+	uint32_t held = 0;
+	for (uint32_t i = 0;; i++, held++) {
+		struct bwg_meter_key x = {.version = 1, .family = 4};
+		memcpy(x.addr, &i, sizeof(i));
+		if (bwg_meter_table_get(t, &x, 1000000, 3000, &created) == BWG_METER_NONE)
+			break;
+	}
+	assert_true(held >= 4096 * 6 / 10);
+	bwg_meter_table_destroy(t);
 }
 
 int

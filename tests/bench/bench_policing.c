@@ -21,7 +21,8 @@
  * workers: then the gate's own pipeline, 2 and 4 struct bwg_worker on one policy and
  * one per-host bucket table, as the appliance runs them (one thread drives them all, a
  * frame at a time in time order): the same offer of UDP flows, evenly or skewed over
- * the workers, under an aggregate limit (two clients) and a per_host one (one client).
+ * the workers, under an aggregate limit (two clients) and a per_host one (one client);
+ * and how full the workers' per-host table gets before it refuses a client.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -215,6 +216,25 @@ out:
 	return rate;
 }
 
+/* Fill a per-host table of `slots` with distinct clients until the first is refused;
+ * returns how full it was then (the share of slots held). */
+static double
+table_fill(uint32_t slots)
+{
+	struct bwg_meter_table *t;
+	if (bwg_meter_table_create(&t, slots) < 0)
+		return 0;
+	uint32_t total = (t->set_mask + 1) * 8, i = 0;
+	for (bool created; i < total; i++) {
+		struct bwg_meter_key k = {.version = 1, .family = 4};
+		memcpy(k.addr, &i, sizeof(i));
+		if (bwg_meter_table_get(t, &k, RATE, BURST, &created) == BWG_METER_NONE)
+			break;
+	}
+	bwg_meter_table_destroy(t);
+	return (double)i / total;
+}
+
 /* ---- cost ------------------------------------------------------------------------- */
 
 static struct bwg_meter_shared hot;
@@ -274,6 +294,8 @@ main(int argc, char **argv)
 			if (!(h * h <= wk * wk))
 				wk = h;
 		}
+	printf("per-host table of 2^18 slots: first client refused at %.1f%% full\n",
+	       100 * table_fill(1u << 18));
 	worst_shared = ws < 0.05 && ws > -0.05;
 	worst_shares = wp < 0.05 && wp > -0.05;
 	/* Cost per frame: a worker's own bucket; the shared one alone; two threads at once. */
