@@ -14,6 +14,10 @@ import sys
 from scapy.utils import RawPcapReader
 
 EAL = ["-l", "0-1", "--no-huge", "-m", "512", "--no-pci", "--log-level", "lib.eal:warning"]
+# Two workers: the control thread on lcore 0, workers on lcores 1 and 2, which share CPU 1
+# (a functional test, not a speed one).
+EAL_TWO_WORKERS = ["--lcores", "0@0,1@1,2@1", "--no-huge", "-m", "768", "--no-pci",
+                   "--log-level", "lib.eal:warning"]
 
 
 class Check:
@@ -116,6 +120,21 @@ def run_bwgate(bwgate, prefix, vdevs, config, extra=(), timeout=120):
         except ValueError:
             pass
     return p.returncode, stats, p.stderr
+
+
+def start_two_queues(bwgate, config, tmp, name, rx, tx):
+    """bwgate with two workers on two net_pcap ports of two queues each: rx[port][queue]
+    read (port "inside" or "outside"), tx[(port, queue)] written. Returns (process, its
+    stderr file), for stop_with_stats."""
+    cmd = [bwgate] + EAL_TWO_WORKERS + ["--file-prefix", f"bwg-{name}-{os.getpid()}"]
+    for n, p in enumerate(("inside", "outside")):
+        cmd += ["--vdev", f"net_pcap{n},rx_pcap={rx[p][0]},rx_pcap={rx[p][1]},"
+                          f"tx_pcap={tx[(p, 0)]},tx_pcap={tx[(p, 1)]}"]
+    cmd += ["--", "-c", config]
+    print("run: " + " ".join(cmd))
+    sys.stdout.flush()
+    errf = open(os.path.join(tmp, f"{name}-stderr.log"), "w+")
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True), errf
 
 
 def stop_gate(proc, sig=signal.SIGINT, timeout=60):

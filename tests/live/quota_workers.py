@@ -18,7 +18,6 @@ then blocks. Both workers count into the one shared entry at once, so:
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +33,6 @@ from scapy.utils import PcapWriter  # noqa: E402
 USER = "10.2.0.7"
 QUOTA = 1024 * 1024
 FRAME = 1000
-EAL = ["--lcores", "0@0,1@1,2@1", "--no-huge", "-m", "768", "--no-pci",
-       "--log-level", "lib.eal:warning"]
-
 
 def make_traffic(tmp):
     """2 MB from USER: 16 flows, flow i on queue i % 2, 131 frames of 1000 B each."""
@@ -83,16 +79,10 @@ def main():
         with open(cfg) as f:
             base = "http://" + json.load(f)["api"]["listen"]
         tx = [os.path.join(tmp, f"tx-outside-{q}.pcap") for q in (0, 1)]
-        cmd = [bwgate] + EAL + ["--file-prefix", f"bwg-qw-{os.getpid()}",
-                                "--vdev", f"net_pcap0,rx_pcap={rx[0]},rx_pcap={rx[1]},"
-                                f"tx_pcap={os.path.join(tmp, 'tx-in-0.pcap')},"
-                                f"tx_pcap={os.path.join(tmp, 'tx-in-1.pcap')}",
-                                "--vdev", f"net_pcap1,rx_pcap={empty},rx_pcap={empty},"
-                                f"tx_pcap={tx[0]},tx_pcap={tx[1]}", "--", "-c", cfg]
-        print("run: " + " ".join(cmd))
-        sys.stdout.flush()
-        errf = open(os.path.join(tmp, "stderr.log"), "w+")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+        rx_ports = {"inside": [rx[0], rx[1]], "outside": [empty, empty]}
+        tx_ports = {("inside", q): os.path.join(tmp, f"tx-in-{q}.pcap") for q in (0, 1)}
+        tx_ports.update({("outside", q): tx[q] for q in (0, 1)})
+        proc, errf = livelib.start_two_queues(bwgate, cfg, tmp, "qw", rx_ports, tx_ports)
         s, deadline = None, time.time() + 60
         while time.time() < deadline and proc.poll() is None:
             try:

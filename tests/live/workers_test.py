@@ -30,7 +30,6 @@ import json
 import os
 import signal
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,9 +43,6 @@ from scapy.layers.l2 import Ether  # noqa: E402
 from scapy.utils import PcapWriter  # noqa: E402
 
 FLOWS = 48
-EAL = ["--lcores", "0@0,1@1,2@1", "--no-huge", "-m", "768", "--no-pci",
-       "--log-level", "lib.eal:warning"]
-
 
 def make_traffic(tmp):
     """Returns ({(port, queue): path}, {queue: frames in}, {queue: flows})."""
@@ -87,20 +83,6 @@ def pcap_record(frame, t):
     return struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(frame), len(frame)) + frame
 
 
-def start_gate(bwgate, cfg, tmp, name, rx, tx):
-    """bwgate on two net_pcap ports of two queues each: rx[port][queue] read, tx[(port,
-    queue)] written. Returns (process, its stderr file)."""
-    cmd = [bwgate] + EAL + ["--file-prefix", f"bwg-{name}-{os.getpid()}"]
-    for n, p in enumerate(("inside", "outside")):
-        cmd += ["--vdev", f"net_pcap{n},rx_pcap={rx[p][0]},rx_pcap={rx[p][1]},"
-                          f"tx_pcap={tx[(p, 0)]},tx_pcap={tx[(p, 1)]}"]
-    cmd += ["--", "-c", cfg]
-    print("run: " + " ".join(cmd))
-    sys.stdout.flush()
-    errf = open(os.path.join(tmp, f"{name}-stderr.log"), "w+")
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True), errf
-
-
 def per_host_limit(bwgate, config, ck, tmp):
     """The per-host limit held across the two workers (see the docstring)."""
     def mutate(cfg):
@@ -131,7 +113,7 @@ def per_host_limit(bwgate, config, ck, tmp):
         PcapWriter(empty[q], linktype=1, sync=True).close()
         for p in ("inside", "outside"):
             tx[(p, q)] = os.path.join(tmp, f"limit-tx-{p}-{q}.pcap")
-    proc, errf = start_gate(bwgate, cfg, tmp, "limit", {"inside": fifo, "outside": empty}, tx)
+    proc, errf = livelib.start_two_queues(bwgate, cfg, tmp, "limit", {"inside": fifo, "outside": empty}, tx)
     with open(cfg) as f:
         c = json.load(f)
     base = "http://" + c["api"]["listen"]
@@ -213,7 +195,7 @@ def main():
         tx = {(p, q): os.path.join(tmp, f"tx-{p}-{q}.pcap") for p in ("inside", "outside")
               for q in (0, 1)}
         rx = {p: [paths[(p, q)] for q in (0, 1)] for p in ("inside", "outside")}
-        proc, errf = start_gate(bwgate, cfg, tmp, "workers", rx, tx)
+        proc, errf = livelib.start_two_queues(bwgate, cfg, tmp, "workers", rx, tx)
         total = sum(frames_in.values())
         s, deadline = None, time.time() + 60
         while time.time() < deadline and proc.poll() is None:
