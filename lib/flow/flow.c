@@ -91,28 +91,27 @@ load64(const uint8_t *b)
 }
 
 /*
- * The flow key as SipHash's message: both endpoints in a canonical order (the lower
+ * The flow key as the hash's message: both endpoints in a canonical order (the lower
  * address and port first), so both directions hash the same. An IPv4 key packs into
- * two words, an IPv6 key into five. Returns the number of words.
+ * two words, an IPv6 key into five; the ports, VLAN, protocol and family are one load.
+ * Returns the number of words.
  */
 static inline unsigned
 key_words(const struct bwg_pkt *p, uint64_t *m, size_t stride)
 {
-	uint64_t p0 = p->port[0], p1 = p->port[1];
-	uint64_t tail = (uint64_t)p->vlan << 16 | (uint64_t)p->proto << 8 | p->family;
+	uint64_t w = load64((const uint8_t *)p->port); /* port[0], port[1], vlan, proto, family */
+	uint64_t tail = w & ~0xffffffffull;
 	if (p->family == 4) {
 		uint32_t a0, a1;
 		memcpy(&a0, p->addr[0], 4);
 		memcpy(&a1, p->addr[1], 4);
-		uint64_t e0 = (uint64_t)a0 << 16 | p0, e1 = (uint64_t)a1 << 16 | p1;
-		if (e0 > e1) {
-			uint64_t t = e0;
-			e0 = e1, e1 = t;
-		}
-		m[0] = e0 << 16 | e1 >> 32;
-		m[stride] = (e1 & 0xffffffffu) << 32 | tail;
+		uint64_t e0 = (uint64_t)a0 << 16 | (uint16_t)w, e1 = (uint64_t)a1 << 16 | (uint16_t)(w >> 16);
+		uint64_t lo = e0 < e1 ? e0 : e1, hi = e0 < e1 ? e1 : e0;
+		m[0] = lo | hi << 48;
+		m[stride] = hi >> 16 | tail;
 		return 2;
 	}
+	uint64_t p0 = (uint16_t)w, p1 = (uint16_t)(w >> 16);
 	uint64_t a0 = load64(p->addr[0]), a0h = load64(p->addr[0] + 8);
 	uint64_t a1 = load64(p->addr[1]), a1h = load64(p->addr[1] + 8);
 	if (a0 > a1 || (a0 == a1 && (a0h > a1h || (a0h == a1h && p0 > p1)))) {
@@ -125,25 +124,53 @@ key_words(const struct bwg_pkt *p, uint64_t *m, size_t stride)
 	m[stride] = a0h;
 	m[2 * stride] = a1;
 	m[3 * stride] = a1h;
-	m[4 * stride] = p0 << 48 | p1 << 32 | tail;
+	m[4 * stride] = p0 | p1 << 16 | tail;
 	return 5;
 }
 
 /*
- * SipHash-1-3 of the flow key under the process secret: nobody without the secret can
- * aim packets at one probe chain. Six rounds for an IPv4 key, nine for IPv6.
+ * The keyed hash of the flow key under the process secret (bwg_hash_words: AES rounds,
+ * or SipHash-1-3): nobody without the secret can aim packets at one probe chain.
  */
 uint32_t
 bwg_flow_hash(const struct bwg_pkt *p)
 {
 	uint64_t m[5];
 	unsigned n = key_words(p, m, 1);
-	return (uint32_t)bwg_siphash13_words(&bwg_hash_secret, m, n);
+	return (uint32_t)bwg_hash_words(m, n);
 }
+
+#if defined(__x86_64__)
+/* The burst's keys built and hashed in one loop, an IPv4 key's round keys held in
+ * registers: AES rounds of several keys overlap in the pipeline. */
+__attribute__((target("avx,aes"))) static void
+hash_burst_aes(const struct bwg_pkt *p, const uint16_t *idx, uint16_t n, uint32_t *hash)
+{
+	const __m128i *rk = (const __m128i *)bwg_hash_aes_rk;
+	const __m128i rk0 = _mm_xor_si128(_mm_load_si128(rk), _mm_cvtsi32_si128(2));
+	const __m128i k[4] = {_mm_load_si128(rk + 1), _mm_load_si128(rk + 2),
+			      _mm_load_si128(rk + 3), _mm_load_si128(rk + 4)};
+	for (uint16_t j = 0; j < n; j++) {
+		const struct bwg_pkt *q = &p[idx[j]];
+		uint64_t m[5];
+		if (key_words(q, m, 1) == 2)
+			hash[idx[j]] = (uint32_t)bwg_aes_2w(m[0], m[1], rk0, k);
+		else
+			hash[idx[j]] = (uint32_t)bwg_aes_words(m, 1, 5);
+	}
+}
+#endif
 
 void
 bwg_flow_hash_burst(const struct bwg_pkt *p, const uint16_t *idx, uint16_t n, uint32_t *hash)
 {
+#if defined(__x86_64__)
+	if (bwg_hash_aes) {
+		hash_burst_aes(p, idx, n, hash);
+		return;
+	}
+#endif
+	/* SipHash: the rounds of four keys side by side in AVX2 lanes. */
 	enum { CHUNK = 32 };
 	uint64_t m4[2 * CHUNK], m6[5 * CHUNK], h4[CHUNK], h6[CHUNK];
 	uint16_t i4[CHUNK], i6[CHUNK];

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "bwg_flow.h"
+#include "bwg_hash.h"
 #include "bwg_slotmap.h"
 
 #define SEC 1000000000ull
@@ -195,32 +196,83 @@ test_ipv6_key(void **state)
 	bwg_flow_table_fini(&t);
 }
 
+/* A random key, IPv4 or IPv6; the two addresses equal now and then. */
+static struct bwg_pkt
+random_key(uint64_t *s, int i)
+{
+	struct bwg_pkt p;
+	memset(&p, 0, sizeof(p));
+	p.family = (i & 1) ? 6 : 4;
+	p.proto = (uint8_t)rnd(s);
+	p.vlan = (uint16_t)(rnd(s) & 0xfff);
+	for (int k = 0; k < (p.family == 6 ? 16 : 4); k++) {
+		p.addr[0][k] = (uint8_t)rnd(s);
+		p.addr[1][k] = (i % 7 == 0) ? p.addr[0][k] : (uint8_t)rnd(s);
+	}
+	p.port[0] = (uint16_t)rnd(s);
+	p.port[1] = (uint16_t)rnd(s);
+	return p;
+}
+
+/* Both hashes the flow table may use (AES rounds, SipHash): symmetric, and covering the
+ * VLAN and the protocol. */
 static void
 test_symmetric_hash(void **state)
 {
 	(void)state;
-	uint64_t s = 0x1234567887654321ull;
-	for (int i = 0; i < 10000; i++) {
-		struct bwg_pkt p;
-		memset(&p, 0, sizeof(p));
-		p.family = (i & 1) ? 6 : 4;
-		p.proto = (uint8_t)rnd(&s);
-		p.vlan = (uint16_t)(rnd(&s) & 0xfff);
-		for (int k = 0; k < (p.family == 6 ? 16 : 4); k++) {
-			p.addr[0][k] = (uint8_t)rnd(&s);
-			p.addr[1][k] = (i % 7 == 0) ? p.addr[0][k] : (uint8_t)rnd(&s);
+	for (int aes = 0; aes < 2; aes++) {
+		bwg_hash_use_aes(aes);
+		uint64_t s = 0x1234567887654321ull;
+		for (int i = 0; i < 10000; i++) {
+			struct bwg_pkt p = random_key(&s, i);
+			struct bwg_pkt r = reversed(&p);
+			assert_int_equal(bwg_flow_hash(&p), bwg_flow_hash(&r));
 		}
-		p.port[0] = (uint16_t)rnd(&s);
-		p.port[1] = (uint16_t)rnd(&s);
-		struct bwg_pkt r = reversed(&p);
-		assert_int_equal(bwg_flow_hash(&p), bwg_flow_hash(&r));
+		struct bwg_pkt a = pkt4(1, 2, 3, 4, 6, 0), b = a, c = a, d = a;
+		b.vlan = 1;
+		c.proto = 17;
+		d.port[1] = 5; /* ports packed next to the addresses */
+		assert_int_not_equal(bwg_flow_hash(&a), bwg_flow_hash(&b));
+		assert_int_not_equal(bwg_flow_hash(&a), bwg_flow_hash(&c));
+		assert_int_not_equal(bwg_flow_hash(&a), bwg_flow_hash(&d));
 	}
-	/* The VLAN and the protocol are part of the hash. */
-	struct bwg_pkt a = pkt4(1, 2, 3, 4, 6, 0), b = a, c = a;
-	b.vlan = 1;
-	c.proto = 17;
-	assert_int_not_equal(bwg_flow_hash(&a), bwg_flow_hash(&b));
-	assert_int_not_equal(bwg_flow_hash(&a), bwg_flow_hash(&c));
+	bwg_hash_use_aes(1);
+}
+
+/* A burst's hashes, for any subset of its packets in any mix of families, equal one at
+ * a time; and they move with the secret. */
+static void
+test_hash_burst(void **state)
+{
+	(void)state;
+	enum { N = 67 };
+	struct bwg_pkt p[N];
+	uint16_t idx[N];
+	uint32_t hash[N];
+	uint64_t s = 0x0ddba11cafef00dull;
+	for (int i = 0; i < N; i++)
+		p[i] = random_key(&s, (int)(rnd(&s) % 3));
+	for (int aes = 0; aes < 2; aes++) {
+		bwg_hash_use_aes(aes);
+		for (uint16_t n = 0; n <= N; n += 11) {
+			uint16_t k = 0;
+			for (uint16_t i = 0; i < n; i++)
+				if (i % 3 != 1)
+					idx[k++] = i;
+			memset(hash, 0, sizeof(hash));
+			bwg_flow_hash_burst(p, idx, k, hash);
+			for (uint16_t j = 0; j < k; j++)
+				assert_int_equal(hash[idx[j]], bwg_flow_hash(&p[idx[j]]));
+		}
+		uint32_t before = bwg_flow_hash(&p[0]), before6 = bwg_flow_hash(&p[1]);
+		struct bwg_hash_key saved = bwg_hash_secret;
+		bwg_hash_secret_set(saved.k0 ^ 1, saved.k1);
+		assert_int_not_equal(bwg_flow_hash(&p[0]), before);
+		assert_int_not_equal(bwg_flow_hash(&p[1]), before6);
+		bwg_hash_secret_set(saved.k0, saved.k1);
+		assert_int_equal(bwg_flow_hash(&p[0]), before);
+	}
+	bwg_hash_use_aes(1);
 }
 
 static void
@@ -715,6 +767,7 @@ main(void)
 		cmocka_unit_test(test_insert_lookup_both_directions),
 		cmocka_unit_test(test_ipv6_key),
 		cmocka_unit_test(test_symmetric_hash),
+		cmocka_unit_test(test_hash_burst),
 		cmocka_unit_test(test_capacity_full),
 		cmocka_unit_test(test_nic_index),
 		cmocka_unit_test(test_churn),

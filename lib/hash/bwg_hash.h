@@ -8,7 +8,9 @@
  * Bernstein's SipHash with one compression and three finalisation rounds, the variant
  * hash tables use) under a 128-bit secret drawn from the kernel at start-up. Without
  * the secret an attacker cannot aim packets at one bucket chain, which an unkeyed CRC
- * lets anyone do by linear algebra.
+ * lets anyone do by linear algebra. The flow table, hashed for every packet, uses AES
+ * rounds under round keys drawn from the same secret where the CPU has AES-NI
+ * (bwg_hash_words below).
  *
  * The secret is process-wide: set once by the control thread before any table is
  * built (bwg_hash_secret_init), read-only afterwards. Tests may fix it.
@@ -46,6 +48,22 @@ uint64_t bwg_siphash13_lower(const struct bwg_hash_key *k, const char *s, size_t
  */
 void bwg_siphash13_batch(const struct bwg_hash_key *k, const uint64_t *m, size_t stride,
 			 unsigned words, uint64_t *out, unsigned n);
+
+/*
+ * The flow table's keyed hash of a message of `words` (1..8) 64-bit words: rounds of AES
+ * (the CPU's AES-NI) under round keys drawn from the process secret where the CPU has
+ * it, else SipHash-1-3 under the secret. Flow keys are hashed for every packet, and
+ * four AES rounds over an IPv4 key cost a third of SipHash's instructions; the bucket a
+ * key lands in still depends on every bit of the key and of the secret, and nobody
+ * outside sees a hash value. The choice is made once, at start-up: the same message
+ * and secret hash the same throughout a process.
+ */
+uint64_t bwg_hash_words(const uint64_t *m, unsigned words);
+/* Whether bwg_hash_words() is AES (then bwg_aes_words() below equals it). */
+extern int bwg_hash_aes;
+/* Tests: use AES (1) or SipHash (0) from now on, where the CPU allows; returns
+ * bwg_hash_aes. The choice outlasts bwg_hash_secret_set(). */
+int bwg_hash_use_aes(int on);
 
 /* ---- inline implementation (hot path) -------------------------------------------- */
 
@@ -111,5 +129,56 @@ bwg_siphash13_5w(const struct bwg_hash_key *k, uint64_t m0, uint64_t m1, uint64_
 	const uint64_t m[5] = {m0, m1, m2, m3, m4};
 	return bwg_siphash13_words(k, m, 5);
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Round keys of bwg_aes_words(), drawn from the secret whenever it is set. */
+#define BWG_AES_RK 16
+extern uint64_t bwg_hash_aes_rk[BWG_AES_RK][2];
+
+/*
+ * The last rounds of bwg_aes_words(): state s, then four rounds under k[0..3]. A caller
+ * that hashes many two-word messages holds the round keys in registers and calls
+ * bwg_aes_2w() with rk0 = round key 0 XOR the word count (2) and k = round keys 1..4.
+ */
+__attribute__((target("avx,aes"))) static inline uint64_t
+bwg_aes_final(__m128i s, const __m128i *k)
+{
+	s = _mm_aesenc_si128(s, k[0]);
+	s = _mm_aesenc_si128(s, k[1]);
+	s = _mm_aesenc_si128(s, k[2]);
+	s = _mm_aesenc_si128(s, k[3]);
+	return (uint64_t)_mm_cvtsi128_si64(s);
+}
+
+__attribute__((target("avx,aes"))) static inline uint64_t
+bwg_aes_2w(uint64_t m0, uint64_t m1, __m128i rk0, const __m128i *k)
+{
+	return bwg_aes_final(_mm_xor_si128(_mm_set_epi64x((long long)m1, (long long)m0), rk0), k);
+}
+
+/*
+ * bwg_hash_words() where bwg_hash_aes: the message in 128-bit blocks (word j of it at
+ * m[j * stride]), the first whitened with round key 0 and the word count, each further
+ * one XORed in after three rounds, then four rounds; the low 64 bits of the state.
+ */
+__attribute__((target("avx,aes"))) static inline uint64_t
+bwg_aes_words(const uint64_t *m, size_t stride, unsigned words)
+{
+	const __m128i *rk = (const __m128i *)bwg_hash_aes_rk;
+	__m128i s = _mm_set_epi64x((long long)(words > 1 ? m[stride] : 0), (long long)m[0]);
+	s = _mm_xor_si128(s, _mm_xor_si128(_mm_load_si128(rk), _mm_cvtsi32_si128((int)words)));
+	unsigned r = 1;
+	for (unsigned j = 2; j < words; j += 2, r += 3) {
+		s = _mm_aesenc_si128(s, _mm_load_si128(rk + r));
+		s = _mm_aesenc_si128(s, _mm_load_si128(rk + r + 1));
+		s = _mm_aesenc_si128(s, _mm_load_si128(rk + r + 2));
+		s = _mm_xor_si128(s, _mm_set_epi64x((long long)(j + 1 < words ? m[(j + 1) * stride] : 0),
+						    (long long)m[j * stride]));
+	}
+	return bwg_aes_final(s, rk + r);
+}
+#endif
 
 #endif

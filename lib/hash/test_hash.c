@@ -95,6 +95,53 @@ test_batch_equals_words(void **state)
 		}
 }
 
+/*
+ * The flow table's hash, AES rounds and SipHash alike: every bit of every word and of
+ * the secret moves it, the word count is part of it, and the SipHash choice equals
+ * bwg_siphash13_words().
+ */
+static void
+test_hash_words(void **state)
+{
+	(void)state;
+	bwg_hash_secret_set(0x0123456789abcdefull, 0xfedcba9876543210ull);
+	for (int aes = 0; aes < 2; aes++) {
+		bwg_hash_use_aes(aes);
+		for (unsigned words = 1; words <= 8; words++) {
+			uint64_t m[8] = {0}, x = 0x243f6a8885a308d3ull;
+			for (unsigned j = 0; j < words; j++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				m[j] = x;
+			}
+			uint64_t h = bwg_hash_words(m, words);
+			if (!aes)
+				assert_true(h == bwg_siphash13_words(&bwg_hash_secret, m, words));
+			for (unsigned bit = 0; bit < 64 * words; bit++) {
+				m[bit / 64] ^= 1ull << (bit % 64);
+				uint64_t g = bwg_hash_words(m, words);
+				m[bit / 64] ^= 1ull << (bit % 64);
+				/* A flip moves about half of the low 32 bits, the bucket's. */
+				int moved = __builtin_popcount((uint32_t)(g ^ h));
+				assert_true(moved >= 4 && moved <= 28);
+			}
+			if (words < 8)
+				assert_true(bwg_hash_words(m, words + 1) != h); /* a zero word more */
+			for (int bit = 0; bit < 128; bit++) {
+				struct bwg_hash_key k = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+				if (bit < 64)
+					k.k0 ^= 1ull << bit;
+				else
+					k.k1 ^= 1ull << (bit - 64);
+				bwg_hash_secret_set(k.k0, k.k1);
+				assert_true(bwg_hash_words(m, words) != h);
+			}
+			bwg_hash_secret_set(0x0123456789abcdefull, 0xfedcba9876543210ull);
+			assert_true(bwg_hash_words(m, words) == h);
+		}
+	}
+	bwg_hash_use_aes(1);
+}
+
 static void
 test_secret_drawn(void **state)
 {
@@ -118,6 +165,7 @@ main(void)
 		cmocka_unit_test(test_five_words_equal_generic),
 		cmocka_unit_test(test_lower),
 		cmocka_unit_test(test_batch_equals_words),
+		cmocka_unit_test(test_hash_words),
 		cmocka_unit_test(test_secret_drawn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

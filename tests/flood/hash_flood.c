@@ -337,7 +337,7 @@ check_intern_keyed(void)
 	intern_positions(b, 64);
 	for (int i = 0; i < 64; i++)
 		moved += a[i] != b[i];
-	bwg_hash_secret = saved;
+	bwg_hash_secret_set(saved.k0, saved.k1);
 	printf("intern tables (host names, per-host meters, per-host flow counts): %d of 64 "
 	       "keys hash elsewhere under another secret\n", moved);
 	check(moved >= 62, "intern table hashes depend on the secret");
