@@ -48,6 +48,10 @@ struct bwg_dpi_result {
 	const char *url;          /* HTTP request URL, or NULL */
 	const char *content_type; /* HTTP response Content-Type, or NULL */
 	const char *cert_names;   /* TLS/DTLS/QUIC server certificate names ("a,b"), or NULL */
+	/* The server certificate's subject and issuer as nDPI writes them ("C=.., O=..,
+	 * CN=.."), once it has read the certificate (TLS 1.2, DTLS); else NULL. */
+	const char *cert_subject;
+	const char *cert_issuer;
 };
 
 struct bwg_dpi;

@@ -48,6 +48,7 @@ extern const struct bwg_detector bwg_det_lagofast;
 extern const struct bwg_detector bwg_det_gearup_booster;
 extern const struct bwg_detector bwg_det_ultrasurf;
 extern const struct bwg_detector bwg_det_mudfish;
+extern const struct bwg_detector bwg_det_vpn_certificate;
 extern const struct bwg_detector bwg_det_http_media;
 
 /* The first to answer MATCH wins. The protocol signatures are specific enough that the
@@ -93,6 +94,7 @@ static const struct bwg_detector *const registry[BWG_DET_MAX] = {
 	&bwg_det_gearup_booster,
 	&bwg_det_ultrasurf,
 	&bwg_det_mudfish,
+	&bwg_det_vpn_certificate,
 	/* video */
 	&bwg_det_http_media,
 	/* no protocol: random-looking first payloads */

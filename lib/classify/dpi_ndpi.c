@@ -253,10 +253,13 @@ fill_result(const struct ndpi_flow_struct *s, ndpi_protocol proto, struct bwg_dp
 	r->content_type = s->http.content_type;
 	/* protos is a union: its TLS member means something only for TLS-like flows (the
 	 * test nDPI itself makes before freeing those names). */
-	r->cert_names = NULL;
+	r->cert_names = r->cert_subject = r->cert_issuer = NULL;
 	if (is_proto(proto, NDPI_PROTOCOL_TLS) || is_proto(proto, NDPI_PROTOCOL_DTLS) ||
-	    is_proto(proto, NDPI_PROTOCOL_QUIC))
+	    is_proto(proto, NDPI_PROTOCOL_QUIC)) {
 		r->cert_names = s->protos.tls_quic.server_names;
+		r->cert_subject = s->protos.tls_quic.subjectDN;
+		r->cert_issuer = s->protos.tls_quic.issuerDN;
+	}
 }
 
 bool

@@ -574,7 +574,7 @@ test_build_faults(void **state)
 		    "cod_mobile, blizzard, freefire, guild_wars_2, tencent_games, gaijin, crynetwork, "
 		    "discord_voice, whatsapp_call, line_call, paltalk, oicq, utp, bt_dht, bt_tracker, "
 		    "softether, tailscale, "
-		    "hamachi, lagofast, gearup_booster, ultrasurf, mudfish, http_media, fully_encrypted)");
+		    "hamachi, lagofast, gearup_booster, ultrasurf, mudfish, vpn_certificate, http_media, fully_encrypted)");
 	build_fails("{'default_action': 'allow', 'rules': [], 'classes': {"
 		    "'tunnel': {'detectors': ['fully_encrypted']}, 'p2p': {'detectors': "
 		    "['fully_encrypted']}}}",

@@ -1386,6 +1386,65 @@ test_ultrasurf(void **state)
 	assert_int_equal(prefixes("ultrasurf", TCP, C2S, b, 8), 0);
 }
 
+/* What vpn_certificate says of a TLS flow whose certificate nDPI read as subject/issuer,
+ * the client having sent `sni` ("" for none). */
+static int
+vpn_cert(const char *subject, const char *issuer, const char *sni, const char *names)
+{
+	struct sim s = flow("vpn_certificate", TCP, true);
+	s.dpi.host = sni;
+	s.dpi.cert_subject = subject;
+	s.dpi.cert_issuer = issuer;
+	s.dpi.cert_names = names;
+	return show(&s, S2C, "\x16\x03\x03\x00\x10", 5);
+}
+
+static void
+test_vpn_certificate(void **state)
+{
+	(void)state;
+	/* Windscribe's servers, as its certificates say it (self-signed, CN an address). */
+	static const char ws[] = "C=CA, ST=ON, L=San Francisco, O=Windscribe, OU=IT Dept., "
+				 "CN=54.153.90.230";
+	assert_true(vpn_cert(ws, ws, "", NULL));
+	/* A provider's name, whole or before a non-alphanumeric, in subject or issuer. */
+	assert_true(vpn_cert("C=PA, O=Tefincom S.A., CN=vpn.example.net",
+			     "C=US, O=Example CA, CN=R3", "vpn.example.net", "vpn.example.net"));
+	assert_true(vpn_cert("CN=gw.example.org", "C=CA, O=windscribe limited, CN=Root",
+			     "gw.example.org", "gw.example.org"));
+	assert_true(vpn_cert("O=Private Internet Access, CN=x", "O=Y", "", NULL));
+	assert_false(vpn_cert("C=US, O=Windscribers Club, CN=www.example.org",
+			      "C=US, O=Example CA, CN=R3", "www.example.org", "www.example.org"));
+	/* "O=" inside another attribute's value is no organisation. */
+	assert_false(vpn_cert("C=US, OU=NO=Mullvad, CN=www.example.org", "C=US, O=Example CA",
+			      "www.example.org", "www.example.org"));
+	/* A self-signed certificate for an address, no server name asked: IPv4 and IPv6. */
+	static const char v4[] = "C=DE, O=Acme, CN=203.0.113.7", v6[] = "CN=2001:db8::7";
+	assert_true(vpn_cert(v4, v4, "", NULL));
+	assert_true(vpn_cert(v6, v6, "", NULL));
+	/* Not with a server name asked, names in the certificate, a CA's signature, or a
+	 * name for CN. */
+	assert_false(vpn_cert(v4, v4, "printer.example.org", NULL));
+	assert_false(vpn_cert(v4, v4, "", "203.0.113.7"));
+	assert_false(vpn_cert(v4, "C=US, O=Example CA, CN=R3", "", NULL));
+	static const char named[] = "C=DE, O=Acme, CN=nas.example.org";
+	assert_false(vpn_cert(named, named, "", NULL));
+	static const char almost[] = "C=DE, O=Acme, CN=203.0.113.7x";
+	assert_false(vpn_cert(almost, almost, "", NULL));
+	/* Until nDPI has read the certificate the detector waits (TLS 1.3: forever). */
+	struct sim w = flow("vpn_certificate", TCP, true);
+	w.dpi.host = "";
+	assert_false(show(&w, C2S, "\x16\x03\x01\x00\x10", 5));
+	w.dpi.cert_subject = w.dpi.cert_issuer = ws;
+	assert_true(show(&w, S2C, "\x16\x03\x03\x00\x10", 5));
+	/* An attribute value longer than the buffer is cut, not overrun. */
+	char big[400];
+	memset(big, 'A', sizeof(big));
+	memcpy(big, "O=", 2);
+	big[sizeof(big) - 1] = '\0';
+	assert_false(vpn_cert(big, big, "", NULL));
+}
+
 /* ---- video ------------------------------------------------------------------------------ */
 
 static int
@@ -1505,6 +1564,7 @@ main(void)
 		cmocka_unit_test(test_ultrasurf),
 		cmocka_unit_test(test_mudfish),
 		cmocka_unit_test(test_http_media),
+		cmocka_unit_test(test_vpn_certificate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@ One capture holds a flow of each protocol a detector recognises, built from the
 protocol's published layout (BEP 5/15/29, netcode.io's standard, Valve's server queries,
 Discord's IP discovery, RFC 8489 STUN in WhatsApp's dialect, RakNet's offline messages,
 Photon's and Armagetron's framing, OICQ's and CryNetwork's headers, SoftEther's PACK, Tailscale's disco, HLS/DASH over
-HTTP...) in forms nDPI 4.2 does not name. Under the default policy each must get its class from the detector (class_source
+HTTP..., a VPN's TLS certificate) in forms nDPI 4.2 does not name. Under the default policy each must get its class from the detector (class_source
 "heuristic", class_match naming it) and the class's action; a form nDPI 4.2 does name
 (A2S_INFO, which it calls Steam) must end in the same class. Then the fully-encrypted
 rule: a random first payload is a tunnel, HTTP and TLS first payloads are not. Last,
@@ -285,6 +285,15 @@ def detector_flows(b):
     s1 = be32(0) + bytes(4) + rng.randbytes(1528)
     b.tcp(1935, [(True, b"\x03" + c1), (False, b"\x03" + s1 + c1), (True, s1)],
           "RTMP handshake", "video", None)
+    # --- a VPN's TLS server by its certificate (TLS 1.2: the certificate in the clear),
+    # the client naming no server: a provider's organisation; an address, self-signed
+    for org, what in (("Windscribe", "TLS to a server whose certificate names a VPN provider"),
+                      ("Acme Hosting", "TLS without a name to a self-signed address certificate")):
+        client, cport, server = b._ends()
+        cert = gf.self_signed_cert(rng, None, org=org, cn=server)
+        gf.tls_exchange(gf.TcpSession(b.fx, client, cport, server, 443), None, tls13=False,
+                        cert=cert)
+        b.expect.append((client, cport, what, "tunnel", "vpn_certificate"))
     # --- the fully-encrypted rule (the acceptance)
     b.tcp(8388, [(True, bytes([0x80]) + rng.randbytes(300)), (False, rng.randbytes(200))],
           "random-byte first payload", "tunnel", "fully_encrypted")
@@ -300,6 +309,11 @@ def ordinary_flows(b):
     client, cport, server = b._ends()
     gf.tls_exchange(gf.TcpSession(b.fx, client, cport, server, 443), "www.example.org")
     b.expect.append((client, cport, "TLS first payload", None, None))
+    # TLS 1.2, its certificate in the clear: the server's own name, asked for by it
+    client, cport, server = b._ends()
+    gf.tls_exchange(gf.TcpSession(b.fx, client, cport, server, 443), "intranet.example.org",
+                    tls13=False)
+    b.expect.append((client, cport, "TLS 1.2 with a named self-signed certificate", None, None))
     _, q = gf.dns_query(rng, "www.example.org")
     b.udp(53, [(True, q)], "DNS lookup", None, None)
     ice = stun(rng, 0x0001, [(0x0006, b"abcd:efgh"), (0x8029, rng.randbytes(8)),

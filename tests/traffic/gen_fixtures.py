@@ -331,7 +331,7 @@ def client_hello(rng, sni, tls13=True, alpn=(b"h2", b"http/1.1"), quic_params=No
     if quic_params is None:
         suites += [0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8,
                    0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035]
-    exts = [ext(0x0000, vec16(u8(0) + vec16(sni.encode())))]       # server_name
+    exts = [ext(0x0000, vec16(u8(0) + vec16(sni.encode())))] if sni else []  # server_name
     if quic_params is None:
         exts += [ext(0x0017, b""),                                  # extended_master_secret
                  ext(0xFF01, b"\x00"),                              # renegotiation_info
@@ -370,26 +370,31 @@ def server_hello(rng, sid, tls13=True, alpn=None):
     return handshake_msg(2, body)
 
 
-def self_signed_cert(rng, name):
-    """A DER certificate for `name`; Ed25519 signs deterministically, so it is stable."""
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
+def self_signed_cert(rng, name, org=None, cn=None):
+    """A DER certificate for `name` (its SAN; none when None), organisation `org` (by
+    default the name's parent domain) and common name `cn` (by default the name); Ed25519
+    signs deterministically, so it is stable."""
+    org = org or name.split(".", 1)[-1]
     subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, name.split(".", 1)[-1]),
-                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(rng.getrandbits(63) + 1)
-            .not_valid_before(datetime.datetime(2026, 6, 1))
-            .not_valid_after(datetime.datetime(2027, 6, 1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, None))
-    return cert.public_bytes(serialization.Encoding.DER), key
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+                         x509.NameAttribute(NameOID.COMMON_NAME, cn or name)])
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject).issuer_name(subject)
+               .public_key(key.public_key())
+               .serial_number(rng.getrandbits(63) + 1)
+               .not_valid_before(datetime.datetime(2026, 6, 1))
+               .not_valid_after(datetime.datetime(2027, 6, 1)))
+    if name:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]),
+                                        critical=False)
+    return builder.sign(key, None).public_bytes(serialization.Encoding.DER), key
 
 
-def tls_exchange(sess, sni, tls13=True, request=400, response=3000, alpn=b"h2"):
-    """ClientHello .. ServerHello (+ certificate for TLS 1.2), finished, one request
-    and one response of encrypted application data, close."""
+def tls_exchange(sess, sni, tls13=True, request=400, response=3000, alpn=b"h2", cert=None):
+    """ClientHello (with server name `sni`, none when None) .. ServerHello (+ certificate
+    for TLS 1.2: `cert`, else one self-signed for sni), finished, one request and one
+    response of encrypted application data, close."""
     rng = sess.rng
     sess.handshake()
     hello, sid = client_hello(rng, sni, tls13)
@@ -401,7 +406,7 @@ def tls_exchange(sess, sni, tls13=True, request=400, response=3000, alpn=b"h2"):
         sess.s2c(flight)
         sess.c2s(ccs + tls_record(0x17, rng.randbytes(53)))   # client Finished
     else:
-        der, key = self_signed_cert(rng, sni)
+        der, key = cert or self_signed_cert(rng, sni)
         cert_msg = handshake_msg(11, u24(len(der) + 3) + u24(len(der)) + der)
         params = b"\x03" + u16(0x001D) + vec8(rng.randbytes(32))
         ske = handshake_msg(12, params + u16(0x0807) + vec16(key.sign(params)))

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Detector "vpn_certificate": a VPN's TLS or DTLS server, by the certificate it shows.
+ * Under TLS 1.2 and DTLS the server's certificate crosses in the clear, and nDPI reads
+ * its subject and issuer ("C=.., O=.., CN=.."). Two rules:
+ *
+ *   - the subject's or the issuer's organisation (O=) is a VPN provider's name, below;
+ *   - the server signed its certificate itself (subject and issuer alike) for an IP
+ *     address (its CN= an address, no name), and the client named no server: no site
+ *     presents itself that way to browsers (they would refuse it), while a VPN client,
+ *     which carries its servers' addresses and pins their keys, needs no more. This is
+ *     what a "stealth" mode of a VPN that hides in TLS on port 443 looks like.
+ *
+ * A flow named by a server name is judged by its name first (host lists), so this
+ * speaks for the flows names leave alone. TLS 1.3 encrypts the certificate: such flows
+ * say nothing here. Looks at the first six payloads each way, as long as nDPI reads the
+ * handshake. Worker thread; stateless.
+ *
+ * The providers (brand, and the operating company where the provider's own terms name a
+ * different one), compiled 2026-11-29 from the providers' published names; Windscribe's
+ * as its servers' certificates carry it ("O=Windscribe"). Matched case-insensitively,
+ * whole, or followed by a character that is no letter or digit ("Windscribe Limited").
+ */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+
+#include "bwg_classify.h"
+#include "det_common.h"
+
+static const char *const providers[] = {
+	"Windscribe",     "NordVPN",      "Tefincom",         "ExpressVPN",
+	"Express VPN",    "Surfshark",    "Mullvad",          "Private Internet Access",
+	"CyberGhost",     "IPVanish",     "PureVPN",          "Hotspot Shield",
+	"AnchorFree",     "TunnelBear",   "VyprVPN",          "Golden Frog",
+	"Psiphon",        "ProtonVPN",    "Astrill",          "Brave New Software",
+	"UltraReach",     "SoftEther",    "hide.me",          "Hide My Ass",
+	"Privax",         "Betternet",    "Turbo VPN",        "Innovative Connecting",
+};
+
+#define VALUE_MAX 128
+
+/*
+ * The value of attribute `key` (as "O" or "CN") in nDPI's "K=v, K=v" form into buf; false
+ * when the name has none. The first one: nDPI writes the subject's attributes in the
+ * certificate's order.
+ */
+static bool
+dn_value(const char *dn, const char *key, char *buf, size_t len)
+{
+	size_t k = strlen(key);
+	for (const char *at = dn; *at; at++) {
+		if ((at != dn && (at - dn < 2 || at[-2] != ',' || at[-1] != ' ')) ||
+		    strncmp(at, key, k) != 0 || at[k] != '=')
+			continue;
+		const char *v = at + k + 1, *end = strstr(v, ", ");
+		size_t n = end ? (size_t)(end - v) : strlen(v);
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static bool
+provider(const char *org)
+{
+	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+		size_t n = strlen(providers[i]);
+		if (strncasecmp(org, providers[i], n) == 0 &&
+		    !isalnum((unsigned char)org[n]))
+			return true;
+	}
+	return false;
+}
+
+static bool
+provider_named(const char *dn)
+{
+	char org[VALUE_MAX];
+	return dn && dn_value(dn, "O", org, sizeof(org)) && provider(org);
+}
+
+static bool
+ip_literal(const char *s)
+{
+	uint8_t a[16];
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+static enum bwg_det_answer
+packet(const struct bwg_det_pkt *p)
+{
+	const struct bwg_dpi_result *r = p->dpi;
+	if (!r || !r->cert_subject)
+		return BWG_DET_MAYBE;
+	if (provider_named(r->cert_subject) || provider_named(r->cert_issuer))
+		return BWG_DET_MATCH;
+	char cn[VALUE_MAX];
+	if (r->cert_issuer && strcmp(r->cert_subject, r->cert_issuer) == 0 &&
+	    (!r->host || !r->host[0]) && !r->cert_names &&
+	    dn_value(r->cert_subject, "CN", cn, sizeof(cn)) && ip_literal(cn))
+		return BWG_DET_MATCH;
+	return BWG_DET_NEVER;
+}
+
+const struct bwg_detector bwg_det_vpn_certificate = {
+	.name = "vpn_certificate",
+	.rule = "a VPN's TLS server certificate: a VPN provider's organisation, or self-signed "
+		"for an IP address when no server name was asked",
+	.source = BWG_SRC_HEURISTIC,
+	.protos = BWG_DET_TCP | BWG_DET_UDP,
+	.max_payloads = 6,
+	.unknown_only = false,
+	.packet = packet,
+};
