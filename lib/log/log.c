@@ -54,6 +54,9 @@ bwg_event_ring_fini(struct bwg_event_ring *r)
 	r->slots = NULL;
 }
 
+/* IANA's protocol numbers under the names ndpiReader prints for them (later releases
+ * than 4.2 name AH, ESP, GRE and the rest too), so that records key like its reports;
+ * any other as its number. */
 const char *
 bwg_log_proto_name(uint8_t proto, char *buf, size_t len)
 {
@@ -62,7 +65,15 @@ bwg_log_proto_name(uint8_t proto, char *buf, size_t len)
 	case 2: return "IGMP";
 	case 6: return "TCP";
 	case 17: return "UDP";
+	case 47: return "GRE";
+	case 50: return "ESP";
+	case 51: return "AH";
 	case 58: return "ICMPV6";
+	case 89: return "OSPF";
+	case 103: return "PIM";
+	case 112: return "VRRP";
+	case 113: return "PGM";
+	case 132: return "SCTP";
 	default: snprintf(buf, len, "%u", proto); return buf;
 	}
 }

@@ -171,12 +171,12 @@ test_flow_json_edge_values(void **state)
 	struct bwg_flow_view *v = malloc(sizeof(*v));
 	view4(v);
 	memset(v->host, 'h', sizeof(v->host));
-	v->proto = 47;
+	v->proto = 46; /* RSVP: no name, its number */
 	v->port[0] = v->port[1] = 0;
 	v->pkts[0] = UINT32_MAX + 5ull;
 	json_t *o = bwg_log_flow_json(v);
 	assert_int_equal(strlen(json_string_value(json_object_get(o, "host"))), sizeof(v->host));
-	assert_string_equal(json_string_value(json_object_get(o, "proto")), "47");
+	assert_string_equal(json_string_value(json_object_get(o, "proto")), "46");
 	assert_int_equal(json_integer_value(json_object_get(o, "src_port")), 0);
 	assert_int_equal(json_integer_value(json_object_get(o, "pkts_c2s")), UINT32_MAX + 5ull);
 	assert_int_equal(json_object_size(o), 24);
@@ -290,7 +290,11 @@ test_proto_names(void **state)
 	assert_string_equal(bwg_log_proto_name(6, buf, sizeof(buf)), "TCP");
 	assert_string_equal(bwg_log_proto_name(17, buf, sizeof(buf)), "UDP");
 	assert_string_equal(bwg_log_proto_name(58, buf, sizeof(buf)), "ICMPV6");
-	assert_string_equal(bwg_log_proto_name(47, buf, sizeof(buf)), "47");
+	assert_string_equal(bwg_log_proto_name(47, buf, sizeof(buf)), "GRE");
+	assert_string_equal(bwg_log_proto_name(50, buf, sizeof(buf)), "ESP");
+	assert_string_equal(bwg_log_proto_name(51, buf, sizeof(buf)), "AH");
+	assert_string_equal(bwg_log_proto_name(132, buf, sizeof(buf)), "SCTP");
+	assert_string_equal(bwg_log_proto_name(46, buf, sizeof(buf)), "46");
 	assert_string_equal(bwg_log_proto_name(0, buf, sizeof(buf)), "0");
 	assert_string_equal(bwg_log_proto_name(255, buf, sizeof(buf)), "255");
 }

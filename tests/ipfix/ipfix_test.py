@@ -31,7 +31,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
 from livelib import Check, free_port  # noqa: E402
 
-PROTO = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "IGMP": 2}
+PROTO = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPV6": 58, "IGMP": 2, "GRE": 47, "ESP": 50, "AH": 51,
+        "OSPF": 89, "PIM": 103, "VRRP": 112, "PGM": 113, "SCTP": 132}
 
 
 

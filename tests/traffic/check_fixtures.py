@@ -69,7 +69,8 @@ def read_frames(path):
     return frames
 
 
-PROTO_NAMES = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPV6", 2: "IGMP"}
+PROTO_NAMES = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPV6", 2: "IGMP", 47: "GRE", 50: "ESP",
+               51: "AH", 89: "OSPF", 103: "PIM", 112: "VRRP", 113: "PGM", 132: "SCTP"}
 V6_EXT = (0, 43, 60)
 
 
