@@ -318,32 +318,37 @@ bwg_dnsnames_lookup(const struct bwg_dnsnames *n, uint8_t family, const uint8_t 
 
 /* ---- names and classes other flows gave ------------------------------------------------ */
 
-/* Two independent keyed hashes of a key's bytes (a pair of addresses, a socket). */
+/*
+ * A pair of addresses or a socket as a 128-bit key: SipHash-1-3 under the secret of its
+ * words, twice, told apart by the top bit of the last word (two outputs of a keyed PRF
+ * on distinct messages: independent). `m[n - 1]` holds the family and what else the
+ * kind of key needs below bit 63.
+ */
 static void
-bytes_key(const void *b, size_t len, uint64_t key[2])
+words_key(uint64_t *m, unsigned n, uint64_t key[2])
 {
-	key[0] = bwg_siphash13(&bwg_hash_secret, b, len);
-	key[1] = bwg_siphash24(&bwg_hash_secret, b, len);
+	key[0] = bwg_siphash13_words(&bwg_hash_secret, m, n);
+	m[n - 1] |= 1ull << 63;
+	key[1] = bwg_siphash13_words(&bwg_hash_secret, m, n);
 }
 
 static void
 pair_key(uint8_t family, const uint8_t *client, const uint8_t *server, uint64_t key[2])
 {
-	uint8_t b[33];
-	b[0] = family;
-	memcpy(b + 1, client, 16);
-	memcpy(b + 17, server, 16);
-	bytes_key(b, sizeof(b), key);
+	uint64_t m[5];
+	memcpy(m, client, 16);
+	memcpy(m + 2, server, 16);
+	m[4] = (uint64_t)FAM_FLOW << 8 | family;
+	words_key(m, 5, key);
 }
 
 static void
 socket_key(uint8_t family, const uint8_t *addr, uint16_t port, uint64_t key[2])
 {
-	uint8_t b[19];
-	b[0] = family;
-	memcpy(b + 1, addr, 16);
-	memcpy(b + 17, &port, 2);
-	bytes_key(b, sizeof(b), key);
+	uint64_t m[3];
+	memcpy(m, addr, 16);
+	m[2] = (uint64_t)port << 16 | (uint64_t)FAM_SOCKET << 8 | family;
+	words_key(m, 3, key);
 }
 
 /* Store text under (family code, key) for ttl seconds, unless the same text is there

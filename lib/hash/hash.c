@@ -54,10 +54,16 @@ bwg_hash_secret_set(uint64_t k0, uint64_t k1)
 static inline uint64_t
 load_le64(const uint8_t *p)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+#else
 	uint64_t v = 0;
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
+#endif
 }
 
 static uint64_t
@@ -70,11 +76,13 @@ siphash(const struct bwg_hash_key *k, const uint8_t *in, size_t len, int c, int 
 	uint8_t tail[8] = {0};
 	for (size_t off = 0; off <= full; off += 8) {
 		uint64_t m;
-		if (off < full) {
+		if (off < full && !lower) {
+			m = load_le64(in + off);
+		} else if (off < full) {
 			uint8_t w[8];
 			for (int i = 0; i < 8; i++) {
 				uint8_t ch = in[off + (size_t)i];
-				w[i] = lower && ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
+				w[i] = ch >= 'A' && ch <= 'Z' ? (uint8_t)(ch + 32) : ch;
 			}
 			m = load_le64(w);
 		} else {
