@@ -11,8 +11,9 @@
  *     which carries its servers' addresses and pins their keys, needs no more. This is
  *     what a "stealth" mode of a VPN that hides in TLS on port 443 looks like.
  *
- * A flow named by a server name is judged by its name first (host lists), so this
- * speaks for the flows names leave alone. TLS 1.3 encrypts the certificate: such flows
+ * A flow whose server name or address is in a list is judged by that first, so this
+ * speaks for the flows the lists leave alone; a system of the operator's own reached by
+ * address behind a self-signed certificate belongs in an address list. TLS 1.3 encrypts the certificate: such flows
  * say nothing here. Looks at the first six payloads each way, as long as nDPI reads the
  * handshake. Worker thread; stateless.
  *
