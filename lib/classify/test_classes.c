@@ -397,6 +397,15 @@ test_decide_order(void **state)
 	assert_int_equal(d.cls, id(&c, "game"));
 	assert_int_equal(d.source, BWG_SRC_HOST_LIST);
 	assert_string_equal(why, "game-nets.txt: 162.249.72.0/21");
+	/* ... also over a detector that matched the flow's payload (a system of the
+	 * operator's own that looks like a tunnel). */
+	{
+		struct bwg_class_evidence e = {.family = 4, .client = cli, .server = riot,
+					       .master = tls, .detector = fet};
+		bwg_classes_decide(&c, &e, &d);
+	}
+	assert_int_equal(d.cls, id(&c, "game"));
+	assert_int_equal(d.source, BWG_SRC_HOST_LIST);
 	/* 3. The app (a dissector's) beats the learned name and the detectors. */
 	DECIDE(.app = zoom, .category = vid, .learned = "v.iqiyi.com", .detector = fet);
 	assert_int_equal(d.cls, id(&c, "business"));
