@@ -13,9 +13,9 @@
  *
  * A flow whose server name or address is in a list is judged by that first, so this
  * speaks for the flows the lists leave alone; a system of the operator's own reached by
- * address behind a self-signed certificate belongs in an address list. TLS 1.3 encrypts the certificate: such flows
- * say nothing here. Looks at the first six payloads each way, as long as nDPI reads the
- * handshake. Worker thread; stateless.
+ * address behind a self-signed certificate belongs in an address list. TLS 1.3 encrypts
+ * the certificate: such flows say nothing here. Looks at the first six payloads each
+ * way, as long as nDPI reads the handshake. Worker thread; stateless.
  *
  * The providers (brand, and the operating company where the provider's own terms name a
  * different one), compiled 2026-11-29 from the providers' published names; Windscribe's

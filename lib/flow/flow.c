@@ -105,7 +105,8 @@ key_words(const struct bwg_pkt *p, uint64_t *m, size_t stride)
 		uint32_t a0, a1;
 		memcpy(&a0, p->addr[0], 4);
 		memcpy(&a1, p->addr[1], 4);
-		uint64_t e0 = (uint64_t)a0 << 16 | (uint16_t)w, e1 = (uint64_t)a1 << 16 | (uint16_t)(w >> 16);
+		uint64_t e0 = (uint64_t)a0 << 16 | (uint16_t)w;
+		uint64_t e1 = (uint64_t)a1 << 16 | (uint16_t)(w >> 16);
 		uint64_t lo = e0 < e1 ? e0 : e1, hi = e0 < e1 ? e1 : e0;
 		m[0] = lo | hi << 48;
 		m[stride] = hi >> 16 | tail;

@@ -174,8 +174,8 @@ bwg_aes_words(const uint64_t *m, size_t stride, unsigned words)
 		s = _mm_aesenc_si128(s, _mm_load_si128(rk + r));
 		s = _mm_aesenc_si128(s, _mm_load_si128(rk + r + 1));
 		s = _mm_aesenc_si128(s, _mm_load_si128(rk + r + 2));
-		s = _mm_xor_si128(s, _mm_set_epi64x((long long)(j + 1 < words ? m[(j + 1) * stride] : 0),
-						    (long long)m[j * stride]));
+		uint64_t hi = j + 1 < words ? m[(j + 1) * stride] : 0;
+		s = _mm_xor_si128(s, _mm_set_epi64x((long long)hi, (long long)m[j * stride]));
 	}
 	return bwg_aes_final(s, rk + r);
 }

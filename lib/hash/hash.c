@@ -234,7 +234,8 @@ aes_keys_derive(void)
 {
 	for (uint64_t i = 0; i < BWG_AES_RK; i++)
 		for (uint64_t half = 0; half < 2; half++) {
-			const uint64_t in[2] = {0x2d7365612d677762ull /* "bwg-aes-" */, i | half << 8};
+			/* "bwg-aes-", then the round key's number and half */
+			const uint64_t in[2] = {0x2d7365612d677762ull, i | half << 8};
 			bwg_hash_aes_rk[i][half] = bwg_siphash24(&bwg_hash_secret, in, sizeof(in));
 		}
 	bwg_hash_aes = !aes_refused && aes_cpu();

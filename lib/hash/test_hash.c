@@ -125,9 +125,11 @@ test_hash_words(void **state)
 				assert_true(moved >= 4 && moved <= 28);
 			}
 			if (words < 8)
-				assert_true(bwg_hash_words(m, words + 1) != h); /* a zero word more */
+				/* a zero word more */
+				assert_true(bwg_hash_words(m, words + 1) != h);
 			for (int bit = 0; bit < 128; bit++) {
-				struct bwg_hash_key k = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+				struct bwg_hash_key k = {0x0123456789abcdefull,
+							 0xfedcba9876543210ull};
 				if (bit < 64)
 					k.k0 ^= 1ull << bit;
 				else
