@@ -199,11 +199,21 @@ void bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evid
  * first name; or, with `search` (nDPI named no service for the flow), the first of its
  * names that a class's host lists hold, else its first. A certificate often names the
  * service second, after a CDN's own name; but a service's certificate also names its
- * sister services, so the search is only for flows nDPI could not name. Writes the name
- * into buf (len bytes) and returns buf, or NULL when the list is empty.
+ * sister services, so the search is only for flows nDPI could not name. A certificate
+ * without names (no subjectAltName) is named by its subject's common name (`subject`,
+ * nDPI's "C=.., O=.., CN=.."), as browsers once read it, when that is a host name and not
+ * an address. Writes the name into buf (len bytes) and returns buf, or NULL when the
+ * certificate names nothing.
  */
-const char *bwg_classes_cert_name(const struct bwg_classes *c, const char *names, bool search,
-				  char *buf, size_t len);
+const char *bwg_classes_cert_name(const struct bwg_classes *c, const char *names,
+				  const char *subject, bool search, char *buf, size_t len);
+
+/*
+ * The value of attribute `key` ("O", "CN") in a certificate's subject or issuer as nDPI
+ * writes it ("C=.., O=.., CN=..", attributes joined by ", "), cut to len - 1 bytes, into
+ * buf; false when the name has none. The first such attribute.
+ */
+bool bwg_cert_dn_value(const char *dn, const char *key, char *buf, size_t len);
 
 /*
  * What matched, as an operator reads it: `hosts/video.txt: bilibili.com`, `address list

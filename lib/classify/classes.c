@@ -8,6 +8,7 @@
  * few table lookups, in the order of bwg_classify.h, a few times in the flow's life.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,11 +396,69 @@ cert_nth(const char *names, unsigned n, char *buf, size_t len)
 	return true;
 }
 
-const char *
-bwg_classes_cert_name(const struct bwg_classes *c, const char *names, bool search, char *buf,
-		      size_t len)
+bool
+bwg_cert_dn_value(const char *dn, const char *key, char *buf, size_t len)
 {
-	if (!names || !*names || len == 0)
+	size_t k = strlen(key);
+	if (!dn || len == 0)
+		return false;
+	for (const char *at = dn; *at; at++) {
+		if ((at != dn && (at - dn < 2 || at[-2] != ',' || at[-1] != ' ')) ||
+		    strncmp(at, key, k) != 0 || at[k] != '=')
+			continue;
+		const char *v = at + k + 1, *end = strstr(v, ", ");
+		size_t n = end ? (size_t)(end - v) : strlen(v);
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* A host name as a certificate's CN may hold one: labels of letters, digits and '-',
+ * at least two, an optional leading "*."; not an address (a last label of digits). */
+static bool
+cn_host(const char *s)
+{
+	if (s[0] == '*' && s[1] == '.')
+		s += 2;
+	size_t n = strlen(s), label = 0, dots = 0;
+	const char *last = s;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			dots++;
+			last = s + i + 1;
+		} else if (isalnum(ch) || ch == '-') {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && dots > 0 && strspn(last, "0123456789") != strlen(last);
+}
+
+const char *
+bwg_classes_cert_name(const struct bwg_classes *c, const char *names, const char *subject,
+		      bool search, char *buf, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	if ((!names || !*names) && bwg_cert_dn_value(subject, "CN", buf, len) && cn_host(buf)) {
+		/* Lower case, as host lists and records have names; no leading "*.". */
+		char *p = buf[0] == '*' ? buf + 2 : buf;
+		size_t i = 0;
+		for (; p[i]; i++)
+			buf[i] = (char)tolower((unsigned char)p[i]);
+		buf[i] = '\0';
+		return buf;
+	}
+	if (!names || !*names)
 		return NULL;
 	for (unsigned i = 0; search && cert_nth(names, i, buf, len); i++)
 		if (*buf && bwg_hostset_lookup(&c->hosts, buf))

@@ -41,30 +41,6 @@ static const char *const providers[] = {
 
 #define VALUE_MAX 128
 
-/*
- * The value of attribute `key` (as "O" or "CN") in nDPI's "K=v, K=v" form into buf; false
- * when the name has none. The first one: nDPI writes the subject's attributes in the
- * certificate's order.
- */
-static bool
-dn_value(const char *dn, const char *key, char *buf, size_t len)
-{
-	size_t k = strlen(key);
-	for (const char *at = dn; *at; at++) {
-		if ((at != dn && (at - dn < 2 || at[-2] != ',' || at[-1] != ' ')) ||
-		    strncmp(at, key, k) != 0 || at[k] != '=')
-			continue;
-		const char *v = at + k + 1, *end = strstr(v, ", ");
-		size_t n = end ? (size_t)(end - v) : strlen(v);
-		if (n >= len)
-			n = len - 1;
-		memcpy(buf, v, n);
-		buf[n] = '\0';
-		return true;
-	}
-	return false;
-}
-
 static bool
 provider(const char *org)
 {
@@ -81,7 +57,7 @@ static bool
 provider_named(const char *dn)
 {
 	char org[VALUE_MAX];
-	return dn && dn_value(dn, "O", org, sizeof(org)) && provider(org);
+	return dn && bwg_cert_dn_value(dn, "O", org, sizeof(org)) && provider(org);
 }
 
 static bool
@@ -102,7 +78,7 @@ packet(const struct bwg_det_pkt *p)
 	char cn[VALUE_MAX];
 	if (r->cert_issuer && strcmp(r->cert_subject, r->cert_issuer) == 0 &&
 	    (!r->host || !r->host[0]) && !r->cert_names &&
-	    dn_value(r->cert_subject, "CN", cn, sizeof(cn)) && ip_literal(cn))
+	    bwg_cert_dn_value(r->cert_subject, "CN", cn, sizeof(cn)) && ip_literal(cn))
 		return BWG_DET_MATCH;
 	return BWG_DET_NEVER;
 }

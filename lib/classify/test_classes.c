@@ -511,17 +511,45 @@ test_decide_order(void **state)
 	 * its first when nDPI named the service. */
 	char name[BWG_DPI_HOST_MAX];
 	static const char cdn[] = "sni.cdn.example,*.bilibili.com,x.org";
-	assert_string_equal(bwg_classes_cert_name(&c, cdn, true, name, sizeof(name)),
+	assert_string_equal(bwg_classes_cert_name(&c, cdn, NULL, true, name, sizeof(name)),
 			    "bilibili.com");
-	assert_string_equal(bwg_classes_cert_name(&c, cdn, false, name, sizeof(name)),
+	assert_string_equal(bwg_classes_cert_name(&c, cdn, NULL, false, name, sizeof(name)),
 			    "sni.cdn.example");
-	assert_string_equal(bwg_classes_cert_name(&c, "*.cdn.example,www.example.org", true, name,
-						  sizeof(name)),
+	assert_string_equal(bwg_classes_cert_name(&c, "*.cdn.example,www.example.org", NULL, true,
+						  name, sizeof(name)),
 			    "cdn.example");
-	assert_string_equal(bwg_classes_cert_name(&c, "www.iqiyi.com", true, name, 6), "www.i");
-	assert_null(bwg_classes_cert_name(&c, "", true, name, sizeof(name)));
-	assert_null(bwg_classes_cert_name(&c, NULL, true, name, sizeof(name)));
-	assert_null(bwg_classes_cert_name(&c, ",", true, name, sizeof(name)));
+	assert_string_equal(bwg_classes_cert_name(&c, "www.iqiyi.com", NULL, true, name, 6),
+			    "www.i");
+	assert_null(bwg_classes_cert_name(&c, "", NULL, true, name, sizeof(name)));
+	assert_null(bwg_classes_cert_name(&c, NULL, NULL, true, name, sizeof(name)));
+	assert_null(bwg_classes_cert_name(&c, ",", NULL, true, name, sizeof(name)));
+	/* Without names, the subject's common name when it is a host name (lower case, no
+	 * leading "*."); names, when the certificate has them, come first. */
+	static const char wu[] = "C=US, ST=Washington, L=Redmond, O=Microsoft, OU=DSP, "
+				 "CN=WWW.Update.Microsoft.com";
+	assert_string_equal(bwg_classes_cert_name(&c, NULL, wu, true, name, sizeof(name)),
+			    "www.update.microsoft.com");
+	assert_string_equal(bwg_classes_cert_name(&c, "", "O=X, CN=*.bilibili.com", true, name,
+						  sizeof(name)),
+			    "bilibili.com");
+	assert_string_equal(bwg_classes_cert_name(&c, "x.org", wu, true, name, sizeof(name)),
+			    "x.org");
+	/* Not an address, a single label, an empty label or other characters. */
+	static const char *const not_hosts[] = {
+		"CN=203.0.113.7", "CN=2001:db8::7", "CN=localhost", "CN=a..b.org", "CN=.a.org",
+		"CN=a.org.", "CN=a b.org", "CN=Windscribe VPN", "O=only", "CN=", "CN=*.",
+		"OU=X CN=a.org"};
+	for (size_t i = 0; i < sizeof(not_hosts) / sizeof(not_hosts[0]); i++)
+		assert_null(bwg_classes_cert_name(&c, NULL, not_hosts[i], true, name, sizeof(name)));
+	assert_null(bwg_classes_cert_name(&c, NULL, NULL, true, name, sizeof(name)));
+	/* The subject's attributes by key: the first, whole keys only, cut to the buffer. */
+	char v[8];
+	assert_true(bwg_cert_dn_value("C=CA, O=Windscribe, OU=IT, CN=1.2.3.4", "O", v, sizeof(v)));
+	assert_string_equal(v, "Windscr");
+	assert_true(bwg_cert_dn_value("O=a, O=b", "O", v, sizeof(v)));
+	assert_string_equal(v, "a");
+	assert_false(bwg_cert_dn_value("OU=x, CO=y", "O", v, sizeof(v)));
+	assert_false(bwg_cert_dn_value(NULL, "O", v, sizeof(v)));
 	bwg_classes_fini(&c);
 	bwg_config_free(conf);
 }

@@ -974,8 +974,8 @@ classify(struct bwg_worker *w, struct bwg_flow *f, const struct bwg_dpi_result *
 	bool service = r->master && r->app && r->app != r->master; /* TLS.Facebook, not TLS */
 	const char *own = r->host && *r->host ? r->host
 					      : bwg_classes_cert_name(&w->policy->classes,
-								      r->cert_names, !service, cbuf,
-								      sizeof(cbuf));
+								      r->cert_names, r->cert_subject,
+								      !service, cbuf, sizeof(cbuf));
 	bool own_new = own && (f->host_id == BWG_FLOW_NONE || (f->flags & BWG_FLOW_HOST_LEARNED));
 	bool guessed = r->guessed;
 	/* nDPI's first look at a datagram flow may leave its answer as it was, but makes a
