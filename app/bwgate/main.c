@@ -40,6 +40,7 @@
 #include "bwg_api.h"
 #include "bwg_ipfix.h"
 #include "bwg_setup.h"
+#include "bwg_slotmap.h"
 #include "bwgate.h"
 #include "client.h"
 #include "control.h"
@@ -563,6 +564,8 @@ main(int argc, char **argv)
 	if (o.reload)
 		return reload_client(&o);
 	bwg_service_init();
+	/* Every table's memory now: a gate that cannot have it fails at start, not later. */
+	bwg_table_prefault(true);
 	struct gate g = {0};
 	if (bwg_setup_load(o.config, 1, &g.policy, &g.dpi0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "bwgate: %s\n", err);

@@ -46,6 +46,7 @@
 #include "bwg_behaviour.h"
 #include "bwg_classify.h"
 #include "bwg_hash.h"
+#include "bwg_slotmap.h"
 
 const struct bwg_detector bwg_det_p2p_behaviour = {
 	.name = "p2p_behaviour",
@@ -145,12 +146,11 @@ bwg_behaviour_create(struct bwg_behaviour **out, const struct bwg_behaviour_conf
 	uint32_t want = (conf->hosts + WAYS - 1) / WAYS, n = 1;
 	while (n < want)
 		n <<= 1;
-	b->buckets = aligned_alloc(64, (size_t)n * sizeof(*b->buckets));
+	b->buckets = bwg_table_alloc((size_t)n * sizeof(*b->buckets));
 	if (!b->buckets) {
 		free(b);
 		return -ENOMEM;
 	}
-	memset(b->buckets, 0, (size_t)n * sizeof(*b->buckets));
 	b->mask = n - 1;
 	b->window_ns = (uint64_t)conf->window * NS;
 	b->half_ns = b->window_ns / 2;
@@ -170,7 +170,7 @@ bwg_behaviour_destroy(struct bwg_behaviour *b)
 {
 	if (!b)
 		return;
-	free(b->buckets);
+	bwg_table_free(b->buckets, ((size_t)b->mask + 1) * sizeof(*b->buckets));
 	free(b);
 }
 

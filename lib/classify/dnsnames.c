@@ -124,8 +124,6 @@ bwg_dnsnames_create(struct bwg_dnsnames **out, const struct bwg_dnsnames_conf *c
 			 sets * WAYS, bytes);
 		return -ENOMEM;
 	}
-	/* Touched now, so the memory is really there before the first packet. */
-	memset(n->sets, 0, bytes);
 	n->mask = sets - 1;
 	n->max_ttl = conf->max_ttl;
 	*out = n;
@@ -137,7 +135,7 @@ bwg_dnsnames_destroy(struct bwg_dnsnames *n)
 {
 	if (!n)
 		return;
-	free(n->sets);
+	bwg_table_free(n->sets, ((size_t)n->mask + 1) * sizeof(struct dn_set));
 	free(n);
 }
 

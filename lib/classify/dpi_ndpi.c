@@ -28,6 +28,7 @@
 #include <ndpi_api.h>
 
 #include "bwg_config.h"
+#include "bwg_slotmap.h"
 #include "bwg_dpi.h"
 
 struct bwg_dpi {
@@ -176,14 +177,13 @@ bwg_dpi_create(struct bwg_dpi **out, const struct bwg_dpi_conf *conf, char *err,
 	d->state_stride = (bwg_dpi_state_size() + 63) & ~(size_t)63;
 	memcpy(d->max_pkts, conf->max_pkts, sizeof(d->max_pkts));
 	rc = -ENOMEM;
-	d->states = aligned_alloc(64, d->state_stride * (conf->pool_size ? conf->pool_size : 1));
+	d->states = bwg_table_alloc(d->state_stride * (conf->pool_size ? conf->pool_size : 1));
 	d->free_stack = malloc(sizeof(uint32_t) * (conf->pool_size ? conf->pool_size : 1));
 	if (!d->states || !d->free_stack) {
 		snprintf(err, errlen, "out of memory for %u nDPI flow states (%zu bytes each)",
 			 conf->pool_size, d->state_stride);
 		goto fail;
 	}
-	memset(d->states, 0, d->state_stride * conf->pool_size);
 	for (uint32_t i = 0; i < conf->pool_size; i++)
 		d->free_stack[i] = conf->pool_size - 1 - i;
 	d->free_top = conf->pool_size;
@@ -201,7 +201,7 @@ bwg_dpi_destroy(struct bwg_dpi *d)
 		return;
 	if (d->mod)
 		ndpi_exit_detection_module(d->mod);
-	free(d->states);
+	bwg_table_free(d->states, d->state_stride * (d->pool_size ? d->pool_size : 1));
 	free(d->free_stack);
 	free(d);
 }

@@ -9,6 +9,7 @@
  * flow table and by the interned host / per-host meter tables. Single writer.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,10 +26,19 @@ struct bwg_slotmap {
 };
 
 /*
- * Memory for a large table a worker indexes at random: 64-byte aligned, and from 2 MiB
- * up on transparent huge pages where the kernel allows. Release with free().
+ * Zeroed memory for a large table a worker indexes at random: 64-byte aligned, and from
+ * 2 MiB up mapped on its own, on transparent huge pages where the kernel allows. Such a
+ * mapping is backed as it is touched, unless bwg_table_prefault() asked for every page
+ * up front. Release with bwg_table_free() and the same size.
  */
 void *bwg_table_alloc(size_t bytes);
+void bwg_table_free(void *p, size_t bytes);
+/*
+ * Whether tables made from now on have all their memory at once (the appliance: a table
+ * it cannot have fails at start, not under traffic) or as they fill (an offline replay
+ * of a small capture needs a fraction of a table sized for the egress). Off by default.
+ */
+void bwg_table_prefault(bool on);
 
 /* At least 2 * entries slots, so chains stay short. Returns 0 or -ENOMEM. */
 int bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries);

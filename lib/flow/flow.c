@@ -37,7 +37,6 @@ bwg_flow_table_init(struct bwg_flow_table *t, uint32_t capacity,
 		bwg_flow_table_fini(t);
 		return -ENOMEM;
 	}
-	memset(t->flows, 0, (size_t)capacity * sizeof(*t->flows));
 	/* Hand out low indices first: aging then walks a compact prefix. */
 	for (uint32_t i = 0; i < capacity; i++)
 		t->free_stack[i] = capacity - 1 - i;
@@ -74,7 +73,7 @@ bwg_flow_nic_attach(struct bwg_flow_table *t, struct bwg_flow *f, uint32_t nic_h
 void
 bwg_flow_table_fini(struct bwg_flow_table *t)
 {
-	free(t->flows);
+	bwg_table_free(t->flows, (size_t)t->capacity * sizeof(*t->flows));
 	bwg_slotmap_fini(&t->index);
 	bwg_slotmap_fini(&t->nic);
 	free(t->nic_hash);

@@ -5,25 +5,66 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "bwg_slotmap.h"
 
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static bool prefault;
+
+void
+bwg_table_prefault(bool on)
+{
+	prefault = on;
+}
+
 void *
 bwg_table_alloc(size_t bytes)
 {
-	const size_t huge = 2u << 20;
-	if (bytes < huge)
-		return aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+	if (bytes < HUGE_BYTES) {
+		size_t n = (bytes + 63) & ~(size_t)63;
+		void *p = aligned_alloc(64, n ? n : 64);
+		if (p)
+			memset(p, 0, n);
+		return p;
+	}
 	/*
 	 * Lookups land anywhere in a large table: with 4 KiB pages nearly every one also
-	 * misses the TLB. Ask for transparent huge pages (a hint; the kernel may say no).
+	 * misses the TLB. Map it 2 MiB-aligned (an extra 2 MiB mapped, then trimmed) and ask
+	 * for transparent huge pages (a hint; the kernel may say no). The kernel hands out
+	 * zeroed pages, so nothing is written here.
 	 */
-	size_t n = (bytes + huge - 1) & ~(huge - 1);
-	void *p = aligned_alloc(huge, n);
-	if (p)
-		madvise(p, n, MADV_HUGEPAGE);
+	size_t n = (bytes + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+	uint8_t *m = mmap(NULL, n + HUGE_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)m + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+	if (p > m)
+		munmap(m, (size_t)(p - m));
+	munmap(p + n, (size_t)(m + HUGE_BYTES - p));
+	madvise(p, n, MADV_HUGEPAGE);
+	if (prefault && madvise(p, n, MADV_POPULATE_WRITE) != 0) {
+		if (errno != EINVAL) { /* no memory for it now: say so now */
+			munmap(p, n);
+			return NULL;
+		}
+		memset(p, 0, n); /* a kernel before 5.14 */
+	}
 	return p;
+}
+
+void
+bwg_table_free(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	if (bytes < HUGE_BYTES)
+		free(p);
+	else
+		munmap(p, (bytes + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1));
 }
 
 int
@@ -44,7 +85,8 @@ bwg_slotmap_init(struct bwg_slotmap *m, uint32_t entries)
 void
 bwg_slotmap_fini(struct bwg_slotmap *m)
 {
-	free(m->slots);
+	if (m->slots)
+		bwg_table_free(m->slots, ((size_t)m->mask + 1) * sizeof(*m->slots));
 	m->slots = NULL;
 }
 

@@ -140,6 +140,8 @@ bwg_worker_destroy(struct bwg_worker *w)
 	for (uint32_t i = 0; i < w->flows.high_water; i++)
 		if (w->flows.flows && w->flows.flows[i].state == BWG_FLOW_DETECTING)
 			bwg_dpi_slot_put(w->dpi, w->flows.flows[i].dpi_slot);
+	/* One fold record per flow record: sized as the table, which fini forgets. */
+	bwg_table_free(w->fold, (size_t)w->flows.capacity * sizeof(*w->fold));
 	bwg_flow_table_fini(&w->flows);
 	bwg_intern_fini(&w->hosts);
 	if (w->meters_owned)
@@ -149,7 +151,6 @@ bwg_worker_destroy(struct bwg_worker *w)
 	bwg_event_ring_fini(&w->events);
 	free(w->exported);
 	bwg_dpi_destroy(w->dpi);
-	free(w->fold);
 	bwg_user_deltas_fini(&w->users[0]);
 	bwg_user_deltas_fini(&w->users[1]);
 	free(w->det);
