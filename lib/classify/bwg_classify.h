@@ -202,7 +202,7 @@ void bwg_classes_decide(const struct bwg_classes *c, const struct bwg_class_evid
  * sister services, so the search is only for flows nDPI could not name. A certificate
  * without names (no subjectAltName) is named by its subject's common name (`subject`,
  * nDPI's "C=.., O=.., CN=.."), as browsers once read it, when that is a host name and not
- * an address. Writes the name into buf (len bytes) and returns buf, or NULL when the
+ * an address; as its names, it is taken as written. Writes the name into buf (len bytes) and returns buf, or NULL when the
  * certificate names nothing.
  */
 const char *bwg_classes_cert_name(const struct bwg_classes *c, const char *names,

@@ -447,18 +447,12 @@ const char *
 bwg_classes_cert_name(const struct bwg_classes *c, const char *names, const char *subject,
 		      bool search, char *buf, size_t len)
 {
-	if (len == 0)
-		return NULL;
-	if ((!names || !*names) && bwg_cert_dn_value(subject, "CN", buf, len) && cn_host(buf)) {
-		/* Lower case, as host lists and records have names; no leading "*.". */
-		char *p = buf[0] == '*' ? buf + 2 : buf;
-		size_t i = 0;
-		for (; p[i]; i++)
-			buf[i] = (char)tolower((unsigned char)p[i]);
-		buf[i] = '\0';
-		return buf;
-	}
-	if (!names || !*names)
+	/* Without names, the common name is the certificate's one name (host lists match
+	 * in any case). */
+	char cn[BWG_DPI_HOST_MAX];
+	if ((!names || !*names) && bwg_cert_dn_value(subject, "CN", cn, sizeof(cn)) && cn_host(cn))
+		names = cn;
+	if (!names || !*names || len == 0)
 		return NULL;
 	for (unsigned i = 0; search && cert_nth(names, i, buf, len); i++)
 		if (*buf && bwg_hostset_lookup(&c->hosts, buf))

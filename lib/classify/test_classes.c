@@ -523,12 +523,12 @@ test_decide_order(void **state)
 	assert_null(bwg_classes_cert_name(&c, "", NULL, true, name, sizeof(name)));
 	assert_null(bwg_classes_cert_name(&c, NULL, NULL, true, name, sizeof(name)));
 	assert_null(bwg_classes_cert_name(&c, ",", NULL, true, name, sizeof(name)));
-	/* Without names, the subject's common name when it is a host name (lower case, no
+	/* Without names, the subject's common name when it is a host name (as written, no
 	 * leading "*."); names, when the certificate has them, come first. */
 	static const char wu[] = "C=US, ST=Washington, L=Redmond, O=Microsoft, OU=DSP, "
 				 "CN=WWW.Update.Microsoft.com";
 	assert_string_equal(bwg_classes_cert_name(&c, NULL, wu, true, name, sizeof(name)),
-			    "www.update.microsoft.com");
+			    "WWW.Update.Microsoft.com");
 	assert_string_equal(bwg_classes_cert_name(&c, "", "O=X, CN=*.bilibili.com", true, name,
 						  sizeof(name)),
 			    "bilibili.com");
