@@ -461,6 +461,13 @@ test_block_notice(void **state)
 	free_worker(&r);
 }
 
+/* Guests allowed, each held to 1 MB a day, then blocked. */
+static const char guests_day_quota[] =
+	"{'default_action': 'allow', 'flows': {'capacity': 1024},"
+	" 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
+	" 'rules': [{'name': 'q', 'units': ['guests'], 'action': 'allow',"
+	"            'quota': {'period': 'day', 'bytes': '1MB', 'then': 'block'}}]}";
+
 /*
  * Users who find the shared quota table full are not held to the quota, and are
  * counted (meter_table_full), not passed over in silence.
@@ -471,12 +478,7 @@ test_quota_table_full(void **state)
 	(void)state;
 	struct rig r;
 	assert_int_equal(bwg_quotas_create(&rig_quotas, 1), 0);
-	make_worker(&r,
-		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
-		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
-		    " 'rules': [{'name': 'q', 'units': ['guests'], 'action': 'allow',"
-		    "            'quota': {'period': 'day', 'bytes': '1MB', 'then': 'block'}}]}",
-		    false);
+	make_worker(&r, guests_day_quota, false);
 	uint32_t room = rig_quotas->cap;
 	struct frame f;
 	for (uint32_t i = 0; i < room + 10; i++) {
@@ -504,12 +506,7 @@ test_quota_outsider_makes_no_entry(void **state)
 	(void)state;
 	struct rig r;
 	assert_int_equal(bwg_quotas_create(&rig_quotas, 64), 0);
-	make_worker(&r,
-		    "{'default_action': 'allow', 'flows': {'capacity': 1024},"
-		    " 'units': {'guests': ['10.9.0.0/16']}, 'classes': {},"
-		    " 'rules': [{'name': 'q', 'units': ['guests'], 'action': 'allow',"
-		    "            'quota': {'period': 'day', 'bytes': '1MB', 'then': 'block'}}]}",
-		    false);
+	make_worker(&r, guests_day_quota, false);
 	struct frame f;
 	for (uint32_t i = 0; i < 500; i++) {
 		char dst[32];
